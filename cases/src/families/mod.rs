@@ -1,0 +1,11 @@
+//! One module per RFC area; each returns its cases in id order.
+
+pub mod close;
+pub mod fragmentation;
+pub mod framing;
+pub mod limits;
+pub mod misc;
+pub mod opcodes;
+pub mod ping_pong;
+pub mod reserved_bits;
+pub mod utf8;

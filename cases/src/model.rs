@@ -1,0 +1,333 @@
+//! What a case is: a value the engine interprets (design §3).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::payload::Payload;
+
+/// A conformance case. Everything the engine does for it is in `steps`;
+/// everything it counts as a pass is in `expected`, `expected_close` and
+/// `judge`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// Stable id: Autobahn's for the cases Autobahn has (`6.4.3`).
+    pub id: String,
+    /// Autobahn's description text (may contain HTML, as Autobahn's does).
+    pub description: String,
+    /// Autobahn's expectation text.
+    pub expectation: String,
+    pub rfc: RfcRef,
+    pub steps: Vec<Step>,
+    /// Event lists by verdict, as Autobahn's `expected` (compared exactly).
+    pub expected: BTreeMap<Behavior, Vec<Event>>,
+    pub expected_close: ExpectedClose,
+    #[serde(default)]
+    pub judge: Judge,
+    /// Frames the harness itself must have sent, by opcode: a self-check of
+    /// our fragmenter (Autobahn 10.1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_tx_frames: Option<BTreeMap<u8, u64>>,
+    /// Where this case and Autobahn or the RFC part ways, and other remarks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Case {
+    /// The id's first component: `"6"` for `6.4.3`.
+    pub fn category(&self) -> &str {
+        self.id.split('.').next().unwrap_or(&self.id)
+    }
+
+    /// Upper bound on the time the steps and timers can take, in ms, before
+    /// any timeout scaling: the harness's hard deadline builds on it.
+    pub fn nominal_duration_ms(&self) -> u64 {
+        let mut elapsed = 0u64;
+        let mut longest_timer = 0u64;
+        for step in &self.steps {
+            match step {
+                Step::Wait { ms, .. } => elapsed += ms,
+                Step::KillAfter { ms } | Step::CloseAfter { ms } => {
+                    longest_timer = longest_timer.max(elapsed + ms);
+                }
+                _ => {}
+            }
+        }
+        elapsed.max(longest_timer)
+    }
+}
+
+/// The RFC text a case checks and how strong the requirement is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RfcRef {
+    /// e.g. `RFC 6455 §5.5.2`.
+    pub section: String,
+    pub level: Requirement,
+}
+
+/// RFC 2119 strength of what a case checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Requirement {
+    Must,
+    Should,
+    May,
+    /// The RFC leaves it open; the case only reports.
+    Informational,
+}
+
+/// How to hand bytes to the socket (Autobahn's three ways of writing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Write {
+    /// One write for the whole frame, possibly coalesced with the next.
+    #[default]
+    Whole,
+    /// Its own write, with a pause before the next ("frame-wise chops").
+    Sync,
+    /// Writes of at most this many bytes with pauses between ("octet-wise
+    /// chops" for 1).
+    Chop(usize),
+}
+
+impl Write {
+    fn is_whole(&self) -> bool {
+        *self == Write::Whole
+    }
+}
+
+/// One frame to send, valid or not. The masking follows the harness's role
+/// (a client masks with a random key) unless the case says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameSpec {
+    pub opcode: u8,
+    #[serde(default = "yes")]
+    pub fin: bool,
+    #[serde(default)]
+    pub rsv: u8,
+    pub payload: Payload,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl FrameSpec {
+    pub fn new(opcode: u8, payload: Payload) -> FrameSpec {
+        FrameSpec {
+            opcode,
+            fin: true,
+            rsv: 0,
+            payload,
+        }
+    }
+
+    pub fn fin(mut self, fin: bool) -> FrameSpec {
+        self.fin = fin;
+        self
+    }
+
+    pub fn rsv(mut self, rsv: u8) -> FrameSpec {
+        self.rsv = rsv;
+        self
+    }
+}
+
+/// A step of a case, interpreted in order by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Send one frame.
+    Frame {
+        frame: FrameSpec,
+        #[serde(default, skip_serializing_if = "Write::is_whole")]
+        write: Write,
+    },
+    /// Send a message split into frames of `fragment_size` bytes (the last
+    /// may be shorter), each its own write.
+    Message {
+        opcode: u8,
+        payload: Payload,
+        fragment_size: u64,
+    },
+    /// Write a frame header that announces `len` payload bytes; the payload
+    /// follows in `FrameData` steps (Autobahn 6.4.3: one frame's payload
+    /// trickling in over seconds).
+    FrameHeader { opcode: u8, fin: bool, len: u64 },
+    /// The next payload bytes of the frame opened by `FrameHeader`.
+    FrameData { payload: Payload },
+    /// Pause; with a tag, record a `timeout` event when the pause ends
+    /// (Autobahn's `continueLater`).
+    Wait {
+        ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+    },
+    /// Start the closing handshake with this close payload: `code` (none for
+    /// an empty payload) and raw reason bytes, which may be invalid.
+    Close {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
+        #[serde(default, skip_serializing_if = "Payload::is_empty")]
+        reason: Payload,
+    },
+    /// If the connection is still open after `ms`, fail it with 1001
+    /// (Autobahn's `killAfter`).
+    KillAfter { ms: u64 },
+    /// After `ms`, start a closing handshake with an empty close payload
+    /// (Autobahn's `closeAfter`).
+    CloseAfter { ms: u64 },
+    /// Send `count` messages one at a time, each only after the previous
+    /// one's echo arrived (Autobahn 9.7/9.8).
+    RoundTrips {
+        opcode: u8,
+        payload: Payload,
+        count: u32,
+    },
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::empty()
+    }
+}
+
+/// An event observed from the peer (Autobahn's `received` entries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Message {
+        payload: Payload,
+        binary: bool,
+    },
+    Pong {
+        payload: Payload,
+    },
+    /// A tagged `Wait` step ended while the connection was still open.
+    Timeout {
+        tag: String,
+    },
+}
+
+/// Autobahn's `behavior` verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Behavior {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "NON-STRICT")]
+    NonStrict,
+    #[serde(rename = "INFORMATIONAL")]
+    Informational,
+    #[serde(rename = "UNIMPLEMENTED")]
+    Unimplemented,
+    #[serde(rename = "FAILED")]
+    Failed,
+}
+
+impl Behavior {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Behavior::Ok => "OK",
+            Behavior::NonStrict => "NON-STRICT",
+            Behavior::Informational => "INFORMATIONAL",
+            Behavior::Unimplemented => "UNIMPLEMENTED",
+            Behavior::Failed => "FAILED",
+        }
+    }
+}
+
+/// Autobahn's `behaviorClose` verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum BehaviorClose {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "INFORMATIONAL")]
+    Informational,
+    #[serde(rename = "FAILED")]
+    Failed,
+    #[serde(rename = "UNCLEAN")]
+    Unclean,
+    #[serde(rename = "WRONG CODE")]
+    WrongCode,
+    #[serde(rename = "FAILED BY CLIENT")]
+    FailedByClient,
+}
+
+impl BehaviorClose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BehaviorClose::Ok => "OK",
+            BehaviorClose::Informational => "INFORMATIONAL",
+            BehaviorClose::Failed => "FAILED",
+            BehaviorClose::Unclean => "UNCLEAN",
+            BehaviorClose::WrongCode => "WRONG CODE",
+            BehaviorClose::FailedByClient => "FAILED BY CLIENT",
+        }
+    }
+}
+
+/// How the connection is expected to end (Autobahn's `expectedClose`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedClose {
+    /// The harness is to start the closing handshake (else the peer is to
+    /// fail the connection).
+    #[serde(rename = "closedByMe")]
+    pub closed_by_me: bool,
+    /// Codes acceptable in the peer's close frame; no code is also fine.
+    #[serde(rename = "closeCode")]
+    pub close_codes: Vec<u16>,
+    #[serde(rename = "requireClean")]
+    pub require_clean: bool,
+    /// The wrong endpoint closing also fails `behavior` (the peer did not
+    /// notice the violation at all).
+    #[serde(
+        rename = "closedByWrongEndpointIsFatal",
+        default,
+        skip_serializing_if = "is_false"
+    )]
+    pub wrong_closer_fatal: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl ExpectedClose {
+    /// "echo + clean 1000": the harness closes normally once done.
+    pub fn clean_by_me() -> ExpectedClose {
+        ExpectedClose {
+            closed_by_me: true,
+            close_codes: vec![1000],
+            require_clean: true,
+            wrong_closer_fatal: false,
+        }
+    }
+
+    /// "peer fails, code C".
+    pub fn peer_fails(code: u16) -> ExpectedClose {
+        ExpectedClose {
+            closed_by_me: false,
+            close_codes: vec![code],
+            require_clean: false,
+            wrong_closer_fatal: false,
+        }
+    }
+}
+
+/// How `behavior` is decided.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "judge", rename_all = "snake_case")]
+pub enum Judge {
+    /// Autobahn's rule: the verdict whose event list equals the received
+    /// events, else FAILED.
+    #[default]
+    Events,
+    /// As `Events`, and a WRONG CODE close also fails `behavior` (category 7).
+    EventsWrongCodeFatal,
+    /// Undefined by the RFC: both verdicts are INFORMATIONAL (7.1.6, 7.13.x).
+    Informational,
+    /// Performance and limits (9.x): OK once `count` echoes with the sent
+    /// type and length have arrived (content is not compared, as in
+    /// Autobahn), FAILED at the first wrong echo or when `closeAfter` fires.
+    Echoes { count: u32, binary: bool, len: u64 },
+}
