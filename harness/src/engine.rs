@@ -1,0 +1,910 @@
+//! The engine: interprets one case's steps over an open WebSocket connection
+//! and records everything into an [`Outcome`].
+//!
+//! Three tasks cooperate. The *script* walks the steps and produces writes
+//! and timer requests in order; the *writer* owns the socket's write half and
+//! performs writes with Autobahn's chopping; the *connection loop* (this
+//! module's `run`) owns the read half, decodes and validates what the peer
+//! sends, keeps the close state machine and every timer, and forwards the
+//! script's writes to the writer with bounded buffering so a 16 MiB frame is
+//! never held more than a few chunks at a time. Everything is bounded by
+//! the case's timers and a hard deadline, whatever the peer does.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+use wsconform_cases::{Case, FrameSpec, Judge, Payload, Step, Write};
+use wsconform_wire::frame::FrameHeader;
+use wsconform_wire::{
+    apply_mask, ClosePayload, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator,
+};
+
+use crate::record::{CloseFrame, Digest, DigestBuilder, Observed, Outcome, WireEntry};
+use crate::verdict::Expectations;
+
+/// Protocol timers and limits, as Autobahn's defaults (reference §2).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The harness's role on the connection.
+    pub role: Role,
+    /// Multiplies every timer (kill, close, protocol timeouts) for slow peers.
+    pub timeout_scale: f64,
+    /// After the harness sent close, the peer has this long to answer.
+    pub close_handshake_timeout: Duration,
+    /// As a client, after the closing handshake the server must close TCP
+    /// within this time.
+    pub server_drop_timeout: Duration,
+    /// Largest message accepted from the peer.
+    pub max_message: u64,
+}
+
+impl EngineConfig {
+    pub fn new(role: Role) -> EngineConfig {
+        EngineConfig {
+            role,
+            timeout_scale: 1.0,
+            close_handshake_timeout: Duration::from_secs(1),
+            server_drop_timeout: Duration::from_secs(1),
+            max_message: 64 << 20,
+        }
+    }
+
+    fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.timeout_scale)
+    }
+
+    /// The case's hard deadline: its nominal duration plus protocol timers
+    /// and slack, scaled.
+    pub fn deadline_for(&self, case: &Case) -> Duration {
+        let nominal = Duration::from_millis(case.nominal_duration_ms());
+        self.scaled(
+            nominal + self.close_handshake_timeout + self.server_drop_timeout + Duration::from_secs(3),
+        )
+    }
+}
+
+/// Largest piece of a frame handed to the writer at once.
+const WRITE_PIECE: usize = 256 * 1024;
+/// Writes queued between the script and the writer at most.
+const MAX_PENDING: usize = 4;
+/// Bytes read from the socket at once.
+const READ_BUF: usize = 64 * 1024;
+
+/// What the script asks the connection loop to do, in order.
+#[derive(Debug)]
+enum ScriptOp {
+    Write(Outgoing),
+    Close { code: Option<u16>, reason: Vec<u8> },
+    Arm { timer: Timer, ms: u64 },
+    Timeout(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Kill,
+    Close,
+}
+
+/// Bytes for the writer, with what to log about them.
+#[derive(Debug)]
+struct Outgoing {
+    bytes: Vec<u8>,
+    write: Write,
+    /// Set on the first piece of a frame.
+    frame: Option<TxFrameInfo>,
+}
+
+#[derive(Debug)]
+struct TxFrameInfo {
+    header: FrameHeader,
+    payload: Option<Digest>,
+}
+
+enum WriterCmd {
+    Write(Outgoing),
+    Shutdown,
+}
+
+/// State shared with the writer task: the wire log and octet statistics.
+struct Log {
+    start: Instant,
+    enabled: bool,
+    entries: Vec<WireEntry>,
+    tx_octets: std::collections::BTreeMap<usize, u64>,
+}
+
+impl Log {
+    fn t_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    fn push(&mut self, make: impl FnOnce(u64) -> WireEntry) {
+        if self.enabled {
+            let t = self.t_us();
+            self.entries.push(make(t));
+        }
+    }
+}
+
+fn lock(log: &Mutex<Log>) -> std::sync::MutexGuard<'_, Log> {
+    log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `case` on an open connection. `leftover` holds bytes read past the
+/// opening handshake. The returned outcome extends `outcome`.
+pub async fn run<S>(
+    case: &Case,
+    stream: S,
+    leftover: Vec<u8>,
+    config: &EngineConfig,
+    mut outcome: Outcome,
+) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let start = Instant::now();
+    let wirelog = !matches!(case.judge, Judge::Echoes { .. });
+    let log = Arc::new(Mutex::new(Log {
+        start,
+        enabled: wirelog,
+        entries: std::mem::take(&mut outcome.wirelog),
+        tx_octets: Default::default(),
+    }));
+    let (reader, writer) = tokio::io::split(stream);
+    let (writer_tx, writer_rx) = mpsc::channel(MAX_PENDING);
+    let mut writer_task = tokio::spawn(write_loop(writer, writer_rx, log.clone()));
+    let (script_tx, script_rx) = mpsc::channel(MAX_PENDING);
+    let (echo_tx, echo_rx) = mpsc::channel(1);
+    let script = tokio::spawn(run_script(
+        case.steps.clone(),
+        config.role,
+        config.timeout_scale,
+        wirelog,
+        script_tx,
+        echo_rx,
+    ));
+
+    let mut conn = Conn::new(case, config, log.clone(), outcome, echo_tx);
+    conn.feed(leftover);
+    conn.drive(reader, writer_tx, &mut writer_task, script_rx).await;
+
+    script.abort();
+    writer_task.abort();
+    let mut outcome = conn.outcome;
+    outcome.duration_ms = start.elapsed().as_millis() as u64;
+    let mut log = lock(&log);
+    outcome.wirelog = std::mem::take(&mut log.entries);
+    outcome.tx_octet_stats = std::mem::take(&mut log.tx_octets);
+    outcome.wirelog_enabled = wirelog;
+    outcome
+}
+
+async fn write_loop<W: AsyncWrite>(
+    writer: W,
+    mut rx: mpsc::Receiver<WriterCmd>,
+    log: Arc<Mutex<Log>>,
+) -> std::io::Result<()> {
+    tokio::pin!(writer);
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            WriterCmd::Write(out) => {
+                let chop = match out.write {
+                    Write::Chop(n) => n.max(1),
+                    _ => out.bytes.len().max(1),
+                };
+                let paced = out.write != Write::Whole;
+                for piece in out.bytes.chunks(chop) {
+                    writer.write_all(piece).await?;
+                    writer.flush().await?;
+                    {
+                        let mut log = lock(&log);
+                        *log.tx_octets.entry(piece.len()).or_default() += 1;
+                        let head = piece[..piece.len().min(64)].to_vec();
+                        log.push(|t_us| WireEntry::TxOctets {
+                            t_us,
+                            len: piece.len(),
+                            sync: out.write == Write::Sync,
+                            head,
+                        });
+                    }
+                    if paced {
+                        // Autobahn pauses its reactor for 10 µs between chops;
+                        // tokio's timers are too coarse for that, so yield:
+                        // with TCP_NODELAY each write still leaves as its own
+                        // segment.
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            WriterCmd::Shutdown => {
+                writer.shutdown().await?;
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Walks the steps, producing writes and timer requests in order.
+async fn run_script(
+    steps: Vec<Step>,
+    role: Role,
+    scale: f64,
+    digests: bool,
+    tx: mpsc::Sender<ScriptOp>,
+    mut echoes: mpsc::Receiver<()>,
+) {
+    let mut open_frame: Option<([u8; 4], u64, bool)> = None;
+    let mask = || (role == Role::Client).then(rand::random::<[u8; 4]>);
+    for step in steps {
+        let sent = match step {
+            Step::Frame { frame, write } => send_frame(&tx, &frame, write, mask(), digests).await,
+            Step::Message {
+                opcode,
+                payload,
+                fragment_size,
+            } => {
+                let size = fragment_size.max(1);
+                let mut at = 0;
+                let mut ok = true;
+                loop {
+                    let end = (at + size).min(payload.len);
+                    let frame = FrameSpec {
+                        opcode: if at == 0 { opcode } else { 0 },
+                        fin: end == payload.len,
+                        rsv: 0,
+                        payload: Payload::bytes(payload.slice(at, end)),
+                    };
+                    ok &= send_frame(&tx, &frame, Write::Whole, mask(), digests).await;
+                    at = end;
+                    if at >= payload.len || !ok {
+                        break;
+                    }
+                }
+                ok
+            }
+            Step::FrameHeader { opcode, fin, len } => {
+                let key = mask();
+                let header = FrameHeader {
+                    fin,
+                    rsv: 0,
+                    opcode: Opcode(opcode),
+                    mask: key,
+                    payload_len: len,
+                };
+                let mut bytes = Vec::new();
+                header.encode(Default::default(), &mut bytes);
+                open_frame = key.map(|k| (k, 0, true)).or(Some(([0; 4], 0, false)));
+                let info = TxFrameInfo {
+                    header,
+                    payload: None,
+                };
+                tx.send(ScriptOp::Write(Outgoing {
+                    bytes,
+                    write: Write::Whole,
+                    frame: Some(info),
+                }))
+                .await
+                .is_ok()
+            }
+            Step::FrameData { payload } => {
+                let mut bytes = payload.to_vec();
+                if let Some((key, offset, masked)) = open_frame.as_mut() {
+                    if *masked {
+                        apply_mask(&mut bytes, *key, *offset);
+                    }
+                    *offset += bytes.len() as u64;
+                }
+                tx.send(ScriptOp::Write(Outgoing {
+                    bytes,
+                    write: Write::Whole,
+                    frame: None,
+                }))
+                .await
+                .is_ok()
+            }
+            Step::Wait { ms, tag } => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                match tag {
+                    Some(tag) => tx.send(ScriptOp::Timeout(tag)).await.is_ok(),
+                    None => true,
+                }
+            }
+            Step::Close { code, reason } => tx
+                .send(ScriptOp::Close {
+                    code,
+                    reason: reason.to_vec(),
+                })
+                .await
+                .is_ok(),
+            Step::KillAfter { ms } => arm(&tx, Timer::Kill, ms, scale).await,
+            Step::CloseAfter { ms } => arm(&tx, Timer::Close, ms, scale).await,
+            Step::RoundTrips {
+                opcode,
+                payload,
+                count,
+            } => {
+                let frame = FrameSpec::new(opcode, payload);
+                let mut ok = true;
+                for _ in 0..count {
+                    ok = send_frame(&tx, &frame, Write::Whole, mask(), digests).await
+                        && echoes.recv().await.is_some();
+                    if !ok {
+                        break;
+                    }
+                }
+                ok
+            }
+        };
+        if !sent {
+            return;
+        }
+    }
+}
+
+async fn arm(tx: &mpsc::Sender<ScriptOp>, timer: Timer, ms: u64, scale: f64) -> bool {
+    let ms = (ms as f64 * scale) as u64;
+    tx.send(ScriptOp::Arm { timer, ms }).await.is_ok()
+}
+
+/// Encodes `frame` with `mask` and sends it to the loop in pieces of at most
+/// [`WRITE_PIECE`] bytes (a multiple of the chop size, so chops keep their
+/// boundaries), generating the payload as it goes.
+async fn send_frame(
+    tx: &mpsc::Sender<ScriptOp>,
+    frame: &FrameSpec,
+    write: Write,
+    mask: Option<[u8; 4]>,
+    digests: bool,
+) -> bool {
+    let header = FrameHeader {
+        fin: frame.fin,
+        rsv: frame.rsv,
+        opcode: Opcode(frame.opcode),
+        mask,
+        payload_len: frame.payload.len,
+    };
+    let piece = match write {
+        Write::Chop(n) if n > 0 => (WRITE_PIECE / n).max(1) * n,
+        _ => WRITE_PIECE,
+    };
+    let mut bytes = Vec::with_capacity(piece.min(14 + frame.payload.len as usize));
+    header.encode(Default::default(), &mut bytes);
+    let mut info = Some(TxFrameInfo {
+        header,
+        payload: digests.then(|| Digest::of_payload(&frame.payload)),
+    });
+    let mut at = 0u64;
+    loop {
+        let room = piece.saturating_sub(bytes.len()) as u64;
+        let end = (at + room).min(frame.payload.len);
+        let start = bytes.len();
+        bytes.resize(start + (end - at) as usize, 0);
+        frame.payload.fill(at, &mut bytes[start..]);
+        if let Some(key) = mask {
+            apply_mask(&mut bytes[start..], key, at);
+        }
+        at = end;
+        let out = Outgoing {
+            bytes: std::mem::take(&mut bytes),
+            write,
+            frame: info.take(),
+        };
+        if tx.send(ScriptOp::Write(out)).await.is_err() {
+            return false;
+        }
+        if at >= frame.payload.len {
+            return true;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    Closing,
+}
+
+/// A message being received.
+struct MessageAcc {
+    binary: bool,
+    utf8: Option<Utf8Validator>,
+    digest: DigestBuilder,
+}
+
+/// The connection loop's state.
+struct Conn<'a> {
+    case: &'a Case,
+    config: &'a EngineConfig,
+    expectations: Expectations,
+    log: Arc<Mutex<Log>>,
+    outcome: Outcome,
+    decoder: Decoder,
+    state: State,
+    sent_close: bool,
+    received_close: bool,
+    /// Stop interpreting the peer's bytes after a protocol violation.
+    discard_input: bool,
+    frame: Option<(FrameHeader, DigestBuilder)>,
+    message: Option<MessageAcc>,
+    pending: VecDeque<WriterCmd>,
+    kill_at: Option<Instant>,
+    close_at: Option<Instant>,
+    close_handshake_at: Option<Instant>,
+    drop_at: Option<Instant>,
+    deadline: Instant,
+    /// The harness closes TCP once the writer has flushed.
+    shutting_down: bool,
+    finished: bool,
+    echo_tx: mpsc::Sender<()>,
+    echoes_seen: u32,
+}
+
+impl<'a> Conn<'a> {
+    fn new(
+        case: &'a Case,
+        config: &'a EngineConfig,
+        log: Arc<Mutex<Log>>,
+        outcome: Outcome,
+        echo_tx: mpsc::Sender<()>,
+    ) -> Conn<'a> {
+        let mut decoder_config = DecoderConfig::strict(config.role.peer());
+        decoder_config.max_frame_payload = config.max_message;
+        decoder_config.max_message_payload = config.max_message;
+        // Autobahn does not check for minimal length encodings.
+        decoder_config.reject_non_minimal_length = false;
+        Conn {
+            case,
+            config,
+            expectations: Expectations::of(case),
+            log,
+            outcome,
+            decoder: Decoder::new(decoder_config),
+            state: State::Open,
+            sent_close: false,
+            received_close: false,
+            discard_input: false,
+            frame: None,
+            message: None,
+            pending: VecDeque::new(),
+            kill_at: None,
+            close_at: None,
+            close_handshake_at: None,
+            drop_at: None,
+            deadline: Instant::now() + config.deadline_for(case),
+            shutting_down: false,
+            finished: false,
+            echo_tx,
+            echoes_seen: 0,
+        }
+    }
+
+    fn note(&self, text: String) {
+        lock(&self.log).push(|t_us| WireEntry::Note { t_us, text });
+    }
+
+    async fn drive<R: AsyncRead>(
+        &mut self,
+        reader: R,
+        writer_tx: mpsc::Sender<WriterCmd>,
+        writer_task: &mut tokio::task::JoinHandle<std::io::Result<()>>,
+        mut script_rx: mpsc::Receiver<ScriptOp>,
+    ) {
+        tokio::pin!(reader);
+        let mut buf = vec![0u8; READ_BUF];
+        let mut script_live = true;
+        let mut writer_done = false;
+        while !self.finished {
+            let next_timer = self.next_timer();
+            tokio::select! {
+                read = reader.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => self.connection_lost(),
+                    Ok(n) => {
+                        *self.outcome.rx_octet_stats.entry(n).or_default() += 1;
+                        let head = buf[..n.min(64)].to_vec();
+                        lock(&self.log).push(|t_us| WireEntry::RxOctets { t_us, len: n, head });
+                        self.feed_slice(&mut buf[..n]);
+                    }
+                },
+                op = script_rx.recv(), if script_live && self.pending.len() < MAX_PENDING => match op {
+                    Some(op) => self.on_script(op),
+                    None => script_live = false,
+                },
+                permit = writer_tx.reserve(), if !self.pending.is_empty() && !writer_done => {
+                    match (permit, self.pending.pop_front()) {
+                        (Ok(permit), Some(cmd)) => permit.send(cmd),
+                        _ => writer_done = true,
+                    }
+                },
+                _ = &mut *writer_task, if !writer_done => {
+                    writer_done = true;
+                    if self.shutting_down {
+                        // The harness (as server) closed TCP after the closing handshake.
+                        self.finished = true;
+                    }
+                },
+                _ = sleep_until(next_timer.into()) => self.on_timer(),
+            }
+        }
+    }
+
+    fn next_timer(&self) -> Instant {
+        [self.kill_at, self.close_at, self.close_handshake_at, self.drop_at]
+            .into_iter()
+            .flatten()
+            .fold(self.deadline, Instant::min)
+    }
+
+    fn on_timer(&mut self) {
+        let now = Instant::now();
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if now >= self.deadline {
+            self.note("the harness's hard deadline for this case passed".into());
+            self.outcome.hit_deadline = true;
+            self.not_clean("the case did not end before the harness's deadline");
+            self.drop_tcp();
+            return;
+        }
+        if due(self.kill_at) {
+            self.kill_at = None;
+            lock(&self.log).push(|t_us| WireEntry::TimerFired {
+                t_us,
+                timer: "kill",
+                tag: None,
+            });
+            self.fail(1001, "Going Away");
+        }
+        if due(self.close_at) {
+            self.close_at = None;
+            lock(&self.log).push(|t_us| WireEntry::TimerFired {
+                t_us,
+                timer: "close",
+                tag: None,
+            });
+            self.send_close(None, Vec::new());
+        }
+        if due(self.close_handshake_at) {
+            self.close_handshake_at = None;
+            self.outcome.was_close_handshake_timeout = true;
+            self.not_clean("peer did not respond (in time) in closing handshake");
+            self.drop_tcp();
+        }
+        if due(self.drop_at) {
+            self.drop_at = None;
+            self.outcome.was_server_connection_drop_timeout = true;
+            self.not_clean("server did not drop TCP connection (in time)");
+            self.drop_tcp();
+        }
+    }
+
+    fn not_clean(&mut self, reason: &str) {
+        self.outcome.was_clean = false;
+        self.outcome.was_not_clean_reason = Some(reason.into());
+    }
+
+    /// The harness closes the TCP connection itself.
+    fn drop_tcp(&mut self) {
+        self.outcome.dropped_by_me = true;
+        self.finished = true;
+    }
+
+    fn connection_lost(&mut self) {
+        if !(self.outcome.was_clean || self.sent_close && self.received_close) {
+            self.outcome.was_not_clean_reason.get_or_insert_with(|| {
+                "peer dropped the TCP connection without previous WebSocket closing handshake".into()
+            });
+        }
+        self.finished = true;
+    }
+
+    fn on_script(&mut self, op: ScriptOp) {
+        match op {
+            ScriptOp::Write(out) => self.queue(out),
+            ScriptOp::Close { code, reason } => self.send_close(code, reason),
+            ScriptOp::Arm { timer, ms } => {
+                let at = Instant::now() + Duration::from_millis(ms);
+                let name = match timer {
+                    Timer::Kill => {
+                        self.kill_at = Some(at);
+                        "kill"
+                    }
+                    Timer::Close => {
+                        self.close_at = Some(at);
+                        "close"
+                    }
+                };
+                lock(&self.log).push(|t_us| WireEntry::Timer {
+                    t_us,
+                    timer: name,
+                    ms,
+                    tag: None,
+                });
+            }
+            ScriptOp::Timeout(tag) => {
+                if self.state == State::Open {
+                    lock(&self.log).push(|t_us| WireEntry::TimerFired {
+                        t_us,
+                        timer: "wait",
+                        tag: Some(tag.clone()),
+                    });
+                    self.outcome.received.push(Observed::Timeout { tag });
+                }
+            }
+        }
+    }
+
+    fn queue(&mut self, out: Outgoing) {
+        if let Some(info) = &out.frame {
+            *self
+                .outcome
+                .tx_frame_stats
+                .entry(info.header.opcode.0)
+                .or_default() += 1;
+            let h = info.header;
+            let payload = info.payload.clone();
+            lock(&self.log).push(|t_us| WireEntry::TxFrame {
+                t_us,
+                opcode: h.opcode.0,
+                fin: h.fin,
+                rsv: h.rsv,
+                mask: h.mask,
+                payload: payload.unwrap_or_else(|| Digest {
+                    len: h.payload_len,
+                    sha1: [0; 20],
+                    head: Vec::new(),
+                }),
+                chop: match out.write {
+                    Write::Chop(n) => Some(n),
+                    _ => None,
+                },
+                sync: out.write == Write::Sync,
+            });
+        }
+        self.pending.push_back(WriterCmd::Write(out));
+    }
+
+    /// Sends a frame the connection loop itself produces (close, pong).
+    fn send_control(&mut self, opcode: Opcode, payload: Vec<u8>) {
+        let mask = (self.config.role == Role::Client).then(rand::random::<[u8; 4]>);
+        let frame = wsconform_wire::Frame::new(opcode, payload.clone()).mask(mask);
+        let info = TxFrameInfo {
+            header: frame.header,
+            payload: Some(Digest::of_bytes(&payload)),
+        };
+        self.queue(Outgoing {
+            bytes: frame.encode(),
+            write: Write::Whole,
+            frame: Some(info),
+        });
+    }
+
+    /// Autobahn's `sendCloseFrame`: only from the open state.
+    fn send_close(&mut self, code: Option<u16>, reason: Vec<u8>) {
+        if self.state != State::Open {
+            return;
+        }
+        let payload = match code {
+            Some(c) => [&c.to_be_bytes()[..], &reason].concat(),
+            None => reason.clone(),
+        };
+        self.send_control(Opcode::CLOSE, payload);
+        self.sent_close = true;
+        self.state = State::Closing;
+        self.outcome.local_close = Some(CloseFrame { code, reason });
+        if !self.received_close {
+            self.outcome.closed_by_me = true;
+            self.close_handshake_at =
+                Some(Instant::now() + self.config.scaled(self.config.close_handshake_timeout));
+        }
+    }
+
+    /// Autobahn's `failConnection`: close with `code` (the harness fails it).
+    fn fail(&mut self, code: u16, reason: &str) {
+        if self.state != State::Open {
+            return;
+        }
+        self.outcome.failed_by_me = true;
+        self.send_close(Some(code), reason.as_bytes().to_vec());
+    }
+
+    fn protocol_violation(&mut self, code: u16, why: String) {
+        self.note(why.clone());
+        self.discard_input = true;
+        self.fail(code, &why[..why.len().min(100)]);
+        // A reason cut inside a code point would itself be invalid.
+        if let Some(local) = &mut self.outcome.local_close {
+            while std::str::from_utf8(&local.reason).is_err() {
+                local.reason.pop();
+            }
+        }
+    }
+
+    fn feed(&mut self, mut bytes: Vec<u8>) {
+        self.feed_slice(&mut bytes);
+    }
+
+    fn feed_slice(&mut self, input: &mut [u8]) {
+        // Loop until the decoder needs more input: it reports a frame's end
+        // without consuming anything, possibly after the last byte.
+        let mut pos = 0;
+        while !self.discard_input {
+            match self.decoder.decode(&mut input[pos..]) {
+                Err(v) => {
+                    self.protocol_violation(v.close_code().0, v.to_string());
+                    return;
+                }
+                Ok((_, None)) => return,
+                Ok((n, Some(item))) => {
+                    pos += n;
+                    self.on_decoded(item);
+                }
+            }
+        }
+    }
+
+    fn on_decoded(&mut self, item: Decoded<'_>) {
+        match item {
+            Decoded::Header(h) => {
+                *self.outcome.rx_frame_stats.entry(h.opcode.0).or_default() += 1;
+                if !h.opcode.is_control() && h.opcode != Opcode::CONTINUATION {
+                    self.message = Some(MessageAcc {
+                        binary: h.opcode == Opcode::BINARY,
+                        utf8: (h.opcode == Opcode::TEXT).then(Utf8Validator::new),
+                        digest: DigestBuilder::default(),
+                    });
+                }
+                self.frame = Some((h, DigestBuilder::default()));
+            }
+            Decoded::Payload(p) => {
+                let logging = lock(&self.log).enabled;
+                if let Some((h, d)) = &mut self.frame {
+                    if logging || h.opcode.is_control() {
+                        d.update(p);
+                    }
+                    if !h.opcode.is_control() {
+                        if let Some(m) = &mut self.message {
+                            m.digest.update(p);
+                            if let Some(Err(e)) = m.utf8.as_mut().map(|v| v.feed(p)) {
+                                self.protocol_violation(
+                                    1007,
+                                    format!("invalid UTF-8 in text message from the peer: {e}"),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Decoded::FrameEnd => {
+                if let Some((h, d)) = self.frame.take() {
+                    self.on_frame(h, d.finish());
+                }
+            }
+        }
+    }
+
+    fn on_frame(&mut self, h: FrameHeader, payload: Digest) {
+        lock(&self.log).push(|t_us| WireEntry::RxFrame {
+            t_us,
+            opcode: h.opcode.0,
+            fin: h.fin,
+            rsv: h.rsv,
+            mask: h.mask,
+            payload: payload.clone(),
+        });
+        match h.opcode {
+            Opcode::PING if self.state == State::Open => self.send_control(Opcode::PONG, payload.head),
+            Opcode::PING => {}
+            Opcode::PONG => {
+                self.outcome.received.push(Observed::Pong { payload });
+                self.after_event();
+            }
+            Opcode::CLOSE => self.on_close(&payload.head),
+            _ if h.fin => {
+                if let Some(m) = self.message.take() {
+                    if let Some(Err(e)) = m.utf8.as_ref().map(Utf8Validator::finish) {
+                        self.protocol_violation(
+                            1007,
+                            format!("text message from the peer ends inside a code point: {e}"),
+                        );
+                        return;
+                    }
+                    let digest = m.digest.finish();
+                    self.on_message(m.binary, digest);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_message(&mut self, binary: bool, payload: Digest) {
+        let (len, count) = (payload.len, self.outcome.received.len());
+        self.outcome.received.push(Observed::Message { binary, payload });
+        if let Judge::Echoes {
+            count: want,
+            binary: want_binary,
+            len: want_len,
+        } = self.case.judge
+        {
+            // Keep memory flat over 1000 round trips: only the count matters.
+            if count > 0 {
+                self.outcome.received.remove(0);
+            }
+            if binary != want_binary || len != want_len {
+                self.outcome.echo_verdict = Some((
+                    false,
+                    format!(
+                        "Expected a {} message of {want_len} bytes, got a {} message of {len} bytes.",
+                        kind(want_binary),
+                        kind(binary)
+                    ),
+                ));
+                self.send_close(Some(1000), Vec::new());
+                return;
+            }
+            self.echoes_seen += 1;
+            if self.echoes_seen >= want {
+                self.outcome.echo_verdict = Some((true, format!("Received {want} echo(es) of {len} bytes.")));
+                self.send_close(Some(1000), Vec::new());
+            } else {
+                let _ = self.echo_tx.try_send(());
+            }
+            return;
+        }
+        self.after_event();
+    }
+
+    /// Autobahn's `finishWhenDone`.
+    fn after_event(&mut self) {
+        if matches!(self.case.judge, Judge::Events | Judge::EventsWrongCodeFatal)
+            && self.expectations.done(&self.outcome.received)
+        {
+            let code = self.case.expected_close.close_codes.first().copied();
+            self.send_close(code, Vec::new());
+        }
+    }
+
+    fn on_close(&mut self, payload: &[u8]) {
+        let parsed = match ClosePayload::parse(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                self.protocol_violation(
+                    e.close_code().0,
+                    format!("invalid close frame from the peer: {e}"),
+                );
+                return;
+            }
+        };
+        self.received_close = true;
+        self.outcome.remote_close = Some(CloseFrame {
+            code: parsed.code.map(|c| c.0),
+            reason: parsed.reason,
+        });
+        self.outcome.was_clean = true;
+        self.close_handshake_at = None;
+        // Autobahn answers a peer's close with 1000, not the peer's code.
+        self.send_close(Some(1000), Vec::new());
+        // Whatever follows a close frame is ignored (RFC 6455 §5.5.1).
+        self.discard_input = true;
+        match self.config.role {
+            Role::Server => {
+                self.pending.push_back(WriterCmd::Shutdown);
+                self.shutting_down = true;
+            }
+            Role::Client => {
+                self.drop_at = Some(Instant::now() + self.config.scaled(self.config.server_drop_timeout));
+            }
+        }
+    }
+}
+
+fn kind(binary: bool) -> &'static str {
+    if binary {
+        "binary"
+    } else {
+        "text"
+    }
+}

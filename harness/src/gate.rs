@@ -1,0 +1,75 @@
+//! The pass policy that turns verdicts into an exit code (design §3).
+//!
+//! Default: a case passes when `behavior` is OK, NON-STRICT, INFORMATIONAL or
+//! UNIMPLEMENTED and `behaviorClose` is OK or INFORMATIONAL. `strict` also
+//! fails NON-STRICT; `require_features` fails UNIMPLEMENTED.
+
+use wsconform_cases::{Behavior, BehaviorClose};
+
+use crate::verdict::Verdict;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gate {
+    pub strict: bool,
+    pub require_features: bool,
+}
+
+impl Gate {
+    pub fn passes(&self, v: &Verdict) -> bool {
+        let behavior = match v.behavior {
+            Behavior::Ok | Behavior::Informational => true,
+            Behavior::NonStrict => !self.strict,
+            Behavior::Unimplemented => !self.require_features,
+            Behavior::Failed => false,
+        };
+        behavior && matches!(v.behavior_close, BehaviorClose::Ok | BehaviorClose::Informational)
+    }
+
+    pub fn describe(&self) -> String {
+        let mut parts = vec!["OK, INFORMATIONAL"];
+        if !self.strict {
+            parts.push("NON-STRICT");
+        }
+        if !self.require_features {
+            parts.push("UNIMPLEMENTED");
+        }
+        format!(
+            "pass = behavior {} with close OK or INFORMATIONAL",
+            parts.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(b: Behavior, c: BehaviorClose) -> Verdict {
+        Verdict {
+            behavior: b,
+            behavior_close: c,
+            result: String::new(),
+            result_close: String::new(),
+        }
+    }
+
+    #[test]
+    fn policy() {
+        let default = Gate::default();
+        let strict = Gate {
+            strict: true,
+            ..Gate::default()
+        };
+        let features = Gate {
+            require_features: true,
+            ..Gate::default()
+        };
+        assert!(default.passes(&v(Behavior::NonStrict, BehaviorClose::Ok)));
+        assert!(!strict.passes(&v(Behavior::NonStrict, BehaviorClose::Ok)));
+        assert!(default.passes(&v(Behavior::Unimplemented, BehaviorClose::Ok)));
+        assert!(!features.passes(&v(Behavior::Unimplemented, BehaviorClose::Ok)));
+        assert!(!default.passes(&v(Behavior::Ok, BehaviorClose::WrongCode)));
+        assert!(!default.passes(&v(Behavior::Failed, BehaviorClose::Ok)));
+        assert!(default.passes(&v(Behavior::Informational, BehaviorClose::Informational)));
+    }
+}

@@ -1,0 +1,13 @@
+//! wsconform's harness: the engine that interprets catalog cases over a
+//! connection, the two roles, the reference peers, and report writers. The
+//! `wsconform` binary (`main.rs`) is a thin command line over this library.
+
+pub mod engine;
+pub mod gate;
+pub mod record;
+pub mod reference;
+pub mod report;
+pub mod runner;
+pub mod session;
+pub mod testing;
+pub mod verdict;

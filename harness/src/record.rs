@@ -1,0 +1,271 @@
+//! What the engine observed during one case: the peer's events, the close
+//! record, traffic statistics and the wire log. Verdicts are computed from
+//! this alone (see `verdict`).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use sha1::{Digest as _, Sha1};
+use wsconform_cases::Payload;
+
+/// Payloads up to this size are kept whole in records and wire logs;
+/// larger ones are kept as length, SHA-1 and the first bytes, so a 16 MiB
+/// echo costs a few hundred bytes of memory.
+pub const KEEP_WHOLE: usize = 64 * 1024;
+
+/// A payload as recorded: its length and SHA-1, and its bytes when small.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    pub len: u64,
+    #[serde(serialize_with = "hex_sha1")]
+    pub sha1: [u8; 20],
+    /// The whole payload if it is at most [`KEEP_WHOLE`] bytes, else its
+    /// first [`KEEP_WHOLE`] bytes.
+    #[serde(serialize_with = "crate::record::bytes_field")]
+    pub head: Vec<u8>,
+}
+
+fn hex_sha1<S: serde::Serializer>(sha: &[u8; 20], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(sha))
+}
+
+/// Bytes as `{"text": ...}` when UTF-8, else `{"base64": ...}`: lossless.
+pub fn bytes_field<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine as _;
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(1))?;
+    match std::str::from_utf8(bytes) {
+        Ok(text) => map.serialize_entry("text", text)?,
+        Err(_) => map.serialize_entry("base64", &base64::engine::general_purpose::STANDARD.encode(bytes))?,
+    }
+    map.end()
+}
+
+impl Digest {
+    pub fn is_whole(&self) -> bool {
+        self.head.len() as u64 == self.len
+    }
+
+    /// The digest of a catalog payload, generated in pieces.
+    pub fn of_payload(p: &Payload) -> Digest {
+        let mut acc = DigestBuilder::default();
+        let mut buf = vec![0u8; (p.len as usize).min(KEEP_WHOLE)];
+        let mut at = 0;
+        while at < p.len {
+            let n = ((p.len - at) as usize).min(buf.len());
+            p.fill(at, &mut buf[..n]);
+            acc.update(&buf[..n]);
+            at += n as u64;
+        }
+        acc.finish()
+    }
+
+    pub fn of_bytes(b: &[u8]) -> Digest {
+        let mut acc = DigestBuilder::default();
+        acc.update(b);
+        acc.finish()
+    }
+}
+
+/// Builds a [`Digest`] from pieces.
+#[derive(Default, Clone)]
+pub struct DigestBuilder {
+    sha: Sha1,
+    len: u64,
+    head: Vec<u8>,
+}
+
+impl std::fmt::Debug for DigestBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestBuilder")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DigestBuilder {
+    pub fn update(&mut self, data: &[u8]) {
+        self.sha.update(data);
+        self.len += data.len() as u64;
+        let room = KEEP_WHOLE.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&data[..room.min(data.len())]);
+    }
+
+    pub fn finish(self) -> Digest {
+        Digest {
+            len: self.len,
+            sha1: self.sha.finalize().into(),
+            head: self.head,
+        }
+    }
+}
+
+/// An event observed from the peer (Autobahn's `received`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Observed {
+    Message { binary: bool, payload: Digest },
+    Pong { payload: Digest },
+    Timeout { tag: String },
+}
+
+/// One entry of the wire log. Times are microseconds since the case started.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireEntry {
+    /// Bytes handed to the socket in one write.
+    TxOctets {
+        t_us: u64,
+        len: usize,
+        sync: bool,
+        #[serde(serialize_with = "bytes_field")]
+        head: Vec<u8>,
+    },
+    /// Bytes returned by one socket read.
+    RxOctets {
+        t_us: u64,
+        len: usize,
+        #[serde(serialize_with = "bytes_field")]
+        head: Vec<u8>,
+    },
+    /// A frame the harness sent.
+    TxFrame {
+        t_us: u64,
+        opcode: u8,
+        fin: bool,
+        rsv: u8,
+        #[serde(serialize_with = "mask_field")]
+        mask: Option<[u8; 4]>,
+        payload: Digest,
+        chop: Option<usize>,
+        sync: bool,
+    },
+    /// A frame received from the peer, unmasked.
+    RxFrame {
+        t_us: u64,
+        opcode: u8,
+        fin: bool,
+        rsv: u8,
+        #[serde(serialize_with = "mask_field")]
+        mask: Option<[u8; 4]>,
+        payload: Digest,
+    },
+    /// A timer armed by a step: `kill`, `close` or `wait`.
+    Timer {
+        t_us: u64,
+        timer: &'static str,
+        ms: u64,
+        tag: Option<String>,
+    },
+    /// A timer that fired.
+    TimerFired {
+        t_us: u64,
+        timer: &'static str,
+        tag: Option<String>,
+    },
+    /// Something the engine decided, e.g. the violation that failed the connection.
+    Note { t_us: u64, text: String },
+}
+
+fn mask_field<S: serde::Serializer>(mask: &Option<[u8; 4]>, s: S) -> Result<S::Ok, S::Error> {
+    match mask {
+        Some(m) => s.serialize_str(&hex::encode(m)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A close frame sent or received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CloseFrame {
+    pub code: Option<u16>,
+    #[serde(serialize_with = "bytes_field")]
+    pub reason: Vec<u8>,
+}
+
+impl CloseFrame {
+    pub fn reason_text(&self) -> Option<String> {
+        (!self.reason.is_empty() || self.code.is_some())
+            .then(|| String::from_utf8_lossy(&self.reason).into_owned())
+    }
+}
+
+/// Everything observed in one case run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    #[serde(serialize_with = "iso_time")]
+    pub started: SystemTime,
+    /// From the end of the opening handshake to the end of the TCP connection.
+    pub duration_ms: u64,
+    pub handshake_completed: bool,
+    /// Why the connection could not be used at all (connect or handshake).
+    pub setup_error: Option<String>,
+    pub http_request: String,
+    pub http_response: String,
+    pub received: Vec<Observed>,
+    pub closed_by_me: bool,
+    pub failed_by_me: bool,
+    pub dropped_by_me: bool,
+    pub was_clean: bool,
+    pub was_not_clean_reason: Option<String>,
+    pub was_open_handshake_timeout: bool,
+    pub was_close_handshake_timeout: bool,
+    pub was_server_connection_drop_timeout: bool,
+    /// The harness's own hard deadline ended the case (the peer stalled
+    /// beyond every protocol timer).
+    pub hit_deadline: bool,
+    pub local_close: Option<CloseFrame>,
+    pub remote_close: Option<CloseFrame>,
+    /// The verdict a 9.x-style judge reached while the case ran.
+    pub echo_verdict: Option<(bool, String)>,
+    pub rx_frame_stats: BTreeMap<u8, u64>,
+    pub tx_frame_stats: BTreeMap<u8, u64>,
+    pub rx_octet_stats: BTreeMap<usize, u64>,
+    pub tx_octet_stats: BTreeMap<usize, u64>,
+    pub wirelog_enabled: bool,
+    pub wirelog: Vec<WireEntry>,
+}
+
+fn iso_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::report::iso8601(*t))
+}
+
+impl Outcome {
+    pub fn new(started: SystemTime) -> Outcome {
+        Outcome {
+            started,
+            duration_ms: 0,
+            handshake_completed: false,
+            setup_error: None,
+            http_request: String::new(),
+            http_response: String::new(),
+            received: Vec::new(),
+            closed_by_me: false,
+            failed_by_me: false,
+            dropped_by_me: false,
+            was_clean: false,
+            was_not_clean_reason: None,
+            was_open_handshake_timeout: false,
+            was_close_handshake_timeout: false,
+            was_server_connection_drop_timeout: false,
+            hit_deadline: false,
+            local_close: None,
+            remote_close: None,
+            echo_verdict: None,
+            rx_frame_stats: BTreeMap::new(),
+            tx_frame_stats: BTreeMap::new(),
+            rx_octet_stats: BTreeMap::new(),
+            tx_octet_stats: BTreeMap::new(),
+            wirelog_enabled: true,
+            wirelog: Vec::new(),
+        }
+    }
+
+    /// An outcome for a case whose connection never opened.
+    pub fn setup_failed(started: SystemTime, error: String, open_timeout: bool) -> Outcome {
+        let mut o = Outcome::new(started);
+        o.setup_error = Some(error);
+        o.was_open_handshake_timeout = open_timeout;
+        o
+    }
+}

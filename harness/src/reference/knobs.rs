@@ -1,0 +1,309 @@
+//! Misbehaviour knobs for the reference server. Each knob breaks one rule of
+//! RFC 6455 on purpose so that a test can show the cases that check the rule
+//! failing. They work by rewriting frames between the socket and
+//! tungstenite (which has no switches for misbehaving): the client's frames
+//! on the way in, the server's on the way out.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use wsconform_wire::frame::FrameHeader;
+use wsconform_wire::{CloseCode, ClosePayload, Decoded, Decoder, DecoderConfig, Frame, Opcode, Role};
+
+/// One way to break the reference server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Knob {
+    /// Clear RSV bits of incoming frames instead of failing (breaks RFC 6455 §5.2).
+    AcceptReservedBits,
+    /// Drop incoming frames with reserved opcodes instead of failing (§5.2).
+    IgnoreReservedOpcodes,
+    /// Repair invalid UTF-8 in incoming text messages instead of failing (§8.1).
+    NoUtf8Validation,
+    /// Turn invalid incoming close payloads into valid ones (§5.5.1, §7.4).
+    AcceptAnyCloseCode,
+    /// Never send pongs (§5.5.2).
+    NeverPong,
+    /// Send close code 1011 in every close frame (§7.4.1).
+    WrongCloseCode,
+    /// Close TCP instead of sending a close frame (§7.1.1).
+    DropOnClose,
+}
+
+impl Knob {
+    fn rewrites_input(self) -> bool {
+        matches!(
+            self,
+            Knob::AcceptReservedBits
+                | Knob::IgnoreReservedOpcodes
+                | Knob::NoUtf8Validation
+                | Knob::AcceptAnyCloseCode
+        )
+    }
+}
+
+/// A set of knobs; empty means a well-behaved server.
+#[derive(Debug, Clone, Default)]
+pub struct Knobs(pub Arc<BTreeSet<Knob>>);
+
+impl Knobs {
+    pub fn new(knobs: impl IntoIterator<Item = Knob>) -> Knobs {
+        Knobs(Arc::new(knobs.into_iter().collect()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn has(&self, k: Knob) -> bool {
+        self.0.contains(&k)
+    }
+}
+
+/// Frames larger than this are passed through unchanged (knob tests use
+/// small frames; the cap bounds the proxy's memory).
+const MAX_REWRITE: u64 = 32 << 20;
+
+/// Copies `socket` ↔ `inner` until either side ends, rewriting frames as the
+/// knobs say. The HTTP handshake passes through untouched.
+pub async fn proxy<S, I>(socket: S, inner: I, knobs: Knobs)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    I: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (sock_r, sock_w) = tokio::io::split(socket);
+    let (inner_r, inner_w) = tokio::io::split(inner);
+    let input = pump(sock_r, inner_w, Direction::In, knobs.clone());
+    let output = pump(inner_r, sock_w, Direction::Out, knobs);
+    tokio::select! {
+        _ = input => {},
+        _ = output => {},
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// Client → server: masked frames.
+    In,
+    /// Server → client.
+    Out,
+}
+
+/// A frame being collected for rewriting.
+struct Pending {
+    header: FrameHeader,
+    payload: Vec<u8>,
+}
+
+/// What to do with a complete frame.
+enum Action {
+    Forward(Frame),
+    Drop,
+    /// Close the connection instead of sending anything.
+    Hangup,
+}
+
+async fn pump<R, W>(reader: R, writer: W, dir: Direction, knobs: Knobs) -> std::io::Result<()>
+where
+    R: AsyncRead,
+    W: AsyncWrite,
+{
+    tokio::pin!(reader);
+    tokio::pin!(writer);
+    let active = match dir {
+        Direction::In => knobs.0.iter().any(|k| k.rewrites_input()),
+        Direction::Out => knobs.0.iter().any(|k| !k.rewrites_input()),
+    };
+    let mut config = DecoderConfig::strict(if dir == Direction::In {
+        Role::Client
+    } else {
+        Role::Server
+    });
+    config.allowed_rsv = if knobs.has(Knob::AcceptReservedBits) {
+        0b111
+    } else {
+        0
+    };
+    config.reject_non_minimal_length = false;
+    config.max_frame_payload = MAX_REWRITE;
+    config.max_message_payload = u64::MAX;
+    let mut decoder = Decoder::new(config);
+    let mut text = TextRepair::default();
+    let mut head = HeadScanner::default();
+    let mut raw_header = Vec::new();
+    let mut frame: Option<Pending> = None;
+    let mut passthrough = !active;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            return writer.shutdown().await;
+        }
+        let mut data = &mut buf[..n];
+        if !head.done {
+            let split = head.scan(data);
+            writer.write_all(&data[..split]).await?;
+            data = &mut data[split..];
+        }
+        if passthrough {
+            writer.write_all(data).await?;
+            continue;
+        }
+        let mut pos = 0;
+        loop {
+            match decoder.decode(&mut data[pos..]) {
+                Err(_) => {
+                    // Not ours to judge: let tungstenite see the bytes as sent.
+                    writer.write_all(&raw_header).await?;
+                    writer.write_all(&data[pos..]).await?;
+                    passthrough = true;
+                    break;
+                }
+                Ok((used, None)) => {
+                    raw_header.extend_from_slice(&data[pos..pos + used]);
+                    break;
+                }
+                Ok((used, Some(item))) => {
+                    match item {
+                        Decoded::Header(header) => {
+                            raw_header.clear();
+                            frame = Some(Pending {
+                                header,
+                                payload: Vec::new(),
+                            });
+                        }
+                        Decoded::Payload(p) => {
+                            if let Some(f) = frame.as_mut() {
+                                f.payload.extend_from_slice(p);
+                            }
+                        }
+                        Decoded::FrameEnd => {
+                            if let Some(f) = frame.take() {
+                                for action in rewrite(f, dir, &knobs, &mut text) {
+                                    match action {
+                                        Action::Forward(out) => writer.write_all(&out.encode()).await?,
+                                        Action::Drop => {}
+                                        Action::Hangup => return writer.shutdown().await,
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    pos += used;
+                }
+            }
+        }
+        writer.flush().await?;
+    }
+}
+
+/// Rewrites one complete frame according to the knobs.
+fn rewrite(f: Pending, dir: Direction, knobs: &Knobs, text: &mut TextRepair) -> Vec<Action> {
+    let mut header = f.header;
+    let frame = |header: FrameHeader, payload: Vec<u8>| {
+        let mut h = header;
+        h.payload_len = payload.len() as u64;
+        Frame {
+            header: h,
+            payload,
+            length_form: Default::default(),
+        }
+    };
+    match dir {
+        Direction::In => {
+            if knobs.has(Knob::AcceptReservedBits) {
+                header.rsv = 0;
+            }
+            if knobs.has(Knob::IgnoreReservedOpcodes) && header.opcode.is_reserved() {
+                return vec![Action::Drop];
+            }
+            if knobs.has(Knob::AcceptAnyCloseCode)
+                && header.opcode == Opcode::CLOSE
+                && ClosePayload::parse(&f.payload).is_err()
+            {
+                return vec![Action::Forward(frame(
+                    header,
+                    ClosePayload::new(CloseCode::NORMAL, "").encode(),
+                ))];
+            }
+            if knobs.has(Knob::NoUtf8Validation) && !header.opcode.is_control() {
+                return text
+                    .feed(header, f.payload)
+                    .into_iter()
+                    .map(|(h, p)| Action::Forward(frame(h, p)))
+                    .collect();
+            }
+            vec![Action::Forward(frame(header, f.payload))]
+        }
+        Direction::Out => match header.opcode {
+            Opcode::PONG if knobs.has(Knob::NeverPong) => vec![Action::Drop],
+            Opcode::CLOSE if knobs.has(Knob::DropOnClose) => vec![Action::Hangup],
+            Opcode::CLOSE if knobs.has(Knob::WrongCloseCode) => {
+                vec![Action::Forward(frame(
+                    header,
+                    ClosePayload::new(CloseCode::INTERNAL_ERROR, "").encode(),
+                ))]
+            }
+            _ => vec![Action::Forward(frame(header, f.payload))],
+        },
+    }
+}
+
+/// Holds the frames of a text message until it is complete, then passes
+/// them on, or — when the message is not UTF-8 — one frame with the text
+/// repaired (U+FFFD for every bad sequence).
+#[derive(Default)]
+struct TextRepair {
+    frames: Vec<(FrameHeader, Vec<u8>)>,
+    in_text: bool,
+}
+
+impl TextRepair {
+    fn feed(&mut self, header: FrameHeader, payload: Vec<u8>) -> Vec<(FrameHeader, Vec<u8>)> {
+        if header.opcode == Opcode::TEXT {
+            self.in_text = true;
+            self.frames.clear();
+        }
+        if !self.in_text {
+            return vec![(header, payload)];
+        }
+        self.frames.push((header, payload));
+        if !header.fin {
+            return Vec::new();
+        }
+        self.in_text = false;
+        let frames = std::mem::take(&mut self.frames);
+        let whole: Vec<u8> = frames.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+        if std::str::from_utf8(&whole).is_ok() {
+            return frames;
+        }
+        let mut first = frames[0].0;
+        first.fin = true;
+        vec![(first, String::from_utf8_lossy(&whole).into_owned().into_bytes())]
+    }
+}
+
+/// Finds the end of the HTTP head (`\r\n\r\n`) across reads.
+#[derive(Default)]
+struct HeadScanner {
+    tail: Vec<u8>,
+    done: bool,
+}
+
+impl HeadScanner {
+    /// Returns how many bytes of `data` belong to the head.
+    fn scan(&mut self, data: &[u8]) -> usize {
+        for (i, &b) in data.iter().enumerate() {
+            self.tail.push(b);
+            if self.tail.len() > 4 {
+                self.tail.remove(0);
+            }
+            if self.tail == b"\r\n\r\n" {
+                self.done = true;
+                return i + 1;
+            }
+        }
+        data.len()
+    }
+}

@@ -1,0 +1,229 @@
+//! Autobahn-compatible reports: `index.json` (agent → case id → verdicts)
+//! and one `<agent>_case_<id>.json` per case with Autobahn's keys
+//! (reference §6.2–6.3), so existing `jq`/diff gates work unchanged.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+use wsconform_cases::payload::autobahn_preview;
+use wsconform_cases::{Event, Judge, Payload};
+
+use super::{agent_prefix, iso8601, to_json, write_atomic, ReportError};
+use crate::record::{CloseFrame, Digest, Observed, WireEntry};
+use crate::runner::CaseResult;
+
+/// The per-case file name Autobahn uses.
+pub fn case_file(agent: &str, id: &str) -> String {
+    format!("{}_case_{}.json", agent_prefix(agent), id.replace('.', "_"))
+}
+
+/// `index.json` for one or more agents' results.
+pub fn index(runs: &[(&str, &[CaseResult])]) -> Value {
+    let mut agents = Map::new();
+    for (agent, results) in runs {
+        let mut cases = Map::new();
+        for r in results.iter() {
+            cases.insert(
+                r.case.id.clone(),
+                json!({
+                    "behavior": r.verdict.behavior.as_str(),
+                    "behaviorClose": r.verdict.behavior_close.as_str(),
+                    "duration": r.outcome.duration_ms,
+                    "remoteCloseCode": r.outcome.remote_close.as_ref().and_then(|c| c.code),
+                    "reportfile": case_file(agent, &r.case.id),
+                }),
+            );
+        }
+        agents.insert(agent.to_string(), Value::Object(cases));
+    }
+    Value::Object(agents)
+}
+
+/// Writes `index.json` and every per-case file into `outdir`.
+pub fn write(
+    outdir: &Path,
+    agent: &str,
+    results: &[CaseResult],
+    harness_is_server: bool,
+) -> Result<(), ReportError> {
+    for (n, r) in results.iter().enumerate() {
+        let value = case_report(agent, n + 1, r, harness_is_server);
+        write_atomic(
+            &outdir.join(case_file(agent, &r.case.id)),
+            &to_json("case report", &value)?,
+        )?;
+    }
+    write_atomic(
+        &outdir.join("index.json"),
+        &to_json("index", &index(&[(agent, results)]))?,
+    )
+}
+
+fn preview_text(bytes: &[u8], len: u64) -> Value {
+    autobahn_preview(bytes, len)
+        .get(1)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn expected_event(e: &Event) -> Value {
+    let payload = |p: &Payload| preview_text(&p.slice(0, 64), p.len);
+    match e {
+        Event::Message { payload: p, binary } => json!(["message", payload(p), binary]),
+        Event::Pong { payload: p } => json!(["pong", payload(p)]),
+        Event::Timeout { tag } => json!(["timeout", tag]),
+    }
+}
+
+fn observed_event(e: &Observed) -> Value {
+    let payload = |d: &Digest| preview_text(&d.head, d.len);
+    match e {
+        Observed::Message { binary, payload: d } => json!(["message", payload(d), binary]),
+        Observed::Pong { payload: d } => json!(["pong", payload(d)]),
+        Observed::Timeout { tag } => json!(["timeout", tag]),
+    }
+}
+
+fn hex_octets(head: &[u8], len: usize) -> Value {
+    let mut text = hex::encode(head);
+    if len > head.len() {
+        text.push_str(" ...");
+    }
+    json!([len, text])
+}
+
+fn wire_entry(e: &WireEntry) -> Option<Value> {
+    let secs = |ms: u64| {
+        if ms.is_multiple_of(1000) {
+            json!(ms / 1000)
+        } else {
+            json!(ms as f64 / 1000.0)
+        }
+    };
+    let mask = |m: &Option<[u8; 4]>| m.map_or(Value::Null, |m| json!(hex::encode(m)));
+    Some(match e {
+        WireEntry::TxOctets { len, sync, head, .. } => json!(["TO", hex_octets(head, *len), sync]),
+        WireEntry::RxOctets { len, head, .. } => json!(["RO", hex_octets(head, *len)]),
+        WireEntry::TxFrame {
+            opcode,
+            fin,
+            rsv,
+            mask: m,
+            payload,
+            chop,
+            sync,
+            ..
+        } => json!([
+            "TF",
+            autobahn_preview(&payload.head, payload.len),
+            opcode,
+            fin,
+            rsv,
+            mask(m),
+            Value::Null,
+            chop,
+            sync
+        ]),
+        WireEntry::RxFrame {
+            opcode,
+            fin,
+            rsv,
+            mask: m,
+            payload,
+            ..
+        } => json!([
+            "RF",
+            autobahn_preview(&payload.head, payload.len),
+            opcode,
+            fin,
+            rsv,
+            m.is_some(),
+            mask(m)
+        ]),
+        WireEntry::Timer { timer, ms, tag, .. } => match *timer {
+            "kill" => json!(["KL", secs(*ms)]),
+            "close" => json!(["TI", secs(*ms)]),
+            _ => json!(["CT", secs(*ms), tag]),
+        },
+        WireEntry::TimerFired { timer, tag, .. } => match *timer {
+            "kill" => json!(["KLE"]),
+            "close" => json!(["TIE"]),
+            _ => json!(["CTE", tag]),
+        },
+        WireEntry::Note { .. } => return None,
+    })
+}
+
+fn stats<K: ToString>(map: &std::collections::BTreeMap<K, u64>) -> Value {
+    Value::Object(map.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+}
+
+fn close_parts(c: &Option<CloseFrame>) -> (Value, Value) {
+    match c {
+        None => (Value::Null, Value::Null),
+        Some(c) => (json!(c.code), c.reason_text().map_or(Value::Null, Value::String)),
+    }
+}
+
+/// One per-case report with Autobahn's keys.
+pub fn case_report(agent: &str, index: usize, r: &CaseResult, harness_is_server: bool) -> Value {
+    let o = &r.outcome;
+    let c = &r.case;
+    let limits = matches!(c.judge, Judge::Echoes { .. });
+    let expected: Map<String, Value> = if limits {
+        Map::new()
+    } else {
+        c.expected
+            .iter()
+            .map(|(b, events)| {
+                (
+                    b.as_str().to_string(),
+                    Value::Array(events.iter().map(expected_event).collect()),
+                )
+            })
+            .collect()
+    };
+    let (local_code, local_reason) = close_parts(&o.local_close);
+    let (remote_code, remote_reason) = close_parts(&o.remote_close);
+    json!({
+        "agent": agent,
+        "behavior": r.verdict.behavior.as_str(),
+        "behaviorClose": r.verdict.behavior_close.as_str(),
+        "case": index,
+        "closedByMe": o.closed_by_me,
+        "createStats": true,
+        "createWirelog": o.wirelog_enabled,
+        "description": c.description,
+        "droppedByMe": o.dropped_by_me,
+        "duration": o.duration_ms,
+        "expectation": c.expectation,
+        "expected": expected,
+        "expectedClose": serde_json::to_value(&c.expected_close).unwrap_or(Value::Null),
+        "failedByMe": o.failed_by_me,
+        "httpRequest": o.http_request,
+        "httpResponse": o.http_response,
+        "id": c.id,
+        "isServer": harness_is_server,
+        "localCloseCode": local_code,
+        "localCloseReason": local_reason,
+        "received": o.received.iter().map(observed_event).collect::<Vec<_>>(),
+        "remoteCloseCode": remote_code,
+        "remoteCloseReason": remote_reason,
+        "reportCompressionRatio": false,
+        "reportTime": limits,
+        "result": r.verdict.result,
+        "resultClose": r.verdict.result_close,
+        "rxFrameStats": stats(&o.rx_frame_stats),
+        "rxOctetStats": stats(&o.rx_octet_stats),
+        "started": iso8601(o.started),
+        "trafficStats": Value::Null,
+        "txFrameStats": stats(&o.tx_frame_stats),
+        "txOctetStats": stats(&o.tx_octet_stats),
+        "wasClean": o.was_clean,
+        "wasCloseHandshakeTimeout": o.was_close_handshake_timeout,
+        "wasNotCleanReason": o.was_not_clean_reason,
+        "wasOpenHandshakeTimeout": o.was_open_handshake_timeout,
+        "wasServerConnectionDropTimeout": o.was_server_connection_drop_timeout,
+        "wirelog": o.wirelog.iter().filter_map(wire_entry).collect::<Vec<_>>(),
+    })
+}

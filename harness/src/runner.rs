@@ -1,0 +1,92 @@
+//! Runs a selection of cases against one peer, several at a time, and
+//! collects results in id order.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use wsconform_cases::{Case, Step};
+
+use crate::record::Outcome;
+use crate::verdict::{judge, Expectations, Verdict};
+
+/// One case, what happened and the verdict.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub case: Case,
+    pub outcome: Outcome,
+    pub verdict: Verdict,
+}
+
+/// Time the case spends waiting on purpose (5.19, 6.4.x): such cases start
+/// first so their waits overlap the rest of the run instead of ending it.
+fn fixed_wait_ms(case: &Case) -> u64 {
+    case.steps
+        .iter()
+        .map(|s| match s {
+            Step::Wait { ms, .. } => *ms,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Runs every case with `run_one`, at most `jobs` at once, calling
+/// `on_result` as each finishes. Stops starting new cases once `stop` is set;
+/// returns the finished results in catalog order.
+pub async fn run_all<F, Fut>(
+    cases: Vec<Case>,
+    jobs: usize,
+    harness_is_server: bool,
+    stop: Arc<AtomicBool>,
+    run_one: F,
+    mut on_result: impl FnMut(&CaseResult),
+) -> Vec<CaseResult>
+where
+    F: Fn(Case) -> Fut,
+    Fut: std::future::Future<Output = Outcome> + Send + 'static,
+{
+    let order: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    let mut queue = cases;
+    queue.sort_by_key(|c| std::cmp::Reverse(fixed_wait_ms(c)));
+    let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut running = JoinSet::new();
+    let mut results = Vec::with_capacity(queue.len());
+    for case in queue {
+        // Report cases as they finish while waiting for a free slot.
+        let permit = loop {
+            tokio::select! {
+                permit = permits.clone().acquire_owned() => break permit,
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    if let Ok(result) = done {
+                        on_result(&result);
+                        results.push(result);
+                    }
+                }
+            }
+        };
+        let Ok(permit) = permit else { break };
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let fut = run_one(case.clone());
+        running.spawn(async move {
+            let outcome = fut.await;
+            drop(permit);
+            let verdict = judge(&case, &outcome, &Expectations::of(&case), harness_is_server);
+            CaseResult {
+                case,
+                outcome,
+                verdict,
+            }
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        if let Ok(result) = done {
+            on_result(&result);
+            results.push(result);
+        }
+    }
+    results.sort_by_key(|r| order.iter().position(|id| *id == r.case.id));
+    results
+}

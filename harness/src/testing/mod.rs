@@ -1,0 +1,4 @@
+//! The two roles: testing a server (the harness connects as a client) and
+//! testing a client (the harness listens as a server).
+
+pub mod server;
