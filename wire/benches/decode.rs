@@ -1,5 +1,6 @@
-//! Throughput of decode + unmask and of UTF-8 validation.
-//! Run: `cargo bench -p wsconform-wire --bench decode`.
+//! Throughput of decode + unmask and of UTF-8 validation, and header parsing
+//! against tungstenite's `FrameHeader::parse` on the same bytes.
+//! Run: `cargo bench -p wsconform-wire --bench decode`. Figures: BENCHMARKS.md.
 
 use wsconform_wire::{Decoded, Decoder, DecoderConfig, Frame, Opcode, Role, Utf8Validator};
 
@@ -54,4 +55,69 @@ fn utf8_validate(bencher: divan::Bencher, size: usize) {
             let mut v = Utf8Validator::new();
             v.feed(divan::black_box(text)).is_ok()
         });
+}
+
+/// Header parsing on many small frames, ours against tungstenite 0.26 on the
+/// same bytes: 1000 unmasked (server) frames of 0-19 payload bytes, text,
+/// binary, ping and pong. Both walk the buffer header by header and skip the
+/// payloads; ours also validates every rule of RFC 6455 §5 it checks.
+mod small_frames {
+    use std::io::Cursor;
+
+    use wsconform_wire::{Decoded, Decoder, DecoderConfig, Frame, Opcode, Role};
+
+    const FRAMES: usize = 1000;
+
+    fn frames() -> Vec<u8> {
+        let ops = [Opcode::TEXT, Opcode::BINARY, Opcode::PING, Opcode::PONG];
+        let mut out = Vec::new();
+        for i in 0..FRAMES {
+            Frame::new(ops[i % ops.len()], vec![b'a'; i % 20]).encode_into(&mut out);
+        }
+        out
+    }
+
+    #[divan::bench]
+    fn wsconform(bencher: divan::Bencher) {
+        let encoded = frames();
+        bencher
+            .counter(divan::counter::ItemsCount::new(FRAMES))
+            .with_inputs(|| encoded.clone())
+            .bench_local_refs(|buf| {
+                let mut decoder = Decoder::new(DecoderConfig::strict(Role::Server));
+                let mut pos = 0;
+                let mut headers = 0usize;
+                loop {
+                    match decoder.decode(&mut buf[pos..]) {
+                        Ok((n, Some(Decoded::Header(_)))) => {
+                            headers += 1;
+                            pos += n;
+                        }
+                        Ok((n, Some(_))) => pos += n,
+                        Ok((_, None)) | Err(_) => break,
+                    }
+                }
+                assert_eq!(headers, FRAMES);
+                headers
+            });
+    }
+
+    #[divan::bench]
+    fn tungstenite(bencher: divan::Bencher) {
+        use tungstenite::protocol::frame::FrameHeader;
+        let encoded = frames();
+        bencher
+            .counter(divan::counter::ItemsCount::new(FRAMES))
+            .with_inputs(|| encoded.clone())
+            .bench_local_refs(|buf| {
+                let mut cursor = Cursor::new(&buf[..]);
+                let mut headers = 0usize;
+                while let Ok(Some((_, len))) = FrameHeader::parse(&mut cursor) {
+                    headers += 1;
+                    cursor.set_position(cursor.position() + len);
+                }
+                assert_eq!(headers, FRAMES);
+                headers
+            });
+    }
 }

@@ -27,6 +27,9 @@ pub struct DecoderConfig {
     /// Treat a length not written in its minimal form as a violation
     /// (RFC 6455 §5.2 says MUST; many implementations accept it anyway).
     pub reject_non_minimal_length: bool,
+    /// Pass frames with reserved opcodes through as opaque frames instead of
+    /// failing (for tools that relay or rewrite traffic, never for judging).
+    pub allow_reserved_opcodes: bool,
 }
 
 impl DecoderConfig {
@@ -38,6 +41,7 @@ impl DecoderConfig {
             max_frame_payload: 64 << 20,
             max_message_payload: 64 << 20,
             reject_non_minimal_length: true,
+            allow_reserved_opcodes: false,
         }
     }
 }
@@ -250,6 +254,9 @@ impl Decoder {
             return Err(Violation::ReservedBits(rsv));
         }
         if opcode.is_reserved() {
+            if self.config.allow_reserved_opcodes {
+                return Ok(());
+            }
             return Err(Violation::ReservedOpcode(opcode));
         }
         if opcode.is_control() {
@@ -328,7 +335,7 @@ impl Decoder {
                 max: self.config.max_frame_payload,
             });
         }
-        if !header.opcode.is_control() {
+        if !header.opcode.is_control() && !header.opcode.is_reserved() {
             let so_far = if header.opcode == Opcode::CONTINUATION {
                 self.message_len
             } else {

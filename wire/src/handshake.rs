@@ -281,8 +281,10 @@ impl Response {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
+        // `{:03}`: httparse accepts a status like "011" (code 11), and the
+        // status line needs exactly three digits to parse again.
         let mut out = format!(
-            "HTTP/1.{} {} {}\r\n",
+            "HTTP/1.{} {:03} {}\r\n",
             self.minor_version, self.status, self.reason
         )
         .into_bytes();
