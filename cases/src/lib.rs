@@ -13,7 +13,8 @@ pub mod payload;
 pub mod select;
 
 pub use model::{
-    Behavior, BehaviorClose, Case, Event, ExpectedClose, FrameSpec, Judge, Requirement, RfcRef, Step, Write,
+    message_frames, Behavior, BehaviorClose, Case, Event, ExpectedClose, FrameSpec, Judge, Requirement,
+    RfcRef, Step, Write,
 };
 pub use payload::{Bytes, Payload};
 pub use select::{select, SelectError, Selection};

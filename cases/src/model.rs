@@ -143,8 +143,8 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Write::is_whole")]
         write: Write,
     },
-    /// Send a message split into frames of `fragment_size` bytes (the last
-    /// may be shorter), each its own write.
+    /// Send a message auto-fragmented into frames of `fragment_size` bytes
+    /// (see [`message_frames`]), each its own write.
     Message {
         opcode: u8,
         payload: Payload,
@@ -190,6 +190,43 @@ impl Default for Payload {
     fn default() -> Self {
         Payload::empty()
     }
+}
+
+/// The frames of a `Step::Message`, as Autobahn's `sendMessage` cuts them:
+/// a message no longer than `fragment_size` goes out unfragmented; otherwise
+/// frames of `fragment_size` bytes follow each other, and when the length is
+/// an exact multiple of the size the final frame is an empty continuation
+/// (Autobahn marks FIN only once a cut passes the end). 4 MiB in 256-byte
+/// frames is therefore 16385 frames, which matters to peers that cap the
+/// number of fragments (RFC 6455 §5.4 allows any fragmentation).
+pub fn message_frames(
+    opcode: u8,
+    payload: &Payload,
+    fragment_size: u64,
+) -> impl Iterator<Item = FrameSpec> + '_ {
+    let size = fragment_size.max(1);
+    let unfragmented = payload.len <= size;
+    let mut start = 0u64;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        if unfragmented {
+            done = true;
+            return Some(FrameSpec::new(opcode, payload.clone()));
+        }
+        let end = start + size;
+        done = end > payload.len;
+        let frame = FrameSpec {
+            opcode: if start == 0 { opcode } else { 0 },
+            fin: done,
+            rsv: 0,
+            payload: payload.window(start, end),
+        };
+        start = end;
+        Some(frame)
+    })
 }
 
 /// An event observed from the peer (Autobahn's `received` entries).

@@ -102,6 +102,21 @@ impl Payload {
         }
     }
 
+    /// The payload's bytes `[start, end)` as a payload of their own,
+    /// without generating them: a window on a repeated pattern is the
+    /// pattern rotated to `start`, repeated.
+    pub fn window(&self, start: u64, end: u64) -> Payload {
+        let end = end.min(self.len);
+        let start = start.min(end);
+        let pattern = &self.pattern.0;
+        if pattern.is_empty() {
+            return Payload::repeat(Vec::new(), end - start);
+        }
+        let rot = (start % pattern.len() as u64) as usize;
+        let rotated = [&pattern[rot..], &pattern[..rot]].concat();
+        Payload::repeat(rotated, end - start)
+    }
+
     /// The bytes `[start, end)` of the payload.
     pub fn slice(&self, start: u64, end: u64) -> Vec<u8> {
         let end = end.min(self.len);
@@ -186,6 +201,18 @@ mod tests {
         assert_eq!(p.to_vec(), b"abcabca");
         assert_eq!(p.slice(2, 5), b"cab");
         assert_eq!(p.slice(5, 100), b"ca");
+    }
+
+    #[test]
+    fn windows_are_slices() {
+        let p = Payload::repeat(*b"abcde", 23);
+        for (start, end) in [(0, 23), (3, 9), (7, 7), (20, 30), (5, 23)] {
+            assert_eq!(
+                p.window(start, end).to_vec(),
+                p.slice(start, end),
+                "{start}..{end}"
+            );
+        }
     }
 
     #[test]

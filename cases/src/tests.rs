@@ -139,3 +139,29 @@ fn selection_errors_are_explicit() {
     assert!(select(&all, &sel(&["99.1"], &[])).is_err());
     assert!(select(&all, &sel(&["12.*"], &[])).is_err());
 }
+
+#[test]
+fn message_frames_follow_autobahns_cuts() {
+    use crate::model::message_frames;
+    use crate::payload::Payload;
+    let count = |len: u64, size: u64| message_frames(1, &Payload::repeat(*b"*", len), size).count();
+    // 10.1.1: 65536 bytes in 1300-byte frames.
+    assert_eq!(count(65536, 1300), 51);
+    // 9.3.2: an exact multiple ends with an empty final frame.
+    assert_eq!(count(4 << 20, 256), 16385);
+    // 9.3.9: a message no longer than the size is one frame.
+    assert_eq!(count(4 << 20, 4 << 20), 1);
+    let frames: Vec<_> = message_frames(2, &Payload::bytes(*b"abcd"), 2).collect();
+    let shape: Vec<(u8, bool, Vec<u8>)> = frames
+        .iter()
+        .map(|f| (f.opcode, f.fin, f.payload.to_vec()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (2, false, b"ab".to_vec()),
+            (0, false, b"cd".to_vec()),
+            (0, true, vec![])
+        ]
+    );
+}

@@ -162,16 +162,8 @@ fn our_entries(case: &Case) -> Vec<Ours> {
                 payload,
                 fragment_size,
             } => {
-                let mut start = 0;
-                loop {
-                    let end = (start + fragment_size).min(payload.len);
-                    let op = if start == 0 { *opcode } else { 0 };
-                    let part = Payload::bytes(payload.slice(start, end));
-                    frame(FrameSpec::new(op, part).fin(end == payload.len), Write::Whole);
-                    start = end;
-                    if end == payload.len {
-                        break;
-                    }
+                for f in wsconform_cases::message_frames(*opcode, payload, *fragment_size) {
+                    frame(f, Write::Whole);
                 }
             }
             Step::Close { code, reason } => {
