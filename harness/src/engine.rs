@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
-use wsconform_cases::{Case, FrameSpec, Judge, Payload, Step, Write};
+use wsconform_cases::{message_frames, Case, FrameSpec, Judge, Step, Write};
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{
     apply_mask, ClosePayload, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator,
@@ -73,6 +73,12 @@ const WRITE_PIECE: usize = 256 * 1024;
 const MAX_PENDING: usize = 4;
 /// Bytes read from the socket at once.
 const READ_BUF: usize = 64 * 1024;
+/// Wire log entries kept per case. No catalog case comes near it (the
+/// largest logged case, 9.x aside, has a few hundred); a flooding peer does.
+const MAX_WIRELOG: usize = 100_000;
+/// Events a peer may send in one case before the harness fails the
+/// connection as a flood (the most any case expects is 10).
+const MAX_EVENTS: usize = 10_000;
 
 /// What the script asks the connection loop to do, in order.
 #[derive(Debug)]
@@ -123,9 +129,17 @@ impl Log {
     }
 
     fn push(&mut self, make: impl FnOnce(u64) -> WireEntry) {
-        if self.enabled {
-            let t = self.t_us();
-            self.entries.push(make(t));
+        if !self.enabled {
+            return;
+        }
+        let t_us = self.t_us();
+        if self.entries.len() < MAX_WIRELOG {
+            self.entries.push(make(t_us));
+        } else if self.entries.len() == MAX_WIRELOG {
+            self.entries.push(WireEntry::Note {
+                t_us,
+                text: format!("wire log stopped after {MAX_WIRELOG} entries to bound memory"),
+            });
         }
     }
 }
@@ -248,20 +262,10 @@ async fn run_script(
                 payload,
                 fragment_size,
             } => {
-                let size = fragment_size.max(1);
-                let mut at = 0;
                 let mut ok = true;
-                loop {
-                    let end = (at + size).min(payload.len);
-                    let frame = FrameSpec {
-                        opcode: if at == 0 { opcode } else { 0 },
-                        fin: end == payload.len,
-                        rsv: 0,
-                        payload: Payload::bytes(payload.slice(at, end)),
-                    };
-                    ok &= send_frame(&tx, &frame, Write::Whole, mask(), digests).await;
-                    at = end;
-                    if at >= payload.len || !ok {
+                for frame in message_frames(opcode, &payload, fragment_size) {
+                    ok = send_frame(&tx, &frame, Write::Whole, mask(), digests).await;
+                    if !ok {
                         break;
                     }
                 }
@@ -857,8 +861,15 @@ impl<'a> Conn<'a> {
         self.after_event();
     }
 
-    /// Autobahn's `finishWhenDone`.
+    /// Autobahn's `finishWhenDone`, and the flood guard.
     fn after_event(&mut self) {
+        if self.outcome.received.len() >= MAX_EVENTS {
+            self.protocol_violation(
+                1008,
+                format!("the peer sent {MAX_EVENTS} events; failing the connection as a flood"),
+            );
+            return;
+        }
         if matches!(self.case.judge, Judge::Events | Judge::EventsWrongCodeFatal)
             && self.expectations.done(&self.outcome.received)
         {

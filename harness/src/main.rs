@@ -128,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&selected)?);
             } else {
                 for c in selected {
-                    println!("{:<8} {:<16} {}", c.id, c.rfc.section, strip_tags(&c.description));
+                    println!("{:<8} {:<16} {}", c.id, c.rfc.section, one_line(&c.description));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -144,18 +144,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn strip_tags(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
+/// Autobahn's HTML description as one plain line: tags become spaces,
+/// runs of white space one space, and long texts are cut.
+fn one_line(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
     let mut in_tag = false;
     for c in html.chars() {
         match c {
             '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
             _ => {}
         }
     }
-    out
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    match line.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
 }
 
 async fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {

@@ -126,6 +126,7 @@ where
         0
     };
     config.reject_non_minimal_length = false;
+    config.allow_reserved_opcodes = knobs.has(Knob::IgnoreReservedOpcodes);
     config.max_frame_payload = MAX_REWRITE;
     config.max_message_payload = u64::MAX;
     let mut decoder = Decoder::new(config);
@@ -154,7 +155,11 @@ where
         loop {
             match decoder.decode(&mut data[pos..]) {
                 Err(_) => {
-                    // Not ours to judge: let tungstenite see the bytes as sent.
+                    // Not ours to judge: let tungstenite see the bytes as
+                    // sent, after any frames still held for repair.
+                    for (header, payload) in std::mem::take(&mut text.frames) {
+                        writer.write_all(&reencode(header, payload).encode()).await?;
+                    }
                     writer.write_all(&raw_header).await?;
                     writer.write_all(&data[pos..]).await?;
                     passthrough = true;
@@ -201,15 +206,7 @@ where
 /// Rewrites one complete frame according to the knobs.
 fn rewrite(f: Pending, dir: Direction, knobs: &Knobs, text: &mut TextRepair) -> Vec<Action> {
     let mut header = f.header;
-    let frame = |header: FrameHeader, payload: Vec<u8>| {
-        let mut h = header;
-        h.payload_len = payload.len() as u64;
-        Frame {
-            header: h,
-            payload,
-            length_form: Default::default(),
-        }
-    };
+    let frame = reencode;
     match dir {
         Direction::In => {
             if knobs.has(Knob::AcceptReservedBits) {
@@ -250,6 +247,18 @@ fn rewrite(f: Pending, dir: Direction, knobs: &Knobs, text: &mut TextRepair) -> 
     }
 }
 
+/// A frame with `header` (its length fixed up) and `payload`, masked with the
+/// header's key as it was.
+fn reencode(header: FrameHeader, payload: Vec<u8>) -> Frame {
+    let mut h = header;
+    h.payload_len = payload.len() as u64;
+    Frame {
+        header: h,
+        payload,
+        length_form: Default::default(),
+    }
+}
+
 /// Holds the frames of a text message until it is complete, then passes
 /// them on, or — when the message is not UTF-8 — one frame with the text
 /// repaired (U+FFFD for every bad sequence).
@@ -261,26 +270,37 @@ struct TextRepair {
 
 impl TextRepair {
     fn feed(&mut self, header: FrameHeader, payload: Vec<u8>) -> Vec<(FrameHeader, Vec<u8>)> {
+        // A new data frame inside a held message is a protocol violation the
+        // server must still see: release the held frames as they came.
+        let mut out = if header.opcode != Opcode::CONTINUATION {
+            std::mem::take(&mut self.frames)
+        } else {
+            Vec::new()
+        };
         if header.opcode == Opcode::TEXT {
             self.in_text = true;
-            self.frames.clear();
+        } else if header.opcode != Opcode::CONTINUATION {
+            self.in_text = false;
         }
         if !self.in_text {
-            return vec![(header, payload)];
+            out.push((header, payload));
+            return out;
         }
         self.frames.push((header, payload));
         if !header.fin {
-            return Vec::new();
+            return out;
         }
         self.in_text = false;
         let frames = std::mem::take(&mut self.frames);
         let whole: Vec<u8> = frames.iter().flat_map(|(_, p)| p.iter().copied()).collect();
         if std::str::from_utf8(&whole).is_ok() {
-            return frames;
+            out.extend(frames);
+        } else {
+            let mut first = frames[0].0;
+            first.fin = true;
+            out.push((first, String::from_utf8_lossy(&whole).into_owned().into_bytes()));
         }
-        let mut first = frames[0].0;
-        first.fin = true;
-        vec![(first, String::from_utf8_lossy(&whole).into_owned().into_bytes())]
+        out
     }
 }
 

@@ -1,0 +1,216 @@
+//! Hostile and broken servers: each must get a verdict within the case's
+//! deadline, and never crash, hang or flood the harness's memory.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wsconform::engine::EngineConfig;
+use wsconform::testing::server::{run_case, ClientOptions, Target};
+use wsconform::verdict::{judge, Expectations};
+use wsconform_cases::{catalog, Behavior, Case};
+use wsconform_wire::handshake::{Request, Response};
+use wsconform_wire::{Frame, Opcode, Role};
+
+#[derive(Clone, Copy, Debug)]
+enum Bad {
+    /// Answers the upgrade with bytes that are not HTTP.
+    GarbageHttp,
+    /// Accepts TCP and never answers.
+    StallBeforeHandshake,
+    /// Sends an endless header line.
+    EndlessHeader,
+    /// Completes the handshake, then sends binary frames without end.
+    Flood,
+    /// Completes the handshake, then never sends or reads anything.
+    StallAfterHandshake,
+    /// Declares a 2^62-byte frame and sends a few bytes of it.
+    LyingLength,
+    /// Sends half a frame, then closes TCP.
+    DropMidFrame,
+    /// Sends masked frames (a server must not).
+    MaskedFrames,
+}
+
+async fn read_request(tcp: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = tcp.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Ok(Some((req, _))) = Request::parse(&buf) {
+            return Some(req);
+        }
+    }
+}
+
+async fn misbehave(mut tcp: TcpStream, bad: Bad) {
+    let Some(req) = read_request(&mut tcp).await else {
+        return;
+    };
+    let key = req
+        .headers
+        .one("Sec-WebSocket-Key")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_vec();
+    let accept = Response::switching_protocols(&key).to_bytes();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    match bad {
+        Bad::GarbageHttp => {
+            let _ = tcp.write_all(b"\x00\x01garbage\r\n\r\n\xff\xfe").await;
+        }
+        Bad::StallBeforeHandshake | Bad::StallAfterHandshake => {
+            if matches!(bad, Bad::StallAfterHandshake) {
+                let _ = tcp.write_all(&accept).await;
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Bad::EndlessHeader => {
+            let _ = tcp
+                .write_all(b"HTTP/1.1 101 Switching Protocols\r\nX-Long: ")
+                .await;
+            while Instant::now() < deadline && tcp.write_all(&[b'a'; 4096]).await.is_ok() {}
+        }
+        Bad::Flood => {
+            let _ = tcp.write_all(&accept).await;
+            let frame = Frame::new(Opcode::BINARY, vec![0u8; 16]).encode();
+            let burst: Vec<u8> = frame.iter().copied().cycle().take(frame.len() * 1000).collect();
+            while Instant::now() < deadline && tcp.write_all(&burst).await.is_ok() {}
+        }
+        Bad::LyingLength => {
+            let _ = tcp.write_all(&accept).await;
+            let _ = tcp
+                .write_all(&Frame::new(Opcode::BINARY, "abc").declared_len(1 << 62).encode())
+                .await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Bad::DropMidFrame => {
+            let _ = tcp.write_all(&accept).await;
+            let frame = Frame::new(Opcode::TEXT, "*".repeat(100)).encode();
+            let _ = tcp.write_all(&frame[..50]).await;
+        }
+        Bad::MaskedFrames => {
+            let _ = tcp.write_all(&accept).await;
+            let mut buf = [0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            let _ = tcp
+                .write_all(
+                    &Frame::new(Opcode::TEXT, "Hello")
+                        .mask(Some([1, 2, 3, 4]))
+                        .encode(),
+                )
+                .await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    }
+}
+
+async fn bad_server(bad: Bad) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(misbehave(tcp, bad));
+        }
+    });
+    addr
+}
+
+fn case(id: &str) -> Case {
+    catalog().into_iter().find(|c| c.id == id).expect("case exists")
+}
+
+/// Runs `id` against a server that misbehaves as `bad`; returns the
+/// behavior and the time taken, which must stay within the case's bound.
+async fn verdict_against(bad: Bad, id: &str) -> (Behavior, Duration, wsconform::record::Outcome) {
+    let addr = bad_server(bad).await;
+    let target = Target::parse(&format!("ws://{addr}/")).expect("url");
+    let options = ClientOptions {
+        engine: EngineConfig::new(Role::Client),
+        open_handshake_timeout: Duration::from_secs(2),
+        user_agent: "wsconform-test".into(),
+    };
+    let c = case(id);
+    let bound = options.engine.deadline_for(&c) + options.open_handshake_timeout + Duration::from_secs(1);
+    let start = Instant::now();
+    let outcome = tokio::time::timeout(bound, run_case(&c, &target, &options))
+        .await
+        .unwrap_or_else(|_| panic!("{bad:?}: no verdict within {bound:?}"));
+    let v = judge(&c, &outcome, &Expectations::of(&c), false);
+    (v.behavior, start.elapsed(), outcome)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_handshakes_fail_the_case() {
+    for bad in [Bad::GarbageHttp, Bad::StallBeforeHandshake, Bad::EndlessHeader] {
+        let (behavior, took, outcome) = verdict_against(bad, "1.1.1").await;
+        assert_eq!(behavior, Behavior::Failed, "{bad:?}");
+        assert!(!outcome.handshake_completed, "{bad:?}");
+        assert!(took < Duration::from_secs(4), "{bad:?} took {took:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_frames_fail_the_case_in_bounded_time_and_memory() {
+    for bad in [
+        Bad::Flood,
+        Bad::StallAfterHandshake,
+        Bad::LyingLength,
+        Bad::DropMidFrame,
+        Bad::MaskedFrames,
+    ] {
+        let (behavior, _took, outcome) = verdict_against(bad, "1.1.1").await;
+        assert_eq!(behavior, Behavior::Failed, "{bad:?}");
+        assert!(outcome.handshake_completed, "{bad:?}");
+        assert!(
+            outcome.received.len() <= 10_000,
+            "{bad:?}: {} events kept",
+            outcome.received.len()
+        );
+        assert!(
+            outcome.wirelog.len() <= 100_001,
+            "{bad:?}: {} log entries",
+            outcome.wirelog.len()
+        );
+        match bad {
+            Bad::LyingLength | Bad::MaskedFrames => {
+                assert!(
+                    outcome.failed_by_me,
+                    "{bad:?}: the harness must fail the connection"
+                )
+            }
+            Bad::DropMidFrame => assert!(!outcome.was_clean),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connection_is_a_failed_case_not_a_missing_one() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let target = Target::parse(&format!("ws://{addr}/")).expect("url");
+    let options = ClientOptions {
+        engine: EngineConfig::new(Role::Client),
+        open_handshake_timeout: Duration::from_secs(2),
+        user_agent: "wsconform-test".into(),
+    };
+    let c = case("2.1");
+    let outcome = run_case(&c, &target, &options).await;
+    let v = judge(&c, &outcome, &Expectations::of(&c), false);
+    assert_eq!(
+        (v.behavior, v.behavior_close),
+        (Behavior::Failed, wsconform_cases::BehaviorClose::Failed)
+    );
+    assert!(outcome
+        .setup_error
+        .as_deref()
+        .is_some_and(|e| e.contains("cannot connect")));
+}

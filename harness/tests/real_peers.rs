@@ -1,0 +1,121 @@
+//! wsconform against real, independently written servers installed by
+//! `scripts/install-peers.sh` (Node `ws`, Python `websockets`), checked case
+//! for case against the real Autobahn|Testsuite's verdicts on the same
+//! peers (`peers/expected/server/`). Differences that timing can explain are
+//! listed with the reason in `peers/expected/server/tolerated.json`.
+//!
+//! Needs the peers installed; runs when `WSCONFORM_REAL_PEERS=1` (as
+//! `.ci/run` sets it) and says so loudly otherwise.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::{compare, expected_file, run_url, selection};
+
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn repo(path: &str) -> String {
+    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Starts a peer on an ephemeral loopback port; returns it and its URL.
+fn start(program: &str, script: &str) -> (Peer, String) {
+    let mut child = Command::new(program)
+        .arg(repo(script))
+        .arg("0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} {script}: {e} (run scripts/install-peers.sh)"));
+    let stdout = child.stdout.take().expect("piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reads the ready line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    (Peer(child), format!("ws://{addr}/"))
+}
+
+fn tolerated(agent: &str) -> BTreeMap<String, Vec<String>> {
+    let file = expected_file("server/tolerated.json");
+    file.get(agent)
+        .and_then(|m| m.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(id, v)| {
+                    let accept = v["accept"].as_array().into_iter().flatten();
+                    (
+                        id.clone(),
+                        accept.filter_map(|a| a.as_str().map(String::from)).collect(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn enabled() -> bool {
+    let on = std::env::var("WSCONFORM_REAL_PEERS").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("SKIPPED: set WSCONFORM_REAL_PEERS=1 after scripts/install-peers.sh to test real peers");
+    }
+    on
+}
+
+async fn check(agent: &str, program: &str, script: &str) {
+    let (_peer, url) = start(program, script);
+    let results = run_url(&url, agent, selection(&[], &[])).await;
+    let expected = expected_file(&format!("server/{agent}.json"));
+    assert_eq!(results.results.len(), expected.len());
+    let diffs = compare(&results.results, &expected, &tolerated(agent));
+    assert!(
+        diffs.is_empty(),
+        "{agent}: differences from Autobahn:\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_server_matches_autobahn() {
+    if enabled() {
+        check("node-ws", "node", "peers/node/echo-server.js").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_server_matches_autobahn() {
+    if enabled() {
+        check(
+            "py-websockets",
+            &repo("peers/python/.venv/bin/python"),
+            "peers/python/echo_server.py",
+        )
+        .await;
+    }
+}
+
+#[test]
+fn tolerated_entries_name_real_cases() {
+    let file = expected_file("server/tolerated.json");
+    for (agent, cases) in &file {
+        let expected = expected_file(&format!("server/{agent}.json"));
+        for id in cases.as_object().expect("map").keys() {
+            assert!(
+                expected.contains_key(id),
+                "tolerated.json: {agent} {id} is not a case"
+            );
+        }
+    }
+}
