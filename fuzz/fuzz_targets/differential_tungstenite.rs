@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
         max_frame_payload: u64::MAX,
         max_message_payload: u64::MAX,
         reject_non_minimal_length: false,
+        allow_reserved_opcodes: false,
     };
     let mut decoder = Decoder::new(config);
     let mut ours_buf = data.to_vec();

@@ -528,6 +528,7 @@ impl<'a> Conn<'a> {
                     writer_done = true;
                     if self.shutting_down {
                         // The harness (as server) closed TCP after the closing handshake.
+                        self.outcome.dropped_by_me = true;
                         self.finished = true;
                     }
                 },

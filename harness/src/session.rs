@@ -67,6 +67,10 @@ pub enum SessionError {
     Jobs,
     #[error("--timeout-scale must be a positive number, got {0}")]
     TimeoutScale(f64),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(std::net::SocketAddr, std::io::Error),
+    #[error("cannot start the client command {0:?}: {1}")]
+    Spawn(String, std::io::Error),
 }
 
 /// The results of a finished (or interrupted) run.
@@ -141,6 +145,7 @@ pub async fn run_servers(
     });
     let started = SystemTime::now();
     let total = cases.len();
+    let order: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
     let target = Arc::new(target);
     let results = run_all(
         cases,
@@ -160,7 +165,8 @@ pub async fn run_servers(
     });
     let complete = results.len() == total && !stop.load(Ordering::SeqCst);
     if let Some(dir) = &run.outdir {
-        report::autobahn::write(dir, &agent, &results, false)?;
+        let position = |id: &str| order.iter().position(|c| c == id).map_or(0, |n| n + 1);
+        report::autobahn::write(dir, &[(&agent, &results)], position, false)?;
         let info = RunInfo {
             agent: agent.clone(),
             peer_role: "server",
@@ -168,13 +174,225 @@ pub async fn run_servers(
             started,
             complete,
         };
-        report::results::write(dir, &info, &results)?;
+        report::results::write(dir, &[(info, &results)])?;
     }
     let passed = complete && results.iter().all(|r| run.gate.passes(&r.verdict));
     Ok(RunResults {
         agent,
         results,
         complete,
+        passed,
+    })
+}
+
+/// How the client under test is run.
+#[derive(Debug, Clone)]
+pub enum ClientUnderTest {
+    /// The built-in reference client, in-process, with knobs.
+    Reference(Knobs),
+    /// A shell command; `{url}` and `{agent}` are replaced.
+    Spawn(String),
+    /// Clients connect by themselves (Autobahn's usual set-up).
+    External,
+}
+
+/// Everything a client-testing run needs.
+#[derive(Debug, Clone)]
+pub struct ClientRun {
+    pub listen: std::net::SocketAddr,
+    pub client: ClientUnderTest,
+    pub selection: Selection,
+    /// Agents to wait for; the first is the spawned or reference client's name.
+    pub agents: Vec<String>,
+    pub until_stopped: bool,
+    pub outdir: Option<PathBuf>,
+    pub timeout_scale: f64,
+    pub gate: Gate,
+}
+
+impl Default for ClientRun {
+    fn default() -> Self {
+        ClientRun {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            client: ClientUnderTest::Reference(Knobs::default()),
+            selection: Selection::default(),
+            agents: Vec::new(),
+            until_stopped: false,
+            outdir: Some(PathBuf::from("reports/clients")),
+            timeout_scale: 1.0,
+            gate: Gate::default(),
+        }
+    }
+}
+
+/// The results of a client-testing run, per agent.
+#[derive(Debug)]
+pub struct ClientResults {
+    pub url: String,
+    pub runs: Vec<RunResults>,
+    /// What became of a spawned client (exit status, or killed as hung).
+    pub client_status: Option<String>,
+    pub passed: bool,
+}
+
+/// Upper bound for a whole client run: every case's deadline, plus slack
+/// for the client's own connection handling.
+fn client_run_limit(cases: &[Case], engine: &EngineConfig) -> Duration {
+    cases
+        .iter()
+        .map(|c| engine.deadline_for(c) + Duration::from_secs(1))
+        .sum::<Duration>()
+        + Duration::from_secs(30)
+}
+
+/// Runs a client-testing session: listens, lets the client under test
+/// connect, and writes the reports of every agent seen.
+pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
+    use crate::testing::client::{FuzzingServer, FuzzingServerConfig};
+
+    if !(run.timeout_scale > 0.0 && run.timeout_scale.is_finite()) {
+        return Err(SessionError::TimeoutScale(run.timeout_scale));
+    }
+    let cases: Vec<Case> = select(&catalog(), &run.selection)?;
+    if let Some(dir) = &run.outdir {
+        check_outdir(dir)?;
+    }
+    let mut engine = EngineConfig::new(Role::Server);
+    engine.timeout_scale = run.timeout_scale;
+    let limit = client_run_limit(&cases, &engine);
+    let default_agent = match &run.client {
+        ClientUnderTest::Reference(_) => "wsconform-reference-client",
+        _ => "client",
+    };
+    let agents = if run.agents.is_empty() && !matches!(run.client, ClientUnderTest::External) {
+        vec![default_agent.to_string()]
+    } else {
+        run.agents.clone()
+    };
+    let server = FuzzingServer::start(
+        run.listen,
+        FuzzingServerConfig {
+            cases: cases.clone(),
+            engine,
+            expected_agents: agents.clone(),
+            until_stopped: run.until_stopped,
+        },
+    )
+    .await
+    .map_err(|e| SessionError::Listen(run.listen, e))?;
+    let url = server.url();
+    let started = SystemTime::now();
+    let stopped = async {
+        while !stop.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let mut client_status = None;
+    match &run.client {
+        ClientUnderTest::Reference(knobs) => {
+            let agent = agents.first().cloned().unwrap_or_default();
+            let driver = crate::reference::client::run_driver(&url, &agent, knobs);
+            tokio::select! {
+                result = tokio::time::timeout(limit, driver) => {
+                    client_status = Some(match result {
+                        Ok(Ok(n)) => format!("reference client ran {n} case(s)"),
+                        Ok(Err(e)) => format!("reference client stopped: {e}"),
+                        Err(_) => format!("reference client still running after {limit:?}; stopped"),
+                    });
+                }
+                _ = stopped => {}
+            }
+        }
+        ClientUnderTest::Spawn(command) => {
+            let agent = agents.first().cloned().unwrap_or_default();
+            let command = command.replace("{url}", &url).replace("{agent}", &agent);
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| SessionError::Spawn(command.clone(), e))?;
+            tokio::select! {
+                status = tokio::time::timeout(limit, child.wait()) => {
+                    client_status = Some(match status {
+                        Ok(Ok(s)) => format!("client command exited: {s}"),
+                        Ok(Err(e)) => format!("client command: {e}"),
+                        Err(_) => {
+                            let _ = child.kill().await;
+                            format!("client command still running after {limit:?}; killed as hung")
+                        }
+                    });
+                }
+                _ = stopped => { let _ = child.kill().await; }
+            }
+        }
+        ClientUnderTest::External => {
+            tokio::select! {
+                _ = server.finished() => {}
+                _ = stopped => {}
+            }
+        }
+    }
+    // The last case's result is stored when its connection ends, which may
+    // be a moment after the client moved on.
+    for _ in 0..100 {
+        if agents.iter().all(|a| server.ran(a) >= cases.len()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let interrupted = stop.load(Ordering::SeqCst);
+    let mut seen = server.agents();
+    for a in &agents {
+        if !seen.contains(a) {
+            seen.push(a.clone());
+        }
+    }
+    let why_missing = client_status
+        .clone()
+        .map_or("the client never ran this case".to_string(), |s| {
+            format!("the client never ran this case ({s})")
+        });
+    let order: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    let mut runs = Vec::new();
+    for agent in seen {
+        let complete = !interrupted && server.ran(&agent) == cases.len();
+        let results = server.results(&agent, &why_missing);
+        let passed = complete && results.iter().all(|r| run.gate.passes(&r.verdict));
+        runs.push(RunResults {
+            agent,
+            results,
+            complete,
+            passed,
+        });
+    }
+    if let Some(dir) = &run.outdir {
+        let position = |id: &str| order.iter().position(|c| c == id).map_or(0, |n| n + 1);
+        let autobahn_runs: Vec<(&str, &[CaseResult])> = runs
+            .iter()
+            .map(|r| (r.agent.as_str(), r.results.as_slice()))
+            .collect();
+        report::autobahn::write(dir, &autobahn_runs, position, true)?;
+        let infos: Vec<(RunInfo, &[CaseResult])> = runs
+            .iter()
+            .map(|r| {
+                let info = RunInfo {
+                    agent: r.agent.clone(),
+                    peer_role: "client",
+                    target: url.clone(),
+                    started,
+                    complete: r.complete,
+                };
+                (info, r.results.as_slice())
+            })
+            .collect();
+        report::results::write(dir, &infos)?;
+    }
+    let passed = !runs.is_empty() && runs.iter().all(|r| r.passed);
+    Ok(ClientResults {
+        url,
+        runs,
+        client_status,
         passed,
     })
 }

@@ -76,8 +76,8 @@ fn passing_run_exits_0_and_writes_reports() {
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("results.json")).expect("results")).expect("json");
     assert_eq!(results["schema_version"], 1);
-    assert_eq!(results["run"]["complete"], true);
-    assert_eq!(results["cases"].as_array().expect("cases").len(), 17);
+    assert_eq!(results["runs"][0]["complete"], true);
+    assert_eq!(results["runs"][0]["cases"].as_array().expect("cases").len(), 17);
     std::fs::remove_dir_all(dir).expect("cleans");
 }
 
@@ -108,4 +108,62 @@ fn list_and_show() {
     let case: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(case["id"], "5.19");
     assert_eq!(case["rfc"]["level"], "MUST");
+}
+
+#[test]
+fn client_role_exit_codes_and_reports() {
+    let dir = tmpdir("client");
+    let out = wsconform(&[
+        "client",
+        "--cases",
+        "2.*",
+        "--outdir",
+        dir.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("index")).expect("json");
+    assert_eq!(
+        index["wsconform-reference-client"]
+            .as_object()
+            .expect("agent")
+            .len(),
+        11
+    );
+    let case: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("wsconform_reference_client_case_2_1.json")).expect("case"),
+    )
+    .expect("json");
+    assert_eq!(case["isServer"], true);
+    let out = wsconform(&[
+        "client",
+        "--cases",
+        "2.2",
+        "--knob",
+        "never-pong",
+        "--outdir",
+        dir.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // A client that dies at once: every case FAILED, and the report says why.
+    let out = wsconform(&[
+        "client",
+        "--cases",
+        "2.2",
+        "--spawn",
+        "exit 3",
+        "--outdir",
+        dir.to_str().expect("utf8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("exit status: 3"), "{stdout}");
+    let out = wsconform(&["client", "--spawn", "true", "--knob", "never-pong"]);
+    assert_usage_error(&out, "--knob");
+    std::fs::remove_dir_all(dir).expect("cleans");
 }

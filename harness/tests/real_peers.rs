@@ -1,8 +1,8 @@
-//! wsconform against real, independently written servers installed by
-//! `scripts/install-peers.sh` (Node `ws`, Python `websockets`), checked case
-//! for case against the real Autobahn|Testsuite's verdicts on the same
-//! peers (`peers/expected/server/`). Differences that timing can explain are
-//! listed with the reason in `peers/expected/server/tolerated.json`.
+//! wsconform against real, independently written servers and clients
+//! installed by `scripts/install-peers.sh` (Node `ws`, Python `websockets`),
+//! checked case for case against the real Autobahn|Testsuite's verdicts on
+//! the same peers (`peers/expected/{server,client}/`). Differences that
+//! timing can explain are listed with the reason in `tolerated.json` there.
 //!
 //! Needs the peers installed; runs when `WSCONFORM_REAL_PEERS=1` (as
 //! `.ci/run` sets it) and says so loudly otherwise.
@@ -13,7 +13,11 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use common::{compare, expected_file, run_url, selection};
+use wsconform::session::{run_clients, ClientRun, ClientUnderTest};
 
 struct Peer(Child);
 
@@ -48,8 +52,8 @@ fn start(program: &str, script: &str) -> (Peer, String) {
     (Peer(child), format!("ws://{addr}/"))
 }
 
-fn tolerated(agent: &str) -> BTreeMap<String, Vec<String>> {
-    let file = expected_file("server/tolerated.json");
+fn tolerated(role: &str, agent: &str) -> BTreeMap<String, Vec<String>> {
+    let file = expected_file(&format!("{role}/tolerated.json"));
     file.get(agent)
         .and_then(|m| m.as_object())
         .map(|m| {
@@ -79,7 +83,7 @@ async fn check(agent: &str, program: &str, script: &str) {
     let results = run_url(&url, agent, selection(&[], &[])).await;
     let expected = expected_file(&format!("server/{agent}.json"));
     assert_eq!(results.results.len(), expected.len());
-    let diffs = compare(&results.results, &expected, &tolerated(agent));
+    let diffs = compare(&results.results, &expected, &tolerated("server", agent));
     assert!(
         diffs.is_empty(),
         "{agent}: differences from Autobahn:\n{}",
@@ -106,16 +110,62 @@ async fn python_websockets_server_matches_autobahn() {
     }
 }
 
+/// Runs a real client driver through wsconform's fuzzing server.
+async fn check_client(agent: &str, command: String) {
+    let run = ClientRun {
+        client: ClientUnderTest::Spawn(command),
+        agents: vec![agent.to_string()],
+        outdir: None,
+        ..ClientRun::default()
+    };
+    let results = run_clients(&run, Arc::new(AtomicBool::new(false)))
+        .await
+        .expect("run completes");
+    assert_eq!(results.runs.len(), 1, "{:?}", results.client_status);
+    let expected = expected_file(&format!("client/{agent}.json"));
+    let diffs = compare(&results.runs[0].results, &expected, &tolerated("client", agent));
+    assert!(
+        diffs.is_empty(),
+        "{agent} client: differences from Autobahn:\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_client_matches_autobahn() {
+    if enabled() {
+        check_client(
+            "node-ws",
+            format!("node {} {{url}} {{agent}}", repo("peers/node/client-driver.js")),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_client_matches_autobahn() {
+    if enabled() {
+        let command = format!(
+            "{} {} {{url}} {{agent}}",
+            repo("peers/python/.venv/bin/python"),
+            repo("peers/python/client_driver.py")
+        );
+        check_client("py-websockets", command).await;
+    }
+}
+
 #[test]
 fn tolerated_entries_name_real_cases() {
-    let file = expected_file("server/tolerated.json");
-    for (agent, cases) in &file {
-        let expected = expected_file(&format!("server/{agent}.json"));
-        for id in cases.as_object().expect("map").keys() {
-            assert!(
-                expected.contains_key(id),
-                "tolerated.json: {agent} {id} is not a case"
-            );
+    for role in ["server", "client"] {
+        let file = expected_file(&format!("{role}/tolerated.json"));
+        for (agent, cases) in &file {
+            let expected = expected_file(&format!("{role}/{agent}.json"));
+            for id in cases.as_object().expect("map").keys() {
+                assert!(
+                    expected.contains_key(id),
+                    "{role}/tolerated.json: {agent} {id} is not a case"
+                );
+            }
         }
     }
 }

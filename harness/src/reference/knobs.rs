@@ -1,8 +1,8 @@
-//! Misbehaviour knobs for the reference server. Each knob breaks one rule of
+//! Misbehaviour knobs for the reference peers. Each knob breaks one rule of
 //! RFC 6455 on purpose so that a test can show the cases that check the rule
 //! failing. They work by rewriting frames between the socket and
-//! tungstenite (which has no switches for misbehaving): the client's frames
-//! on the way in, the server's on the way out.
+//! tungstenite (which has no switches for misbehaving): the peer's frames on
+//! the way in, the reference's own on the way out.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -66,16 +66,17 @@ impl Knobs {
 const MAX_REWRITE: u64 = 32 << 20;
 
 /// Copies `socket` ↔ `inner` until either side ends, rewriting frames as the
-/// knobs say. The HTTP handshake passes through untouched.
-pub async fn proxy<S, I>(socket: S, inner: I, knobs: Knobs)
+/// knobs say; `local` is the role of the reference peer behind `inner`. The
+/// HTTP handshake passes through untouched.
+pub async fn proxy<S, I>(socket: S, inner: I, knobs: Knobs, local: Role)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
     I: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (sock_r, sock_w) = tokio::io::split(socket);
     let (inner_r, inner_w) = tokio::io::split(inner);
-    let input = pump(sock_r, inner_w, Direction::In, knobs.clone());
-    let output = pump(inner_r, sock_w, Direction::Out, knobs);
+    let input = pump(sock_r, inner_w, Direction::In, local.peer(), knobs.clone());
+    let output = pump(inner_r, sock_w, Direction::Out, local, knobs);
     tokio::select! {
         _ = input => {},
         _ = output => {},
@@ -84,9 +85,9 @@ where
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
-    /// Client → server: masked frames.
+    /// From the peer to the reference.
     In,
-    /// Server → client.
+    /// From the reference to the peer.
     Out,
 }
 
@@ -104,7 +105,8 @@ enum Action {
     Hangup,
 }
 
-async fn pump<R, W>(reader: R, writer: W, dir: Direction, knobs: Knobs) -> std::io::Result<()>
+/// Copies one direction; `sender` is the role of the endpoint writing it.
+async fn pump<R, W>(reader: R, writer: W, dir: Direction, sender: Role, knobs: Knobs) -> std::io::Result<()>
 where
     R: AsyncRead,
     W: AsyncWrite,
@@ -115,11 +117,7 @@ where
         Direction::In => knobs.0.iter().any(|k| k.rewrites_input()),
         Direction::Out => knobs.0.iter().any(|k| !k.rewrites_input()),
     };
-    let mut config = DecoderConfig::strict(if dir == Direction::In {
-        Role::Client
-    } else {
-        Role::Server
-    });
+    let mut config = DecoderConfig::strict(sender);
     config.allowed_rsv = if knobs.has(Knob::AcceptReservedBits) {
         0b111
     } else {

@@ -1,6 +1,7 @@
 //! The built-in reference peers, on tokio-tungstenite: the embedded default
 //! target, and — with misbehaviour knobs — the proof that cases can fail.
 
+pub mod client;
 pub mod knobs;
 pub mod server;
 

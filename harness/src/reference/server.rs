@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
+use wsconform_wire::Role;
+
 use super::knobs::{self, Knobs};
 
 /// A running reference server; stops when dropped.
@@ -46,7 +48,7 @@ impl ReferenceServer {
 }
 
 /// tungstenite's limits raised to what Autobahn 9.x sends (16 MiB).
-fn config() -> WebSocketConfig {
+pub(crate) fn config() -> WebSocketConfig {
     let mut c = WebSocketConfig::default();
     c.max_message_size = Some(64 << 20);
     c.max_frame_size = Some(64 << 20);
@@ -60,7 +62,7 @@ async fn serve(tcp: TcpStream, knobs: Knobs) {
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
         let echo_task = tokio::spawn(echo(near));
-        knobs::proxy(tcp, far, knobs).await;
+        knobs::proxy(tcp, far, knobs, Role::Server).await;
         echo_task.abort();
     }
 }

@@ -39,24 +39,24 @@ pub fn index(runs: &[(&str, &[CaseResult])]) -> Value {
     Value::Object(agents)
 }
 
-/// Writes `index.json` and every per-case file into `outdir`.
+/// Writes `index.json` and every per-case file of every agent into `outdir`.
+/// `position` gives a case's 1-based index in the run's case list.
 pub fn write(
     outdir: &Path,
-    agent: &str,
-    results: &[CaseResult],
+    runs: &[(&str, &[CaseResult])],
+    position: impl Fn(&str) -> usize,
     harness_is_server: bool,
 ) -> Result<(), ReportError> {
-    for (n, r) in results.iter().enumerate() {
-        let value = case_report(agent, n + 1, r, harness_is_server);
-        write_atomic(
-            &outdir.join(case_file(agent, &r.case.id)),
-            &to_json("case report", &value)?,
-        )?;
+    for (agent, results) in runs {
+        for r in results.iter() {
+            let value = case_report(agent, position(&r.case.id), r, harness_is_server);
+            write_atomic(
+                &outdir.join(case_file(agent, &r.case.id)),
+                &to_json("case report", &value)?,
+            )?;
+        }
     }
-    write_atomic(
-        &outdir.join("index.json"),
-        &to_json("index", &index(&[(agent, results)]))?,
-    )
+    write_atomic(&outdir.join("index.json"), &to_json("index", &index(runs))?)
 }
 
 fn preview_text(bytes: &[u8], len: u64) -> Value {

@@ -45,7 +45,14 @@ struct Tool {
 struct Results<'a> {
     schema_version: u32,
     tool: Tool,
-    run: &'a RunInfo,
+    runs: Vec<Run<'a>>,
+}
+
+/// One agent's run.
+#[derive(Serialize)]
+struct Run<'a> {
+    #[serde(flatten)]
+    info: &'a RunInfo,
     summary: Counts,
     cases: Vec<CaseEntry<'a>>,
 }
@@ -84,30 +91,36 @@ struct CaseEntry<'a> {
     outcome: &'a Outcome,
 }
 
-/// Writes `results.json` into `outdir`.
-pub fn write(outdir: &Path, run: &RunInfo, results: &[CaseResult]) -> Result<(), ReportError> {
+/// Writes `results.json` into `outdir`: one run per agent tested.
+pub fn write(outdir: &Path, runs: &[(RunInfo, &[CaseResult])]) -> Result<(), ReportError> {
     let doc = Results {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "wsconform",
             version: env!("CARGO_PKG_VERSION"),
         },
-        run,
-        summary: Counts::of(results),
-        cases: results
+        runs: runs
             .iter()
-            .map(|r| CaseEntry {
-                id: &r.case.id,
-                description: &r.case.description,
-                expectation: &r.case.expectation,
-                rfc: &r.case.rfc,
-                notes: &r.case.notes,
-                verdict: &r.verdict,
-                expected: &r.case.expected,
-                expected_close: &r.case.expected_close,
-                outcome: &r.outcome,
+            .map(|(info, results)| Run {
+                info,
+                summary: Counts::of(results),
+                cases: results.iter().map(entry).collect(),
             })
             .collect(),
     };
     write_atomic(&outdir.join("results.json"), &to_json("results", &doc)?)
+}
+
+fn entry(r: &CaseResult) -> CaseEntry<'_> {
+    CaseEntry {
+        id: &r.case.id,
+        description: &r.case.description,
+        expectation: &r.case.expectation,
+        rfc: &r.case.rfc,
+        notes: &r.case.notes,
+        verdict: &r.verdict,
+        expected: &r.case.expected,
+        expected_close: &r.case.expected_close,
+        outcome: &r.outcome,
+    }
 }

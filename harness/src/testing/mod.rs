@@ -1,4 +1,5 @@
 //! The two roles: testing a server (the harness connects as a client) and
 //! testing a client (the harness listens as a server).
 
+pub mod client;
 pub mod server;

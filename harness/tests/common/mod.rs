@@ -8,8 +8,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use wsconform::reference::{Knob, Knobs};
 use wsconform::runner::CaseResult;
+use wsconform::session::{run_clients, ClientRun, ClientUnderTest};
 use wsconform::session::{run_servers, RunResults, ServerRun};
 use wsconform_cases::Selection;
+use wsconform_cases::{catalog, Case, Event, Judge, Step};
+use wsconform_wire::{ClosePayload, Opcode};
 
 /// A file under the repository's `peers/expected/`.
 pub fn expected_file(rel: &str) -> BTreeMap<String, Value> {
@@ -26,9 +29,9 @@ pub fn selection(include: &[&str], exclude: &[&str]) -> Selection {
 }
 
 /// Runs the reference server (with `knobs`) over `selection`, no reports.
-pub async fn run_reference(knobs: &[Knob], selection: Selection) -> RunResults {
+pub async fn run_reference(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
     let run = ServerRun {
-        knobs: Knobs::new(knobs.iter().copied()),
+        knobs: Knobs::new(knobs),
         selection,
         outdir: None,
         ..ServerRun::default()
@@ -111,4 +114,107 @@ pub fn compare(
         }
     }
     diffs
+}
+
+/// Runs the reference client (with `knobs`) against wsconform's fuzzing
+/// server over `selection`, no reports.
+pub async fn run_reference_client(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
+    let run = ClientRun {
+        client: ClientUnderTest::Reference(Knobs::new(knobs)),
+        selection,
+        outdir: None,
+        ..ClientRun::default()
+    };
+    let mut results = run_clients(&run, Arc::new(AtomicBool::new(false)))
+        .await
+        .expect("run completes");
+    assert_eq!(results.runs.len(), 1, "one agent");
+    results.runs.remove(0)
+}
+
+fn frames(case: &Case) -> impl Iterator<Item = &wsconform_cases::FrameSpec> {
+    case.steps.iter().filter_map(|s| match s {
+        Step::Frame { frame, .. } => Some(frame),
+        _ => None,
+    })
+}
+
+/// Which cases a knob must fail, stated as the rule the knob breaks, over
+/// the catalog and the good peer's Autobahn verdicts (`good`).
+pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> bool {
+    let informational = case.judge == Judge::Informational;
+    // The good peer sends a close frame: it sent a code, or the case requires
+    // a clean closing handshake (which the good peer passes).
+    let peer_sends_close = case.expected_close.require_clean || !good[&case.id]["remoteCloseCode"].is_null();
+    match knob {
+        // A close frame with RSV bits cleared is still answered properly (3.7).
+        Knob::AcceptReservedBits => frames(case).any(|f| f.rsv != 0 && f.opcode != Opcode::CLOSE.0),
+        Knob::IgnoreReservedOpcodes => frames(case).any(|f| Opcode(f.opcode).is_reserved()),
+        Knob::NoUtf8Validation => case.expected_close.close_codes == [1007],
+        // Invalid close payloads that are still valid control frames (≤ 125 bytes).
+        Knob::AcceptAnyCloseCode => {
+            !informational
+                && case.steps.iter().any(|s| match s {
+                    Step::Close { code, reason } => {
+                        let payload = [
+                            code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default(),
+                            reason.to_vec(),
+                        ]
+                        .concat();
+                        payload.len() <= 125 && ClosePayload::parse(&payload).is_err()
+                    }
+                    _ => false,
+                })
+        }
+        Knob::NeverPong => case
+            .expected
+            .values()
+            .flatten()
+            .any(|e| matches!(e, Event::Pong { .. })),
+        Knob::WrongCloseCode => {
+            !informational && peer_sends_close && !case.expected_close.close_codes.contains(&1011)
+        }
+        Knob::DropOnClose => !informational && case.expected_close.require_clean,
+    }
+}
+
+pub const ALL_KNOBS: [Knob; 7] = [
+    Knob::AcceptReservedBits,
+    Knob::IgnoreReservedOpcodes,
+    Knob::NoUtf8Validation,
+    Knob::AcceptAnyCloseCode,
+    Knob::NeverPong,
+    Knob::WrongCloseCode,
+    Knob::DropOnClose,
+];
+
+/// Every knob, each run by `run` over all cases but 9.x (sizes and timing,
+/// which no knob touches): returns the knobs whose failing cases differ
+/// from what `knob_breaks` says, with the difference.
+pub async fn knob_mismatches<F, Fut>(good: &BTreeMap<String, Value>, run: F) -> Vec<String>
+where
+    F: Fn(Knob) -> Fut,
+    Fut: std::future::Future<Output = RunResults>,
+{
+    let runs = futures_util::future::join_all(ALL_KNOBS.iter().map(|k| run(*k))).await;
+    let mut problems = Vec::new();
+    for (knob, results) in ALL_KNOBS.iter().zip(runs) {
+        let want: BTreeSet<String> = catalog()
+            .into_iter()
+            .filter(|c| c.category() != "9" && knob_breaks(*knob, c, good))
+            .map(|c| c.id)
+            .collect();
+        let got = failing(&results.results);
+        if want.is_empty() {
+            problems.push(format!("{knob:?}: the rule selects no case"));
+        }
+        if got != want {
+            let missing: Vec<_> = want.difference(&got).collect();
+            let extra: Vec<_> = got.difference(&want).collect();
+            problems.push(format!(
+                "{knob:?}: should fail but passed {missing:?}; failed unexpectedly {extra:?}"
+            ));
+        }
+    }
+    problems
 }

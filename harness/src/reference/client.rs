@@ -1,0 +1,110 @@
+//! The reference client (tokio-tungstenite) running Autobahn's client
+//! driver loop: read `/getCaseCount`, run every `/runCase` as an echo peer,
+//! then `/updateReports`. With knobs, the same rewriting proxy as the
+//! reference server sits between the socket and tungstenite.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+use wsconform_wire::Role;
+
+use super::knobs::{self, Knobs};
+use super::server::config;
+use crate::testing::server::Target;
+
+/// Why the driver loop stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, std::io::Error),
+    #[error("{0}: {1}")]
+    WebSocket(String, tokio_tungstenite::tungstenite::Error),
+    #[error("{0}: the server sent no case count")]
+    NoCount(String),
+    #[error("bad URL: {0}")]
+    Url(#[from] crate::testing::server::TargetError),
+}
+
+/// One case's connection may take at most this long (the longest catalog
+/// case, 9.x, ends after 100 s at worst).
+const CASE_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs the driver loop against a fuzzing server at `base` (e.g.
+/// `ws://127.0.0.1:9001`); returns the number of cases run.
+pub async fn run_driver(base: &str, agent: &str, knobs: &Knobs) -> Result<usize, DriverError> {
+    let base = base.trim_end_matches('/');
+    let count_url = format!("{base}/getCaseCount");
+    let mut ws = connect(&count_url, knobs).await?;
+    let mut count = None;
+    while let Some(Ok(msg)) = ws.next().await {
+        if let Message::Text(t) = msg {
+            count = t.as_str().trim().parse::<usize>().ok();
+        }
+    }
+    let count = count.ok_or_else(|| DriverError::NoCount(count_url.clone()))?;
+    let agent_q = encode_query(agent);
+    for n in 1..=count {
+        let url = format!("{base}/runCase?case={n}&agent={agent_q}");
+        // A case the server fails or drops is part of the test, not an error.
+        let _ = tokio::time::timeout(CASE_LIMIT, echo_case(&url, knobs)).await;
+    }
+    let mut ws = connect(&format!("{base}/updateReports?agent={agent_q}"), knobs).await?;
+    while let Some(Ok(_)) = ws.next().await {}
+    Ok(count)
+}
+
+/// Percent-encodes a query value.
+fn encode_query(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn echo_case(url: &str, knobs: &Knobs) -> Result<(), DriverError> {
+    let mut ws = connect(url, knobs).await?;
+    while let Some(msg) = ws.next().await {
+        let sent = match msg {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => ws.send(m).await,
+            Ok(_) => ws.flush().await,
+            Err(_) => break,
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+type Ws = WebSocketStream<Box<dyn Stream>>;
+
+/// A byte stream tungstenite can run over: TCP, or the knob proxy's pipe.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+async fn connect(url: &str, knobs: &Knobs) -> Result<Ws, DriverError> {
+    let target = Target::parse(url)?;
+    let tcp = TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| DriverError::Connect(url.to_string(), e))?;
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Stream> = if knobs.is_empty() {
+        Box::new(tcp)
+    } else {
+        let (near, far) = tokio::io::duplex(256 * 1024);
+        let knobs = knobs.clone();
+        tokio::spawn(async move { knobs::proxy(tcp, far, knobs, Role::Client).await });
+        Box::new(near)
+    };
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config()))
+        .await
+        .map_err(|e| DriverError::WebSocket(url.to_string(), e))?;
+    Ok(ws)
+}

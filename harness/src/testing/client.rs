@@ -1,0 +1,422 @@
+//! Testing clients: the harness listens and speaks Autobahn's fuzzingserver
+//! URL protocol (reference §4), so existing client drivers work unchanged:
+//! `/getCaseCount`, `/runCase?case=N&agent=A` (or `casetuple=ID`),
+//! `/updateReports?agent=A`, `/getCaseInfo?case=N`,
+//! `/getCaseStatus?case=N&agent=A` and `/stopServer`. Each `/runCase`
+//! connection runs one case with the harness as the server (RFC 6455 §4.2).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use wsconform_cases::Case;
+use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
+use wsconform_wire::{ClosePayload, Frame, Opcode};
+
+use crate::engine::{self, EngineConfig};
+use crate::record::Outcome;
+use crate::runner::CaseResult;
+use crate::verdict::{judge, Expectations};
+
+/// What the fuzzing server needs to know.
+#[derive(Debug, Clone)]
+pub struct FuzzingServerConfig {
+    pub cases: Vec<Case>,
+    pub engine: EngineConfig,
+    /// The server is done once each of these agents asked for
+    /// `/updateReports`; when empty, after the first `/updateReports`.
+    pub expected_agents: Vec<String>,
+    /// Only `/stopServer` (or the caller) ends the server.
+    pub until_stopped: bool,
+}
+
+/// Results so far, by agent, by case id.
+#[derive(Debug, Default)]
+struct State {
+    results: BTreeMap<String, BTreeMap<String, CaseResult>>,
+    updated: BTreeSet<String>,
+    stopped: bool,
+}
+
+/// A running fuzzing server.
+#[derive(Debug)]
+pub struct FuzzingServer {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    done: watch::Receiver<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FuzzingServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: FuzzingServerConfig,
+    state: Mutex<State>,
+    done: watch::Sender<bool>,
+    /// Wakes `/getCaseStatus` requests when a result arrives.
+    results_changed: watch::Sender<u64>,
+}
+
+impl Shared {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn finish_if_done(&self, state: &State) {
+        let all_updated = if self.config.expected_agents.is_empty() {
+            !state.updated.is_empty()
+        } else {
+            self.config
+                .expected_agents
+                .iter()
+                .all(|a| state.updated.contains(a))
+        };
+        if state.stopped || (!self.config.until_stopped && all_updated) {
+            let _ = self.done.send(true);
+        }
+    }
+
+    fn case_by_index(&self, n: usize) -> Option<&Case> {
+        n.checked_sub(1).and_then(|i| self.config.cases.get(i))
+    }
+}
+
+impl FuzzingServer {
+    pub async fn start(listen: SocketAddr, config: FuzzingServerConfig) -> std::io::Result<FuzzingServer> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (done_tx, done) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            config,
+            state: Mutex::new(State::default()),
+            done: done_tx,
+            results_changed: watch::channel(0).0,
+        });
+        let accept_shared = shared.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, peer)) = listener.accept().await {
+                let shared = accept_shared.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = handle(tcp, &shared).await {
+                        eprintln!("wsconform: request from {peer}: {e}");
+                    }
+                });
+            }
+        });
+        Ok(FuzzingServer {
+            addr,
+            shared,
+            done,
+            task,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Resolves once the stop condition is met.
+    pub async fn finished(&self) {
+        let mut done = self.done.clone();
+        let _ = done.wait_for(|d| *d).await;
+    }
+
+    /// Agents seen so far.
+    pub fn agents(&self) -> Vec<String> {
+        self.shared.state().results.keys().cloned().collect()
+    }
+
+    /// `agent`'s results in case order; cases it never ran get a FAILED
+    /// result that says so, so a crashed or hung client shows per case.
+    pub fn results(&self, agent: &str, why_missing: &str) -> Vec<CaseResult> {
+        let state = self.shared.state();
+        let ran = state.results.get(agent);
+        self.shared
+            .config
+            .cases
+            .iter()
+            .map(|case| match ran.and_then(|r| r.get(&case.id)) {
+                Some(r) => r.clone(),
+                None => {
+                    let outcome = Outcome::setup_failed(SystemTime::now(), why_missing.to_string(), false);
+                    let verdict = judge(case, &outcome, &Expectations::of(case), true);
+                    CaseResult {
+                        case: case.clone(),
+                        outcome,
+                        verdict,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// How many cases `agent` has run.
+    pub fn ran(&self, agent: &str) -> usize {
+        self.shared.state().results.get(agent).map_or(0, BTreeMap::len)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad request: {0}")]
+    Bad(String),
+}
+
+/// Query parameters, percent-decoded.
+fn query_params(target: &str) -> (String, BTreeMap<String, String>) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let params = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    (path.to_string(), params)
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16)).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+            (b'+', _, _) => out.push(b' '),
+            (b, _, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn read_head(tcp: &mut TcpStream) -> Result<(Request, Vec<u8>, String), RequestError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tcp.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(RequestError::Bad(
+                "connection closed before the request head ended".into(),
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        match Request::parse(&buf) {
+            Ok(Some((req, used))) => {
+                let head = String::from_utf8_lossy(&buf[..used]).into_owned();
+                return Ok((req, buf[used..].to_vec(), head));
+            }
+            Ok(None) if buf.len() < MAX_HEAD_BYTES => {}
+            Ok(None) => return Err(RequestError::Bad("request head too large".into())),
+            Err(e) => return Err(RequestError::Bad(e.to_string())),
+        }
+    }
+}
+
+async fn http_error(tcp: &mut TcpStream, status: u16, reason: &str, why: &str) -> Result<(), RequestError> {
+    let mut resp = Response::error(status, reason);
+    resp.headers.set("Content-Length", why.len().to_string());
+    let mut bytes = resp.to_bytes();
+    bytes.extend_from_slice(why.as_bytes());
+    tcp.write_all(&bytes).await?;
+    let _ = tcp.shutdown().await;
+    Err(RequestError::Bad(why.to_string()))
+}
+
+/// Answers the opening handshake with 101 (RFC 6455 §4.2.2); returns the
+/// response head as text.
+async fn upgrade(tcp: &mut TcpStream, req: &Request) -> Result<String, RequestError> {
+    let offer = match handshake::validate_request(req) {
+        Ok(offer) => offer,
+        Err(e) => {
+            return http_error(tcp, 400, "Bad Request", &e.to_string())
+                .await
+                .map(|_| String::new())
+        }
+    };
+    let mut resp = Response::switching_protocols(offer.key.as_bytes());
+    resp.headers
+        .push("Server", format!("wsconform/{}", env!("CARGO_PKG_VERSION")));
+    let bytes = resp.to_bytes();
+    tcp.write_all(&bytes).await?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Sends one text message (if any) and an empty close, waits briefly for
+/// the client's close, and closes TCP (the server's duty, RFC 6455 §7.1.1).
+async fn reply_and_close(tcp: &mut TcpStream, text: Option<String>) -> Result<(), RequestError> {
+    let mut bytes = Vec::new();
+    if let Some(text) = text {
+        Frame::new(Opcode::TEXT, text).encode_into(&mut bytes);
+    }
+    Frame::new(Opcode::CLOSE, ClosePayload::empty().encode()).encode_into(&mut bytes);
+    tcp.write_all(&bytes).await?;
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(1), tcp.read(&mut sink)).await;
+    let _ = tcp.shutdown().await;
+    Ok(())
+}
+
+fn required<'a>(params: &'a BTreeMap<String, String>, key: &str) -> Result<&'a String, String> {
+    params
+        .get(key)
+        .ok_or_else(|| format!("missing query parameter {key:?}"))
+}
+
+async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestError> {
+    let _ = tcp.set_nodelay(true);
+    let (req, leftover, head) = tokio::time::timeout(Duration::from_secs(5), read_head(&mut tcp))
+        .await
+        .map_err(|_| RequestError::Bad("no request head within 5 s".into()))??;
+    let (path, params) = query_params(&req.target);
+    let index_of = |params: &BTreeMap<String, String>| -> Result<&Case, String> {
+        if let Some(id) = params.get("casetuple") {
+            return shared
+                .config
+                .cases
+                .iter()
+                .find(|c| c.id == *id)
+                .ok_or_else(|| format!("no selected case {id:?}"));
+        }
+        let n: usize = required(params, "case")?
+            .parse()
+            .map_err(|_| "case must be a number".to_string())?;
+        shared
+            .case_by_index(n)
+            .ok_or_else(|| format!("case {n} is out of range 1..={}", shared.config.cases.len()))
+    };
+    match path.as_str() {
+        "/getCaseCount" => {
+            upgrade(&mut tcp, &req).await?;
+            reply_and_close(&mut tcp, Some(shared.config.cases.len().to_string())).await
+        }
+        "/getCaseInfo" => match index_of(&params) {
+            Err(why) => http_error(&mut tcp, 400, "Bad Request", &why).await,
+            Ok(case) => {
+                upgrade(&mut tcp, &req).await?;
+                let first_sentence = case
+                    .description
+                    .split(". ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let info = serde_json::json!({"id": case.id, "description": first_sentence});
+                reply_and_close(&mut tcp, Some(info.to_string())).await
+            }
+        },
+        "/getCaseStatus" => {
+            let (case, agent) = match (index_of(&params), required(&params, "agent")) {
+                (Ok(c), Ok(a)) => (c, a.clone()),
+                (Err(why), _) | (_, Err(why)) => return http_error(&mut tcp, 400, "Bad Request", &why).await,
+            };
+            upgrade(&mut tcp, &req).await?;
+            let mut changed = shared.results_changed.subscribe();
+            let behavior = loop {
+                let found = shared
+                    .state()
+                    .results
+                    .get(&agent)
+                    .and_then(|r| r.get(&case.id))
+                    .map(|r| r.verdict.behavior.as_str());
+                if let Some(b) = found {
+                    break b;
+                }
+                if tokio::time::timeout(Duration::from_secs(600), changed.changed())
+                    .await
+                    .is_err()
+                {
+                    break "UNKNOWN";
+                }
+            };
+            reply_and_close(
+                &mut tcp,
+                Some(serde_json::json!({ "behavior": behavior }).to_string()),
+            )
+            .await
+        }
+        "/runCase" => {
+            let (case, agent) = match (index_of(&params), required(&params, "agent")) {
+                (Ok(c), Ok(a)) => (c.clone(), a.clone()),
+                (Err(why), _) | (_, Err(why)) => return http_error(&mut tcp, 400, "Bad Request", &why).await,
+            };
+            let started = SystemTime::now();
+            let response = upgrade(&mut tcp, &req).await?;
+            let mut outcome = Outcome::new(started);
+            outcome.handshake_completed = true;
+            outcome.http_request = head;
+            outcome.http_response = response;
+            let outcome = engine::run(&case, tcp, leftover, &shared.config.engine, outcome).await;
+            let verdict = judge(&case, &outcome, &Expectations::of(&case), true);
+            let result = CaseResult {
+                case,
+                outcome,
+                verdict,
+            };
+            shared
+                .state()
+                .results
+                .entry(agent)
+                .or_default()
+                .insert(result.case.id.clone(), result);
+            shared.results_changed.send_modify(|n| *n += 1);
+            Ok(())
+        }
+        "/updateReports" => {
+            let agent = match required(&params, "agent") {
+                Ok(a) => a.clone(),
+                Err(why) => return http_error(&mut tcp, 400, "Bad Request", &why).await,
+            };
+            upgrade(&mut tcp, &req).await?;
+            reply_and_close(&mut tcp, None).await?;
+            let mut state = shared.state();
+            state.updated.insert(agent);
+            shared.finish_if_done(&state);
+            Ok(())
+        }
+        "/stopServer" => {
+            upgrade(&mut tcp, &req).await?;
+            reply_and_close(&mut tcp, None).await?;
+            let mut state = shared.state();
+            state.stopped = true;
+            shared.finish_if_done(&state);
+            Ok(())
+        }
+        other => http_error(&mut tcp, 404, "Not Found", &format!("unknown path {other:?}")).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing() {
+        let (path, params) = query_params("/runCase?case=12&agent=my%20client+x");
+        assert_eq!(path, "/runCase");
+        assert_eq!(params["case"], "12");
+        assert_eq!(params["agent"], "my client x");
+        let (path, params) = query_params("/getCaseCount");
+        assert_eq!((path.as_str(), params.len()), ("/getCaseCount", 0));
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,141 @@
+//! Testing clients: Autobahn's fuzzingserver protocol, the full catalog
+//! against the built-in reference client (whose verdicts must equal the
+//! real Autobahn fuzzingserver's), each knob failing exactly its cases, and
+//! the protocol's error handling.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{expected_file, run_reference_client, selection};
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use wsconform::engine::EngineConfig;
+use wsconform::testing::client::{FuzzingServer, FuzzingServerConfig};
+use wsconform_cases::catalog;
+use wsconform_wire::Role;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_client_gets_autobahns_verdicts() {
+    let run = run_reference_client([], selection(&[], &[])).await;
+    assert_eq!(run.results.len(), 301);
+    let expected = expected_file("client/wsconform-reference.json");
+    let diffs = common::compare(&run.results, &expected, &BTreeMap::new());
+    assert!(
+        diffs.is_empty(),
+        "differences from Autobahn:\n{}",
+        diffs.join("\n")
+    );
+    assert!(run.passed && run.complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_knob_fails_exactly_the_cases_of_its_rule() {
+    let good = expected_file("client/wsconform-reference.json");
+    let problems = common::knob_mismatches(&good, |knob| {
+        run_reference_client([knob], selection(&[], &["9.*"]))
+    })
+    .await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+async fn server(cases: &[&str]) -> FuzzingServer {
+    let cases = catalog()
+        .into_iter()
+        .filter(|c| cases.contains(&c.id.as_str()))
+        .collect();
+    FuzzingServer::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        FuzzingServerConfig {
+            cases,
+            engine: EngineConfig::new(Role::Server),
+            expected_agents: vec!["a".into()],
+            until_stopped: false,
+        },
+    )
+    .await
+    .expect("listens")
+}
+
+/// The text messages a request's connection yields before it closes.
+async fn texts(url: String) -> Vec<String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("upgrades");
+    let mut out = Vec::new();
+    while let Some(Ok(msg)) = ws.next().await {
+        if let Message::Text(t) = msg {
+            out.push(t.as_str().to_string());
+        }
+    }
+    out
+}
+
+/// The status line a raw GET gets.
+async fn status_of(addr: SocketAddr, target: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let req = format!(
+        "GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(req.as_bytes()).await.expect("writes");
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+        .await
+        .expect("answers")
+        .expect("reads");
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzingserver_protocol() {
+    let srv = server(&["1.1.1", "2.1", "7.1.1"]).await;
+    let url = srv.url();
+    assert_eq!(texts(format!("{url}/getCaseCount")).await, ["3"]);
+    assert_eq!(
+        texts(format!("{url}/getCaseInfo?case=2")).await,
+        [r#"{"description":"Send ping without payload.","id":"2.1"}"#]
+    );
+    // Errors get an HTTP status, never a crash.
+    assert!(status_of(srv.addr, "/runCase?case=4&agent=a")
+        .await
+        .contains(" 400 "));
+    assert!(status_of(srv.addr, "/runCase?case=1").await.contains(" 400 "));
+    assert!(status_of(srv.addr, "/runCase?case=x&agent=a")
+        .await
+        .contains(" 400 "));
+    assert!(status_of(srv.addr, "/runCase?casetuple=9.9.9&agent=a")
+        .await
+        .contains(" 400 "));
+    assert!(status_of(srv.addr, "/nowhere").await.contains(" 404 "));
+    assert!(status_of(srv.addr, "/getCaseCount").await.contains(" 101 "));
+    // casetuple selects by id; getCaseStatus waits for the result.
+    let status = tokio::spawn(texts(format!("{url}/getCaseStatus?casetuple=2.1&agent=a")));
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{url}/runCase?casetuple=2.1&agent=a"))
+        .await
+        .expect("upgrades");
+    while let Some(Ok(_)) = ws.next().await {}
+    let status = tokio::time::timeout(Duration::from_secs(10), status)
+        .await
+        .expect("answers")
+        .expect("joins");
+    assert_eq!(status, [r#"{"behavior":"OK"}"#]);
+    texts(format!("{url}/updateReports?agent=a")).await;
+    tokio::time::timeout(Duration::from_secs(5), srv.finished())
+        .await
+        .expect("stops after the agent's updateReports");
+    let results = srv.results("a", "not run");
+    assert_eq!(results.len(), 3);
+    let ran: Vec<_> = results
+        .iter()
+        .map(|r| (r.case.id.as_str(), r.outcome.handshake_completed))
+        .collect();
+    assert_eq!(ran, [("1.1.1", false), ("2.1", true), ("7.1.1", false)]);
+    assert_eq!(results[0].outcome.setup_error.as_deref(), Some("not run"));
+}
