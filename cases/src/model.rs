@@ -39,6 +39,20 @@ impl Case {
         self.id.split('.').next().unwrap_or(&self.id)
     }
 
+    /// The largest message or frame payload the case sends, in bytes.
+    pub fn largest_payload(&self) -> u64 {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Frame { frame, .. } => frame.payload.len,
+                Step::Message { payload, .. } | Step::RoundTrips { payload, .. } => payload.len,
+                Step::FrameHeader { len, .. } => *len,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Upper bound on the time the steps and timers can take, in ms, before
     /// any timeout scaling: the harness's hard deadline builds on it.
     pub fn nominal_duration_ms(&self) -> u64 {

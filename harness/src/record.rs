@@ -18,16 +18,21 @@ pub const KEEP_WHOLE: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Digest {
     pub len: u64,
+    /// `None` where only the length matters and hashing was skipped (the
+    /// echoes of 9.x, whose content Autobahn does not compare either).
     #[serde(serialize_with = "hex_sha1")]
-    pub sha1: [u8; 20],
+    pub sha1: Option<[u8; 20]>,
     /// The whole payload if it is at most [`KEEP_WHOLE`] bytes, else its
     /// first [`KEEP_WHOLE`] bytes.
     #[serde(serialize_with = "crate::record::bytes_field")]
     pub head: Vec<u8>,
 }
 
-fn hex_sha1<S: serde::Serializer>(sha: &[u8; 20], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(sha))
+fn hex_sha1<S: serde::Serializer>(sha: &Option<[u8; 20]>, s: S) -> Result<S::Ok, S::Error> {
+    match sha {
+        Some(sha) => s.serialize_str(&hex::encode(sha)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Bytes as `{"text": ...}` when UTF-8, else `{"base64": ...}`: lossless.
@@ -49,7 +54,7 @@ impl Digest {
 
     /// The digest of a catalog payload, generated in pieces.
     pub fn of_payload(p: &Payload) -> Digest {
-        let mut acc = DigestBuilder::default();
+        let mut acc = DigestBuilder::hashing();
         let mut buf = vec![0u8; (p.len as usize).min(KEEP_WHOLE)];
         let mut at = 0;
         while at < p.len {
@@ -62,7 +67,7 @@ impl Digest {
     }
 
     pub fn of_bytes(b: &[u8]) -> Digest {
-        let mut acc = DigestBuilder::default();
+        let mut acc = DigestBuilder::hashing();
         acc.update(b);
         acc.finish()
     }
@@ -71,7 +76,8 @@ impl Digest {
 /// Builds a [`Digest`] from pieces.
 #[derive(Default, Clone)]
 pub struct DigestBuilder {
-    sha: Sha1,
+    /// `None`: count and keep the head only.
+    sha: Option<Sha1>,
     len: u64,
     head: Vec<u8>,
 }
@@ -85,8 +91,23 @@ impl std::fmt::Debug for DigestBuilder {
 }
 
 impl DigestBuilder {
+    /// Hashes as it goes.
+    pub fn hashing() -> DigestBuilder {
+        DigestBuilder {
+            sha: Some(Sha1::new()),
+            ..DigestBuilder::default()
+        }
+    }
+
+    /// Counts and keeps the head, without hashing.
+    pub fn counting() -> DigestBuilder {
+        DigestBuilder::default()
+    }
+
     pub fn update(&mut self, data: &[u8]) {
-        self.sha.update(data);
+        if let Some(sha) = &mut self.sha {
+            sha.update(data);
+        }
         self.len += data.len() as u64;
         let room = KEEP_WHOLE.saturating_sub(self.head.len());
         self.head.extend_from_slice(&data[..room.min(data.len())]);
@@ -95,7 +116,7 @@ impl DigestBuilder {
     pub fn finish(self) -> Digest {
         Digest {
             len: self.len,
-            sha1: self.sha.finalize().into(),
+            sha1: self.sha.map(|sha| sha.finalize().into()),
             head: self.head,
         }
     }

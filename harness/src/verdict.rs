@@ -19,9 +19,18 @@ pub struct Verdict {
 /// was observed (payloads are compared by length and SHA-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExpectedEvent {
-    Message { binary: bool, len: u64, sha1: [u8; 20] },
-    Pong { len: u64, sha1: [u8; 20] },
-    Timeout { tag: String },
+    Message {
+        binary: bool,
+        len: u64,
+        sha1: Option<[u8; 20]>,
+    },
+    Pong {
+        len: u64,
+        sha1: Option<[u8; 20]>,
+    },
+    Timeout {
+        tag: String,
+    },
 }
 
 impl ExpectedEvent {
