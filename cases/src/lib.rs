@@ -17,7 +17,7 @@ pub use model::{
     RfcRef, Step, Write,
 };
 pub use payload::{Bytes, Payload};
-pub use select::{select, SelectError, Selection};
+pub use select::{select, SelectError, Selection, Shard};
 
 /// Every case, in id order.
 pub fn catalog() -> Vec<Case> {

@@ -16,13 +16,33 @@ pub struct Gate {
 
 impl Gate {
     pub fn passes(&self, v: &Verdict) -> bool {
-        let behavior = match v.behavior {
+        self.passes_pair(v.behavior, v.behavior_close)
+    }
+
+    /// Judges verdicts given by name (`"NON-STRICT"`, `"WRONG CODE"`), as a
+    /// saved `results.json` holds them, so reports can be re-rendered from the
+    /// file alone. A name this build does not know fails: a report from a
+    /// newer wsconform must not pass a verdict nobody here can judge.
+    pub fn passes_names(&self, behavior: &str, behavior_close: &str) -> bool {
+        use serde::de::{value::StrDeserializer, Deserialize};
+        type Names<'a> = StrDeserializer<'a, serde::de::value::Error>;
+        match (
+            Behavior::deserialize(Names::new(behavior)),
+            BehaviorClose::deserialize(Names::new(behavior_close)),
+        ) {
+            (Ok(b), Ok(c)) => self.passes_pair(b, c),
+            _ => false,
+        }
+    }
+
+    fn passes_pair(&self, behavior: Behavior, behavior_close: BehaviorClose) -> bool {
+        let behavior = match behavior {
             Behavior::Ok | Behavior::Informational => true,
             Behavior::NonStrict => !self.strict,
             Behavior::Unimplemented => !self.require_features,
             Behavior::Failed => false,
         };
-        behavior && matches!(v.behavior_close, BehaviorClose::Ok | BehaviorClose::Informational)
+        behavior && matches!(behavior_close, BehaviorClose::Ok | BehaviorClose::Informational)
     }
 
     pub fn describe(&self) -> String {
@@ -71,5 +91,19 @@ mod tests {
         assert!(!default.passes(&v(Behavior::Ok, BehaviorClose::WrongCode)));
         assert!(!default.passes(&v(Behavior::Failed, BehaviorClose::Ok)));
         assert!(default.passes(&v(Behavior::Informational, BehaviorClose::Informational)));
+    }
+
+    #[test]
+    fn policy_by_name() {
+        let strict = Gate {
+            strict: true,
+            ..Gate::default()
+        };
+        assert!(Gate::default().passes_names("NON-STRICT", "INFORMATIONAL"));
+        assert!(!strict.passes_names("NON-STRICT", "OK"));
+        assert!(!Gate::default().passes_names("OK", "WRONG CODE"));
+        assert!(!Gate::default().passes_names("FAILED", "OK"));
+        assert!(!Gate::default().passes_names("OK", "?"));
+        assert!(!Gate::default().passes_names("ok", "OK"));
     }
 }

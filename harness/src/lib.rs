@@ -2,6 +2,7 @@
 //! connection, the two roles, the reference peers, and report writers. The
 //! `wsconform` binary (`main.rs`) is a thin command line over this library.
 
+pub mod baseline;
 pub mod engine;
 pub mod gate;
 pub mod record;
@@ -9,5 +10,6 @@ pub mod reference;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod spec;
 pub mod testing;
 pub mod verdict;

@@ -1,21 +1,30 @@
-//! The `wsconform` command line. Exit codes: 0 every gating case passed,
-//! 1 a conformance failure, 2 a usage or harness error.
+//! The `wsconform` command line. Exit codes: 0 every gating case passed (or
+//! nothing changed against the baseline), 1 a conformance failure, a
+//! regression or an interrupted run, 2 a usage or harness error.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use wsconform::baseline::{self, Baseline};
 use wsconform::gate::Gate;
 use wsconform::reference::{Knob, Knobs, ReferenceServer};
-use wsconform::report::summary;
+use wsconform::report::{self, summary};
 use wsconform::runner::CaseResult;
-use wsconform::session::{run_clients, run_servers, ClientRun, ClientUnderTest, ServerRun};
-use wsconform_cases::{catalog, select, Selection};
+use wsconform::session::{
+    check_outdir, run_clients, run_servers, write_reports, ClientRun, ClientUnderTest, Common, RunResults,
+    ServerRun,
+};
+use wsconform::spec::Spec;
+use wsconform_cases::{catalog, select, Selection, Shard};
+
+mod report_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +44,18 @@ enum Command {
     /// Test a WebSocket client: listen and speak Autobahn's fuzzingserver
     /// protocol. Without --listen or --spawn, tests the built-in reference client.
     Client(ClientArgs),
+    /// Run one case verbosely, printing the wire log as it happens: against
+    /// a server URL, or (with --listen) serving it to one client.
+    Replay(ReplayArgs),
+    /// Run the built-in reference echo server (tokio-tungstenite).
+    ReferenceServer {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        listen: SocketAddr,
+        /// Misbehave on purpose (repeatable).
+        #[arg(long = "knob", value_enum)]
+        knobs: Vec<Knob>,
+    },
     /// Run the built-in reference client's driver loop against a fuzzing
     /// server (wsconform's or Autobahn's).
     ReferenceClient {
@@ -42,15 +63,6 @@ enum Command {
         url: String,
         #[arg(long, default_value = "wsconform-reference-client")]
         agent: String,
-        /// Misbehave on purpose (repeatable).
-        #[arg(long = "knob", value_enum)]
-        knobs: Vec<Knob>,
-    },
-    /// Run the built-in reference echo server (tokio-tungstenite).
-    ReferenceServer {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:9001")]
-        listen: SocketAddr,
         /// Misbehave on purpose (repeatable).
         #[arg(long = "knob", value_enum)]
         knobs: Vec<Knob>,
@@ -66,39 +78,74 @@ enum Command {
     },
     /// Show one case as JSON: what it sends and what it expects.
     Show { id: String },
+    /// Work with saved reports: merge shards, compare runs, re-render.
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
 }
 
+/// Options every run takes.
 #[derive(clap::Args)]
-struct ServerArgs {
-    /// ws:// URL of the server under test.
-    url: Option<String>,
+struct RunArgs {
     /// Cases to run (comma-separated patterns, Autobahn syntax; default all).
     #[arg(long, value_delimiter = ',')]
     cases: Vec<String>,
     /// Cases to leave out.
     #[arg(long, value_delimiter = ',')]
     exclude: Vec<String>,
-    /// Name of the implementation in reports (default: its Server header).
+    /// Where reports go (default reports/servers or reports/clients, or the
+    /// spec's outdir).
     #[arg(long)]
-    agent: Option<String>,
-    /// Where reports go.
-    #[arg(long, default_value = "reports/servers")]
-    outdir: PathBuf,
-    /// Cases run at once.
-    #[arg(long, default_value_t = 8)]
-    jobs: usize,
+    outdir: Option<PathBuf>,
     /// Multiply every timeout (slow peers, debuggers).
     #[arg(long, default_value_t = 1.0)]
     timeout_scale: f64,
     /// NON-STRICT verdicts fail the gate too.
     #[arg(long)]
     strict: bool,
-    /// With no URL: make the reference server misbehave (repeatable).
-    #[arg(long = "knob", value_enum)]
-    knobs: Vec<Knob>,
+    /// UNIMPLEMENTED verdicts (a feature such as permessage-deflate was not
+    /// negotiated) fail the gate too.
+    #[arg(long)]
+    require_features: bool,
+    /// Run only shard I of N (e.g. 2/4) of the selected cases; merge the
+    /// shards' reports with `wsconform report merge`.
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// Expected-results baseline: fail only on changes against it (accepts
+    /// wsconform baselines and Autobahn index.json / expected-results.json).
+    #[arg(long)]
+    expect: Option<PathBuf>,
+    /// Rewrite the --expect file from this run instead of comparing.
+    #[arg(long, requires = "expect")]
+    update_expect: bool,
+    /// Also write JUnit XML here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Also write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Read an Autobahn spec file (fuzzingclient.json / fuzzingserver.json).
+    #[arg(long)]
+    spec: Option<PathBuf>,
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// ws:// URL of the server under test.
+    url: Option<String>,
+    /// Name of the implementation in reports (default: its Server header).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Cases run at once.
+    #[arg(long, default_value_t = 8)]
+    jobs: usize,
+    /// With no URL: make the reference server misbehave (repeatable).
+    #[arg(long = "knob", value_enum)]
+    knobs: Vec<Knob>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(clap::Args)]
@@ -118,24 +165,26 @@ struct ClientArgs {
     /// agents' /updateReports.
     #[arg(long)]
     until_stopped: bool,
-    /// Cases to run (comma-separated patterns, Autobahn syntax; default all).
-    #[arg(long, value_delimiter = ',')]
-    cases: Vec<String>,
-    /// Cases to leave out.
-    #[arg(long, value_delimiter = ',')]
-    exclude: Vec<String>,
-    /// Where reports go.
-    #[arg(long, default_value = "reports/clients")]
-    outdir: PathBuf,
-    /// Multiply every timeout (slow peers, debuggers).
-    #[arg(long, default_value_t = 1.0)]
-    timeout_scale: f64,
-    /// NON-STRICT verdicts fail the gate too.
-    #[arg(long)]
-    strict: bool,
     /// With the reference client: make it misbehave (repeatable).
     #[arg(long = "knob", value_enum)]
     knobs: Vec<Knob>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The case id, e.g. 6.4.1.
+    id: String,
+    /// ws:// URL of a server to run it against (default: the reference server).
+    url: Option<String>,
+    /// Serve the case to one client connecting here instead
+    /// (ws://ADDR/runCase?case=1&agent=A).
+    #[arg(long, conflicts_with = "url")]
+    listen: Option<SocketAddr>,
+    /// Multiply every timeout.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
 }
 
 fn main() -> ExitCode {
@@ -160,17 +209,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Server(args) => server(args).await,
         Command::Client(args) => client(args).await,
-        Command::ReferenceClient { url, agent, knobs } => {
-            let n = wsconform::reference::client::run_driver(&url, &agent, &Knobs::new(knobs)).await?;
-            println!("ran {n} case(s) as {agent}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Replay(args) => report_cmd::replay(args.id, args.url, args.listen, args.timeout_scale).await,
         Command::ReferenceServer { listen, knobs } => {
             let server = ReferenceServer::start(listen, Knobs::new(knobs))
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             println!("reference server listening on {}", server.url());
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ReferenceClient { url, agent, knobs } => {
+            let n = wsconform::reference::client::run_driver(&url, &agent, &Knobs::new(knobs)).await?;
+            println!("ran {n} case(s) as {agent}");
             Ok(ExitCode::SUCCESS)
         }
         Command::List { cases, json } => {
@@ -181,24 +231,45 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     exclude: Vec::new(),
                 },
             )?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&selected)?);
+            let text = if json {
+                serde_json::to_string_pretty(&selected)? + "\n"
             } else {
-                for c in selected {
-                    println!("{:<8} {:<16} {}", c.id, c.rfc.section, one_line(&c.description));
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+                selected
+                    .iter()
+                    .map(|c| format!("{:<8} {:<16} {}\n", c.id, c.rfc.section, one_line(&c.description)))
+                    .collect()
+            };
+            emit(&text)
         }
         Command::Show { id } => {
             let case = catalog()
                 .into_iter()
                 .find(|c| c.id == id)
                 .with_context(|| format!("unknown case id {id:?} (see `wsconform list`)"))?;
-            println!("{}", serde_json::to_string_pretty(&case)?);
+            emit(&(serde_json::to_string_pretty(&case)? + "\n"))
+        }
+        Command::Report(cmd) => report_cmd::run(cmd),
+    }
+}
+
+/// Writes `text` to standard output; a closed pipe (`wsconform list | head`)
+/// ends the program quietly instead of panicking.
+fn emit(text: &str) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        other => {
+            other.context("writing to standard output")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Prints `text`, then returns `code` (see [`emit`]).
+fn emit_then(text: &str, code: ExitCode) -> anyhow::Result<ExitCode> {
+    emit(text)?;
+    Ok(code)
 }
 
 /// Autobahn's HTML description as one plain line: tags become spaces,
@@ -225,12 +296,25 @@ fn one_line(html: &str) -> String {
     }
 }
 
-/// Sets the returned flag on Ctrl-C.
-fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+/// Sets the returned flag on the first Ctrl-C (or SIGTERM): no new case
+/// starts, running ones get a short grace period, reports are written. A
+/// second Ctrl-C exits at once.
+fn stop_on_signal() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let stopper = stop.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            return;
+        };
+        for n in 0.. {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => if r.is_err() { return },
+                _ = term.recv() => {}
+            }
+            if n > 0 {
+                eprintln!("wsconform: interrupted twice; exiting without reports");
+                std::process::exit(130);
+            }
             eprintln!("\nwsconform: interrupted; finishing running cases, then writing reports");
             stopper.store(true, Ordering::SeqCst);
         }
@@ -238,35 +322,166 @@ fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     stop
 }
 
+/// The spec file, if any, with its warnings printed.
+fn load_spec(args: &RunArgs) -> anyhow::Result<Option<Spec>> {
+    let Some(path) = &args.spec else { return Ok(None) };
+    let spec = Spec::load(path)?;
+    for w in &spec.warnings {
+        eprintln!("wsconform: {}: {w}", path.display());
+    }
+    Ok(Some(spec))
+}
+
+fn common(args: &RunArgs, spec: Option<&Spec>) -> Common {
+    let mut selection = Selection {
+        include: args.cases.clone(),
+        exclude: args.exclude.clone(),
+    };
+    if let Some(spec) = spec {
+        if selection.include.is_empty() {
+            // Autobahn's "*" means every case, as our empty list does.
+            selection.include = spec.cases.iter().filter(|c| c.as_str() != "*").cloned().collect();
+        }
+        selection.exclude.extend(spec.exclude_cases.iter().cloned());
+    }
+    Common {
+        selection,
+        shard: args.shard,
+        timeout_scale: args.timeout_scale,
+        open_handshake_timeout: spec.and_then(|s| s.timeouts.open_handshake),
+        close_handshake_timeout: spec.and_then(|s| s.timeouts.close_handshake),
+        server_drop_timeout: spec.and_then(|s| s.timeouts.server_connection_drop),
+        gate: Gate {
+            strict: args.strict,
+            require_features: args.require_features,
+        },
+    }
+}
+
+fn outdir(args: &RunArgs, spec: Option<&Spec>, default: &str) -> PathBuf {
+    args.outdir
+        .clone()
+        .or_else(|| spec.and_then(|s| s.outdir.clone()))
+        .unwrap_or_else(|| PathBuf::from(default))
+}
+
+/// Progress: a live bar on a terminal (indicatif), one plain line per case
+/// otherwise, nothing with --quiet.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+    done: usize,
+}
+
+impl Progress {
+    fn new(quiet: bool, total: usize) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        Progress { bar, quiet, done: 0 }
+    }
+
+    fn case(&mut self, r: &CaseResult) {
+        self.done += 1;
+        let v = &r.verdict;
+        let line = format!(
+            "{} {} / {} ({} ms)",
+            r.case.id,
+            v.behavior.as_str(),
+            v.behavior_close.as_str(),
+            r.outcome.duration_ms
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(line);
+            }
+            None if !self.quiet => eprintln!("[{}] {line}", self.done),
+            None => {}
+        }
+    }
+
+    fn end(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+async fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    let spec = load_spec(&args.run)?;
+    let mut targets: Vec<(Option<String>, Option<String>)> = match (&args.url, &spec) {
+        (Some(url), _) => vec![(Some(url.clone()), args.agent.clone())],
+        (None, Some(spec)) if !spec.servers.is_empty() => spec
+            .servers
+            .iter()
+            .map(|s| (Some(s.url.clone()), s.agent.clone()))
+            .collect(),
+        _ => vec![(None, args.agent.clone())],
+    };
+    if targets.iter().any(|(url, _)| url.is_some()) && !args.knobs.is_empty() {
+        anyhow::bail!("--knob applies to the built-in reference server only (no URL)");
+    }
+    let outdir = outdir(&args.run, spec.as_ref(), "reports/servers");
+    check_outdir(&outdir)?;
+    let stop = stop_on_signal();
+    let mut runs = Vec::new();
+    for (url, agent) in targets.drain(..) {
+        let mut common = common(&args.run, spec.as_ref());
+        if let (Some(spec), Some(agent)) = (&spec, &agent) {
+            common.selection.exclude.extend(spec.excluded_for(agent));
+        }
+        let run = ServerRun {
+            url,
+            knobs: Knobs::new(args.knobs.clone()),
+            agent,
+            jobs: args.jobs,
+            common,
+        };
+        let mut progress = Progress::new(args.run.quiet, run.common.cases()?.len());
+        let result = run_servers(&run, stop.clone(), |r| progress.case(r)).await;
+        progress.end();
+        runs.push(result?);
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    finish(&args.run, &outdir, &runs)
+}
+
 async fn client(args: ClientArgs) -> anyhow::Result<ExitCode> {
-    let client = match (&args.spawn, args.listen) {
-        (Some(_), _) if !args.knobs.is_empty() => {
-            anyhow::bail!("--knob applies to the built-in reference client only (no --spawn or --listen)")
-        }
-        (None, Some(_)) if !args.knobs.is_empty() => {
-            anyhow::bail!("--knob applies to the built-in reference client only (no --spawn or --listen)")
-        }
+    let spec = load_spec(&args.run)?;
+    let spec_listen = spec
+        .as_ref()
+        .and_then(|s| s.url.as_deref())
+        .map(|url| {
+            let target = wsconform::testing::server::Target::parse(url)?;
+            format!("{}:{}", target.host, target.port)
+                .parse::<SocketAddr>()
+                .with_context(|| format!("spec url {url:?}"))
+        })
+        .transpose()?;
+    let listen = args.listen.or(spec_listen);
+    if (args.spawn.is_some() || listen.is_some()) && !args.knobs.is_empty() {
+        anyhow::bail!("--knob applies to the built-in reference client only (no --spawn or --listen)");
+    }
+    let client = match (&args.spawn, listen) {
         (Some(cmd), _) => ClientUnderTest::Spawn(cmd.clone()),
         (None, Some(_)) => ClientUnderTest::External,
         (None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
     };
+    let outdir = outdir(&args.run, spec.as_ref(), "reports/clients");
+    check_outdir(&outdir)?;
     let run = ClientRun {
-        listen: args
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+        listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
         client,
-        selection: Selection {
-            include: args.cases,
-            exclude: args.exclude,
-        },
         agents: args.agents,
         until_stopped: args.until_stopped,
-        outdir: Some(args.outdir.clone()),
-        timeout_scale: args.timeout_scale,
-        gate: Gate {
-            strict: args.strict,
-            require_features: false,
-        },
+        common: common(&args.run, spec.as_ref()),
     };
     if matches!(run.client, ClientUnderTest::External) {
         eprintln!(
@@ -274,68 +489,71 @@ async fn client(args: ClientArgs) -> anyhow::Result<ExitCode> {
             run.listen
         );
     }
-    let results = run_clients(&run, stop_on_ctrl_c()).await?;
-    for r in &results.runs {
-        print!("{}", summary::render(&r.agent, &r.results, &run.gate));
-        if !r.complete {
-            println!("  incomplete: the client did not run every case");
-        }
-    }
+    let results = run_clients(&run, stop_on_signal()).await?;
     if results.runs.is_empty() {
         println!("no client connected to {}", results.url);
     }
     if let Some(status) = &results.client_status {
         println!("{status}");
     }
-    println!("reports: {}", args.outdir.join("index.json").display());
-    Ok(if results.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    finish(&args.run, &outdir, &results.runs)
 }
 
-async fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {
-    if args.url.is_some() && !args.knobs.is_empty() {
-        anyhow::bail!("--knob applies to the built-in reference server only (no URL)");
-    }
-    let run = ServerRun {
-        url: args.url,
-        knobs: Knobs::new(args.knobs),
-        selection: Selection {
-            include: args.cases,
-            exclude: args.exclude,
-        },
-        agent: args.agent,
-        outdir: Some(args.outdir.clone()),
-        jobs: args.jobs,
-        timeout_scale: args.timeout_scale,
-        gate: Gate {
-            strict: args.strict,
-            require_features: false,
-        },
+/// Writes every report, prints the summary, and decides the exit code: by
+/// the gate, or by changes against the baseline when one is given.
+fn finish(args: &RunArgs, outdir: &Path, runs: &[RunResults]) -> anyhow::Result<ExitCode> {
+    let gate = Gate {
+        strict: args.strict,
+        require_features: args.require_features,
     };
-    let stop = stop_on_ctrl_c();
-    let tty = std::io::stderr().is_terminal() && !args.quiet;
-    let mut done = 0usize;
-    let progress = |r: &CaseResult| {
-        done += 1;
-        if tty {
-            eprint!("\r\x1b[2K[{done}] {} {}", r.case.id, r.verdict.behavior.as_str());
+    write_reports(outdir, runs)?;
+    let doc = report::read_results(&outdir.join("results.json"))?;
+    report::html::write_html(&outdir.join("index.html"), &doc, &gate)?;
+    if let Some(path) = &args.junit {
+        report::junit::write_junit(path, &doc, &gate)?;
+    }
+    if let Some(path) = &args.summary {
+        report::markdown::write_markdown(path, &doc, &gate)?;
+    }
+    let mut text = String::new();
+    for r in runs {
+        text += &summary::render(&r.agent, &r.results, &gate);
+        if !r.complete {
+            text += "  incomplete: the run was interrupted, or the client did not run every case\n";
         }
+    }
+    text += &format!("reports: {}\n", outdir.join("index.html").display());
+    let complete = !runs.is_empty() && runs.iter().all(|r| r.complete);
+    let code = |ok: bool| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    let Some(path) = &args.expect else {
+        let passed = complete && runs.iter().all(|r| r.passed);
+        return emit_then(&text, code(passed));
     };
-    let results = run_servers(&run, stop, progress).await?;
-    if tty {
-        eprintln!();
+    if args.update_expect {
+        let previous = path.exists().then(|| Baseline::load(path)).transpose()?;
+        let by_agent: Vec<(&str, &[CaseResult])> = runs
+            .iter()
+            .map(|r| (r.agent.as_str(), r.results.as_slice()))
+            .collect();
+        let doc = baseline::render(&by_agent, previous.as_ref());
+        report::write_atomic(path, &report::to_json("baseline", &doc)?)?;
+        text += &format!("baseline written: {}\n", path.display());
+        return emit_then(&text, code(complete));
     }
-    print!("{}", summary::render(&results.agent, &results.results, &run.gate));
-    println!("reports: {}", args.outdir.join("index.json").display());
-    if !results.complete {
-        println!("run interrupted: {} case(s) finished", results.results.len());
+    let expected = Baseline::load(path)?;
+    let ids: BTreeSet<String> = catalog().into_iter().map(|c| c.id).collect();
+    let mut clean = complete;
+    for r in runs {
+        let entries = expected.for_agent(&r.agent, &path.display().to_string())?;
+        let comparison = baseline::compare(entries, &r.results, &ids);
+        if comparison.is_clean() {
+            text += &format!("{}: no change against the baseline {}\n", r.agent, path.display());
+        } else {
+            clean = false;
+            for line in comparison.lines() {
+                text += &format!("{}: {line}\n", r.agent);
+            }
+        }
     }
-    Ok(if results.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    emit_then(&text, code(clean))
 }

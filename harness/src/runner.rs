@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -10,6 +11,16 @@ use wsconform_cases::{Case, Step};
 
 use crate::record::Outcome;
 use crate::verdict::{judge, Expectations, Verdict};
+
+/// Cases that send messages of at least this size run at most
+/// [`HEAVY_AT_ONCE`] at a time: the peer holds each whole message (plus its
+/// echo) in memory, and several 16 MiB ones at once are what drives peak
+/// memory, on both sides.
+const HEAVY_PAYLOAD: u64 = 8 << 20;
+const HEAVY_AT_ONCE: usize = 1;
+
+/// How long running cases may still finish after a stop (Ctrl-C).
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// One case, what happened and the verdict.
 #[derive(Debug, Clone)]
@@ -50,27 +61,35 @@ where
     let mut queue = cases;
     queue.sort_by_key(|c| std::cmp::Reverse(fixed_wait_ms(c)));
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let heavy_permits = Arc::new(Semaphore::new(HEAVY_AT_ONCE));
     let mut running = JoinSet::new();
     let mut results = Vec::with_capacity(queue.len());
     for case in queue {
-        // Report cases as they finish while waiting for a free slot.
+        // Report cases as they finish while waiting for a free slot; look
+        // at the stop flag now and then.
         let permit = loop {
+            if stop.load(Ordering::SeqCst) {
+                break None;
+            }
             tokio::select! {
-                permit = permits.clone().acquire_owned() => break permit,
+                permit = permits.clone().acquire_owned() => break permit.ok(),
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     if let Ok(result) = done {
                         on_result(&result);
                         results.push(result);
                     }
                 }
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
         };
-        let Ok(permit) = permit else { break };
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
+        let Some(permit) = permit else { break };
         let fut = run_one(case.clone());
+        let heavy = (case.largest_payload() >= HEAVY_PAYLOAD).then(|| heavy_permits.clone());
         running.spawn(async move {
+            let _heavy = match heavy {
+                Some(h) => h.acquire_owned().await.ok(),
+                None => None,
+            };
             let outcome = fut.await;
             drop(permit);
             let verdict = judge(&case, &outcome, &Expectations::of(&case), harness_is_server);
@@ -81,8 +100,20 @@ where
             }
         });
     }
-    while let Some(done) = running.join_next().await {
-        if let Ok(result) = done {
+    // Drain the running cases; once a stop was asked for, give them a short
+    // grace period, then abandon the rest (their results are not reported).
+    let mut stop_seen: Option<std::time::Instant> = None;
+    while !running.is_empty() {
+        if stop.load(Ordering::SeqCst) {
+            let since = *stop_seen.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= STOP_GRACE {
+                running.abort_all();
+                break;
+            }
+        }
+        if let Ok(Some(Ok(result))) =
+            tokio::time::timeout(Duration::from_millis(100), running.join_next()).await
+        {
             on_result(&result);
             results.push(result);
         }

@@ -1,13 +1,14 @@
-//! A whole server-testing session: select cases, run them against a target
-//! (or the embedded reference server), write every report, and decide the
-//! gate. Shared by the command line and the integration tests.
+//! Whole sessions, shared by the command line and the integration tests:
+//! select the cases, run them against a server (or the embedded reference
+//! server) or let a client run them, and write every report.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use wsconform_cases::{catalog, select, Case, Selection};
+use wsconform_cases::{catalog, select, Case, Selection, Shard};
 use wsconform_wire::handshake::Response;
 use wsconform_wire::Role;
 
@@ -16,21 +17,71 @@ use crate::gate::Gate;
 use crate::reference::{Knobs, ReferenceServer};
 use crate::report::{self, results::RunInfo, ReportError};
 use crate::runner::{run_all, CaseResult};
+use crate::testing::client::{FuzzingServer, FuzzingServerConfig};
 use crate::testing::server::{run_case, ClientOptions, Target, TargetError};
 
-/// Everything a server-testing run needs.
+/// What every run shares: which cases, how patient, and the pass policy.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub selection: Selection,
+    pub shard: Option<Shard>,
+    pub timeout_scale: f64,
+    /// Overrides of Autobahn's protocol timeouts (from a spec's `options`).
+    pub open_handshake_timeout: Option<Duration>,
+    pub close_handshake_timeout: Option<Duration>,
+    pub server_drop_timeout: Option<Duration>,
+    pub gate: Gate,
+}
+
+impl Default for Common {
+    fn default() -> Self {
+        Common {
+            selection: Selection::default(),
+            shard: None,
+            timeout_scale: 1.0,
+            open_handshake_timeout: None,
+            close_handshake_timeout: None,
+            server_drop_timeout: None,
+            gate: Gate::default(),
+        }
+    }
+}
+
+impl Common {
+    /// The selected (and sharded) cases.
+    pub fn cases(&self) -> Result<Vec<Case>, SessionError> {
+        if !(self.timeout_scale > 0.0 && self.timeout_scale.is_finite()) {
+            return Err(SessionError::TimeoutScale(self.timeout_scale));
+        }
+        let cases = select(&catalog(), &self.selection)?;
+        Ok(match self.shard {
+            Some(shard) => shard.take(cases),
+            None => cases,
+        })
+    }
+
+    fn engine(&self, role: Role) -> EngineConfig {
+        let mut e = EngineConfig::new(role);
+        e.timeout_scale = self.timeout_scale;
+        if let Some(t) = self.close_handshake_timeout {
+            e.close_handshake_timeout = t;
+        }
+        if let Some(t) = self.server_drop_timeout {
+            e.server_drop_timeout = t;
+        }
+        e
+    }
+}
+
+/// A server-testing run against one target.
 #[derive(Debug, Clone)]
 pub struct ServerRun {
     /// `None` tests the built-in reference server with `knobs`.
     pub url: Option<String>,
     pub knobs: Knobs,
-    pub selection: Selection,
     pub agent: Option<String>,
-    /// `None` writes no reports.
-    pub outdir: Option<PathBuf>,
     pub jobs: usize,
-    pub timeout_scale: f64,
-    pub gate: Gate,
+    pub common: Common,
 }
 
 impl Default for ServerRun {
@@ -38,12 +89,9 @@ impl Default for ServerRun {
         ServerRun {
             url: None,
             knobs: Knobs::default(),
-            selection: Selection::default(),
             agent: None,
-            outdir: Some(PathBuf::from("reports/servers")),
             jobs: 8,
-            timeout_scale: 1.0,
-            gate: Gate::default(),
+            common: Common::default(),
         }
     }
 }
@@ -68,22 +116,50 @@ pub enum SessionError {
     #[error("--timeout-scale must be a positive number, got {0}")]
     TimeoutScale(f64),
     #[error("cannot listen on {0}: {1}")]
-    Listen(std::net::SocketAddr, std::io::Error),
+    Listen(SocketAddr, std::io::Error),
     #[error("cannot start the client command {0:?}: {1}")]
     Spawn(String, std::io::Error),
 }
 
-/// The results of a finished (or interrupted) run.
+/// One agent's finished (or interrupted) run.
 #[derive(Debug)]
 pub struct RunResults {
     pub agent: String,
+    /// The role of the implementation under test: `server` or `client`.
+    pub peer_role: &'static str,
+    /// The URL tested, or listened on.
+    pub target: String,
+    pub started: SystemTime,
     pub results: Vec<CaseResult>,
     pub complete: bool,
     pub passed: bool,
 }
 
+impl RunResults {
+    fn new(
+        agent: String,
+        peer_role: &'static str,
+        target: String,
+        started: SystemTime,
+        results: Vec<CaseResult>,
+        complete: bool,
+        gate: &Gate,
+    ) -> RunResults {
+        let passed = complete && results.iter().all(|r| gate.passes(&r.verdict));
+        RunResults {
+            agent,
+            peer_role,
+            target,
+            started,
+            results,
+            complete,
+            passed,
+        }
+    }
+}
+
 /// Checks that `dir` can take reports before any case runs.
-pub fn check_outdir(dir: &std::path::Path) -> Result<(), SessionError> {
+pub fn check_outdir(dir: &Path) -> Result<(), SessionError> {
     let err = |source| SessionError::Outdir {
         path: dir.display().to_string(),
         source,
@@ -92,6 +168,35 @@ pub fn check_outdir(dir: &std::path::Path) -> Result<(), SessionError> {
     let probe = dir.join(format!(".wsconform-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(err)?;
     std::fs::remove_file(&probe).map_err(err)
+}
+
+/// Writes the Autobahn-compatible reports and `results.json` for `runs`.
+pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError> {
+    let harness_is_server = runs.first().is_some_and(|r| r.peer_role == "client");
+    let by_agent: Vec<(&str, &[CaseResult])> = runs
+        .iter()
+        .map(|r| (r.agent.as_str(), r.results.as_slice()))
+        .collect();
+    let position = |id: &str| {
+        runs.iter()
+            .find_map(|r| r.results.iter().position(|c| c.case.id == id))
+            .map_or(0, |n| n + 1)
+    };
+    report::autobahn::write(dir, &by_agent, position, harness_is_server)?;
+    let infos: Vec<(RunInfo, &[CaseResult])> = runs
+        .iter()
+        .map(|r| {
+            let info = RunInfo {
+                agent: r.agent.clone(),
+                peer_role: r.peer_role,
+                target: r.target.clone(),
+                started: r.started,
+                complete: r.complete,
+            };
+            (info, r.results.as_slice())
+        })
+        .collect();
+    report::results::write(dir, &infos)
 }
 
 fn server_header(results: &[CaseResult]) -> Option<String> {
@@ -111,20 +216,13 @@ pub async fn run_servers(
     if run.jobs == 0 {
         return Err(SessionError::Jobs);
     }
-    if !(run.timeout_scale > 0.0 && run.timeout_scale.is_finite()) {
-        return Err(SessionError::TimeoutScale(run.timeout_scale));
-    }
-    let cases: Vec<Case> = select(&catalog(), &run.selection)?;
-    if let Some(dir) = &run.outdir {
-        check_outdir(dir)?;
-    }
+    let cases = run.common.cases()?;
     let (_reference, url) = match &run.url {
         Some(url) => (None, url.clone()),
         None => {
-            let server =
-                ReferenceServer::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), run.knobs.clone())
-                    .await
-                    .map_err(SessionError::Reference)?;
+            let server = ReferenceServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), run.knobs.clone())
+                .await
+                .map_err(SessionError::Reference)?;
             let url = server.url();
             (Some(server), url)
         }
@@ -136,16 +234,16 @@ pub async fn run_servers(
             url: url.clone(),
             why: e.to_string(),
         })?;
-    let mut engine = EngineConfig::new(Role::Client);
-    engine.timeout_scale = run.timeout_scale;
     let options = Arc::new(ClientOptions {
-        engine,
-        open_handshake_timeout: Duration::from_secs(5),
+        engine: run.common.engine(Role::Client),
+        open_handshake_timeout: run
+            .common
+            .open_handshake_timeout
+            .unwrap_or(Duration::from_secs(5)),
         user_agent: format!("wsconform/{}", env!("CARGO_PKG_VERSION")),
     });
     let started = SystemTime::now();
     let total = cases.len();
-    let order: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
     let target = Arc::new(target);
     let results = run_all(
         cases,
@@ -164,25 +262,15 @@ pub async fn run_servers(
         Some(_) => server_header(&results).unwrap_or_else(|| "UnknownServer".into()),
     });
     let complete = results.len() == total && !stop.load(Ordering::SeqCst);
-    if let Some(dir) = &run.outdir {
-        let position = |id: &str| order.iter().position(|c| c == id).map_or(0, |n| n + 1);
-        report::autobahn::write(dir, &[(&agent, &results)], position, false)?;
-        let info = RunInfo {
-            agent: agent.clone(),
-            peer_role: "server",
-            target: url,
-            started,
-            complete,
-        };
-        report::results::write(dir, &[(info, &results)])?;
-    }
-    let passed = complete && results.iter().all(|r| run.gate.passes(&r.verdict));
-    Ok(RunResults {
+    Ok(RunResults::new(
         agent,
+        "server",
+        url,
+        started,
         results,
         complete,
-        passed,
-    })
+        &run.common.gate,
+    ))
 }
 
 /// How the client under test is run.
@@ -199,28 +287,22 @@ pub enum ClientUnderTest {
 /// Everything a client-testing run needs.
 #[derive(Debug, Clone)]
 pub struct ClientRun {
-    pub listen: std::net::SocketAddr,
+    pub listen: SocketAddr,
     pub client: ClientUnderTest,
-    pub selection: Selection,
     /// Agents to wait for; the first is the spawned or reference client's name.
     pub agents: Vec<String>,
     pub until_stopped: bool,
-    pub outdir: Option<PathBuf>,
-    pub timeout_scale: f64,
-    pub gate: Gate,
+    pub common: Common,
 }
 
 impl Default for ClientRun {
     fn default() -> Self {
         ClientRun {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             client: ClientUnderTest::Reference(Knobs::default()),
-            selection: Selection::default(),
             agents: Vec::new(),
             until_stopped: false,
-            outdir: Some(PathBuf::from("reports/clients")),
-            timeout_scale: 1.0,
-            gate: Gate::default(),
+            common: Common::default(),
         }
     }
 }
@@ -230,7 +312,7 @@ impl Default for ClientRun {
 pub struct ClientResults {
     pub url: String,
     pub runs: Vec<RunResults>,
-    /// What became of a spawned client (exit status, or killed as hung).
+    /// What became of a spawned or reference client.
     pub client_status: Option<String>,
     pub passed: bool,
 }
@@ -245,20 +327,17 @@ fn client_run_limit(cases: &[Case], engine: &EngineConfig) -> Duration {
         + Duration::from_secs(30)
 }
 
-/// Runs a client-testing session: listens, lets the client under test
-/// connect, and writes the reports of every agent seen.
-pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
-    use crate::testing::client::{FuzzingServer, FuzzingServerConfig};
+async fn until_stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
-    if !(run.timeout_scale > 0.0 && run.timeout_scale.is_finite()) {
-        return Err(SessionError::TimeoutScale(run.timeout_scale));
-    }
-    let cases: Vec<Case> = select(&catalog(), &run.selection)?;
-    if let Some(dir) = &run.outdir {
-        check_outdir(dir)?;
-    }
-    let mut engine = EngineConfig::new(Role::Server);
-    engine.timeout_scale = run.timeout_scale;
+/// Runs a client-testing session: listens, lets the client under test
+/// connect, and collects every agent's results.
+pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
+    let cases = run.common.cases()?;
+    let engine = run.common.engine(Role::Server);
     let limit = client_run_limit(&cases, &engine);
     let default_agent = match &run.client {
         ClientUnderTest::Reference(_) => "wsconform-reference-client",
@@ -282,16 +361,11 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
     .map_err(|e| SessionError::Listen(run.listen, e))?;
     let url = server.url();
     let started = SystemTime::now();
-    let stopped = async {
-        while !stop.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
     let mut client_status = None;
+    let first_agent = agents.first().cloned().unwrap_or_default();
     match &run.client {
         ClientUnderTest::Reference(knobs) => {
-            let agent = agents.first().cloned().unwrap_or_default();
-            let driver = crate::reference::client::run_driver(&url, &agent, knobs);
+            let driver = crate::reference::client::run_driver(&url, &first_agent, knobs);
             tokio::select! {
                 result = tokio::time::timeout(limit, driver) => {
                     client_status = Some(match result {
@@ -300,12 +374,11 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
                         Err(_) => format!("reference client still running after {limit:?}; stopped"),
                     });
                 }
-                _ = stopped => {}
+                _ = until_stopped(&stop) => {}
             }
         }
         ClientUnderTest::Spawn(command) => {
-            let agent = agents.first().cloned().unwrap_or_default();
-            let command = command.replace("{url}", &url).replace("{agent}", &agent);
+            let command = command.replace("{url}", &url).replace("{agent}", &first_agent);
             let mut child = tokio::process::Command::new("sh")
                 .arg("-c")
                 .arg(&command)
@@ -323,13 +396,13 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
                         }
                     });
                 }
-                _ = stopped => { let _ = child.kill().await; }
+                _ = until_stopped(&stop) => { let _ = child.kill().await; }
             }
         }
         ClientUnderTest::External => {
             tokio::select! {
                 _ = server.finished() => {}
-                _ = stopped => {}
+                _ = until_stopped(&stop) => {}
             }
         }
     }
@@ -353,41 +426,22 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
         .map_or("the client never ran this case".to_string(), |s| {
             format!("the client never ran this case ({s})")
         });
-    let order: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
-    let mut runs = Vec::new();
-    for agent in seen {
-        let complete = !interrupted && server.ran(&agent) == cases.len();
-        let results = server.results(&agent, &why_missing);
-        let passed = complete && results.iter().all(|r| run.gate.passes(&r.verdict));
-        runs.push(RunResults {
-            agent,
-            results,
-            complete,
-            passed,
-        });
-    }
-    if let Some(dir) = &run.outdir {
-        let position = |id: &str| order.iter().position(|c| c == id).map_or(0, |n| n + 1);
-        let autobahn_runs: Vec<(&str, &[CaseResult])> = runs
-            .iter()
-            .map(|r| (r.agent.as_str(), r.results.as_slice()))
-            .collect();
-        report::autobahn::write(dir, &autobahn_runs, position, true)?;
-        let infos: Vec<(RunInfo, &[CaseResult])> = runs
-            .iter()
-            .map(|r| {
-                let info = RunInfo {
-                    agent: r.agent.clone(),
-                    peer_role: "client",
-                    target: url.clone(),
-                    started,
-                    complete: r.complete,
-                };
-                (info, r.results.as_slice())
-            })
-            .collect();
-        report::results::write(dir, &infos)?;
-    }
+    let runs: Vec<RunResults> = seen
+        .into_iter()
+        .map(|agent| {
+            let complete = !interrupted && server.ran(&agent) == cases.len();
+            let results = server.results(&agent, &why_missing);
+            RunResults::new(
+                agent,
+                "client",
+                url.clone(),
+                started,
+                results,
+                complete,
+                &run.common.gate,
+            )
+        })
+        .collect();
     let passed = !runs.is_empty() && runs.iter().all(|r| r.passed);
     Ok(ClientResults {
         url,

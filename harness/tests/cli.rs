@@ -167,3 +167,281 @@ fn client_role_exit_codes_and_reports() {
     assert_usage_error(&out, "--knob");
     std::fs::remove_dir_all(dir).expect("cleans");
 }
+
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf8")
+}
+
+#[test]
+fn baseline_fails_only_on_changes() {
+    let dir = tmpdir("baseline");
+    let out_dir = dir.join("reports");
+    let base = dir.join("expected.json");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["server", "--cases", "2.*", "--outdir", s(&out_dir), "--quiet"];
+        args.extend_from_slice(extra);
+        wsconform(&args)
+    };
+    // Record a baseline of a server that never answers pings.
+    let out = run(&["--knob", "never-pong", "--expect", s(&base), "--update-expect"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&base).expect("baseline")).expect("json");
+    assert_eq!(
+        recorded["agents"]["wsconform-reference"]["2.1"]["behavior"],
+        "FAILED"
+    );
+    assert!(recorded["agents"]["wsconform-reference"]["2.1"]
+        .get("duration")
+        .is_none());
+    // The same behaviour passes the gate although cases fail...
+    let out = run(&["--knob", "never-pong", "--expect", s(&base)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // ...and any change fails it, improvements included.
+    let out = run(&["--expect", s(&base)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("changed 2.1: expected FAILED/OK, got OK/OK"),
+        "{stdout}"
+    );
+    // A stale entry (no such case) fails too.
+    let mut stale = recorded.clone();
+    stale["agents"]["wsconform-reference"]["99.9"] =
+        serde_json::json!({"behavior": "OK", "behaviorClose": "OK"});
+    std::fs::write(&base, serde_json::to_vec(&stale).expect("json")).expect("writes");
+    let out = run(&["--knob", "never-pong", "--expect", s(&base)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("stale baseline entry: 99.9"), "{stdout}");
+    // A tungstenite-style expected-results.json (an index.json) works as is.
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let index = out_dir.join("index.json");
+    let copy = dir.join("expected-results.json");
+    std::fs::copy(&index, &copy).expect("copies");
+    let out = run(&["--expect", s(&copy)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let dir = tmpdir("shards");
+    let (a, b, merged, whole) = (dir.join("a"), dir.join("b"), dir.join("m"), dir.join("w"));
+    for (shard, out) in [("1/2", &a), ("2/2", &b)] {
+        let st = wsconform(&[
+            "server",
+            "--cases",
+            "2.*,3.*",
+            "--shard",
+            shard,
+            "--outdir",
+            s(out),
+            "--quiet",
+        ]);
+        assert_eq!(st.status.code(), Some(0));
+    }
+    let st = wsconform(&["report", "merge", "--outdir", s(&merged), s(&a), s(&b)]);
+    assert_eq!(
+        st.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(merged.join("results.json")).expect("results")).expect("json");
+    let ids: Vec<&str> = results["runs"][0]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 18);
+    assert_eq!(ids[..3], ["2.1", "2.2", "2.3"]);
+    assert!(merged.join("wsconform_reference_case_3_7.json").exists());
+    assert!(merged.join("index.html").exists());
+    let st = wsconform(&["server", "--cases", "2.*,3.*", "--outdir", s(&whole), "--quiet"]);
+    assert_eq!(st.status.code(), Some(0));
+    let same = wsconform(&[
+        "report",
+        "diff",
+        s(&whole.join("index.json")),
+        s(&merged.join("results.json")),
+    ]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    let broken = dir.join("k");
+    let st = wsconform(&[
+        "server",
+        "--cases",
+        "2.*,3.*",
+        "--knob",
+        "never-pong",
+        "--outdir",
+        s(&broken),
+        "--quiet",
+    ]);
+    assert_eq!(st.status.code(), Some(1));
+    let changed = wsconform(&[
+        "report",
+        "diff",
+        s(&whole.join("results.json")),
+        s(&broken.join("results.json")),
+    ]);
+    let stdout = String::from_utf8_lossy(&changed.stdout);
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(
+        stdout.contains("wsconform-reference 2.1: OK / OK → FAILED / OK"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+#[test]
+fn ctrl_c_leaves_valid_reports_of_finished_cases() {
+    let dir = tmpdir("sigint");
+    let child = Command::new(env!("CARGO_BIN_EXE_wsconform"))
+        .args([
+            "server",
+            "--jobs",
+            "1",
+            "--cases",
+            "6.4.*,5.19,5.20,2.*",
+            "--outdir",
+            s(&dir),
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("exits");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).expect("results")).expect("json");
+    assert_eq!(results["runs"][0]["complete"], false);
+    let finished = results["runs"][0]["cases"].as_array().expect("cases").len();
+    assert!((1..17).contains(&finished), "{finished} cases finished");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("index")).expect("json");
+    assert_eq!(
+        index["wsconform-reference"].as_object().expect("agent").len(),
+        finished
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+#[test]
+fn autobahn_spec_file_selects_and_excludes() {
+    let dir = tmpdir("spec");
+    let spec = dir.join("fuzzingclient.json");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let outdir = dir.join("reports");
+    let doc = serde_json::json!({
+        "outdir": s(&outdir),
+        "cases": ["2.*"],
+        "exclude-cases": ["2.1", "12.*", "13.*"],
+        "options": {"failByDrop": false}
+    });
+    std::fs::write(&spec, doc.to_string()).expect("writes");
+    let out = wsconform(&["server", "--spec", s(&spec), "--quiet"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("option \"failByDrop\" is ignored"));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(outdir.join("index.json")).expect("index")).expect("json");
+    assert_eq!(index["wsconform-reference"].as_object().expect("agent").len(), 10);
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+#[test]
+fn replay_prints_the_wire_log_live() {
+    let out = wsconform(&["replay", "2.2"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("→ ping fin=1"), "{stdout}");
+    assert!(stdout.contains("← pong fin=1"), "{stdout}");
+    assert!(stdout.contains("\"Hello, world!\""), "{stdout}");
+    assert!(stdout.contains("behavior OK"), "{stdout}");
+    let out = wsconform(&["replay", "9.9.9"]);
+    assert_usage_error(&out, "unknown case id");
+}
+
+#[test]
+fn reports_re_render_from_results_json() {
+    let dir = tmpdir("render");
+    let st = wsconform(&[
+        "server",
+        "--cases",
+        "2.*",
+        "--knob",
+        "never-pong",
+        "--outdir",
+        s(&dir),
+        "--quiet",
+    ]);
+    assert_eq!(st.status.code(), Some(1));
+    let (md, xml, html) = (dir.join("s.md"), dir.join("j.xml"), dir.join("r.html"));
+    let results = dir.join("results.json");
+    let st = wsconform(&[
+        "report",
+        "render",
+        s(&results),
+        "--markdown",
+        s(&md),
+        "--junit",
+        s(&xml),
+        "--html",
+        s(&html),
+    ]);
+    assert_eq!(
+        st.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let md = std::fs::read_to_string(md).expect("markdown");
+    assert!(md.contains("2.1"), "{md}");
+    let xml = std::fs::read_to_string(xml).expect("junit");
+    assert!(xml.contains("<testsuite") && xml.contains("<failure"), "{xml}");
+    assert!(std::fs::read_to_string(html).expect("html").contains("<html"));
+    assert_usage_error(
+        &wsconform(&["report", "render", s(&results)]),
+        "nothing to render",
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}

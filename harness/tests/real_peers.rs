@@ -115,7 +115,6 @@ async fn check_client(agent: &str, command: String) {
     let run = ClientRun {
         client: ClientUnderTest::Spawn(command),
         agents: vec![agent.to_string()],
-        outdir: None,
         ..ClientRun::default()
     };
     let results = run_clients(&run, Arc::new(AtomicBool::new(false)))

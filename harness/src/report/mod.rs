@@ -3,8 +3,12 @@
 //! half-written report behind.
 
 pub mod autobahn;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod results;
 pub mod summary;
+pub mod view;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -14,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub enum ReportError {
     #[error("cannot write {path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("cannot serialize {0}: {1}")]
+    #[error("JSON error in {0}: {1}")]
     Json(String, serde_json::Error),
 }
 
@@ -50,6 +54,16 @@ pub fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, Re
         .map_err(|e| ReportError::Json(what.into(), e))?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// Reads a `results.json` document (for re-rendering, merging, diffing).
+pub fn read_results(path: &Path) -> Result<serde_json::Value, ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Json(path.display().to_string(), e))
 }
 
 /// ISO 8601 UTC with milliseconds, as Autobahn writes `started`.

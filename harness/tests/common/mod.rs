@@ -9,7 +9,7 @@ use serde_json::Value;
 use wsconform::reference::{Knob, Knobs};
 use wsconform::runner::CaseResult;
 use wsconform::session::{run_clients, ClientRun, ClientUnderTest};
-use wsconform::session::{run_servers, RunResults, ServerRun};
+use wsconform::session::{run_servers, Common, RunResults, ServerRun};
 use wsconform_cases::Selection;
 use wsconform_cases::{catalog, Case, Event, Judge, Step};
 use wsconform_wire::{ClosePayload, Opcode};
@@ -32,8 +32,10 @@ pub fn selection(include: &[&str], exclude: &[&str]) -> Selection {
 pub async fn run_reference(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
     let run = ServerRun {
         knobs: Knobs::new(knobs),
-        selection,
-        outdir: None,
+        common: Common {
+            selection,
+            ..Common::default()
+        },
         ..ServerRun::default()
     };
     run_servers(&run, Arc::new(AtomicBool::new(false)), |_| {})
@@ -46,8 +48,10 @@ pub async fn run_url(url: &str, agent: &str, selection: Selection) -> RunResults
     let run = ServerRun {
         url: Some(url.to_string()),
         agent: Some(agent.to_string()),
-        selection,
-        outdir: None,
+        common: Common {
+            selection,
+            ..Common::default()
+        },
         ..ServerRun::default()
     };
     run_servers(&run, Arc::new(AtomicBool::new(false)), |_| {})
@@ -121,8 +125,10 @@ pub fn compare(
 pub async fn run_reference_client(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
     let run = ClientRun {
         client: ClientUnderTest::Reference(Knobs::new(knobs)),
-        selection,
-        outdir: None,
+        common: Common {
+            selection,
+            ..Common::default()
+        },
         ..ClientRun::default()
     };
     let mut results = run_clients(&run, Arc::new(AtomicBool::new(false)))

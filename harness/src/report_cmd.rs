@@ -1,0 +1,404 @@
+//! `wsconform report …` (merge shards, diff runs, re-render) and
+//! `wsconform replay`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+use wsconform::engine::EngineConfig;
+use wsconform::gate::Gate;
+use wsconform::record::WireEntry;
+use wsconform::reference::{Knobs, ReferenceServer};
+use wsconform::report::{self, write_atomic};
+use wsconform::testing::client::{FuzzingServer, FuzzingServerConfig};
+use wsconform::testing::server::{run_case, ClientOptions, Target};
+use wsconform::verdict::{judge, Expectations};
+use wsconform_cases::{catalog, id_key};
+use wsconform_wire::Role;
+
+#[derive(clap::Subcommand)]
+pub enum ReportCommand {
+    /// Combine the report folders of `--shard` runs into one report set.
+    Merge {
+        /// Folder to write the merged reports to.
+        #[arg(long)]
+        outdir: PathBuf,
+        /// The shards' report folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Verdict changes between two runs (results.json or index.json);
+    /// exits 1 when anything changed.
+    Diff { before: PathBuf, after: PathBuf },
+    /// Re-render the HTML, JUnit or Markdown reports from a results.json.
+    Render {
+        results: PathBuf,
+        #[arg(long)]
+        html: Option<PathBuf>,
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Judge NON-STRICT as failing.
+        #[arg(long)]
+        strict: bool,
+        /// Judge UNIMPLEMENTED as failing.
+        #[arg(long)]
+        require_features: bool,
+    },
+}
+
+pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ReportCommand::Merge { outdir, dirs } => merge(&outdir, &dirs),
+        ReportCommand::Diff { before, after } => diff(&before, &after),
+        ReportCommand::Render {
+            results,
+            html,
+            junit,
+            markdown,
+            strict,
+            require_features,
+        } => {
+            let doc = report::read_results(&results)?;
+            let gate = Gate {
+                strict,
+                require_features,
+            };
+            if html.is_none() && junit.is_none() && markdown.is_none() {
+                anyhow::bail!("nothing to render: give --html, --junit and/or --markdown");
+            }
+            if let Some(p) = html {
+                report::html::write_html(&p, &doc, &gate)?;
+            }
+            if let Some(p) = junit {
+                report::junit::write_junit(&p, &doc, &gate)?;
+            }
+            if let Some(p) = markdown {
+                report::markdown::write_markdown(&p, &doc, &gate)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn case_sort_key(case: &Value) -> Vec<(u8, u64, String)> {
+    id_key(case["id"].as_str().unwrap_or_default())
+}
+
+/// Merges shards: runs of the same agent and role are joined case by case;
+/// index.json maps are joined; per-case files are copied.
+fn merge(outdir: &Path, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(outdir).with_context(|| format!("cannot create {}", outdir.display()))?;
+    let mut runs: BTreeMap<(String, String), Value> = BTreeMap::new();
+    let mut index: Map<String, Value> = Map::new();
+    let mut tool = Value::Null;
+    for dir in dirs {
+        let doc = report::read_results(&dir.join("results.json"))?;
+        tool = doc["tool"].clone();
+        for run in doc["runs"].as_array().into_iter().flatten() {
+            let key = (
+                run["agent"].as_str().unwrap_or_default().to_string(),
+                run["peer_role"].as_str().unwrap_or_default().to_string(),
+            );
+            let merged = runs.entry(key).or_insert_with(|| {
+                let mut r = run.clone();
+                r["cases"] = json!([]);
+                r
+            });
+            let earlier =
+                merged["started"].as_str().unwrap_or_default() > run["started"].as_str().unwrap_or_default();
+            if earlier {
+                merged["started"] = run["started"].clone();
+            }
+            let complete =
+                merged["complete"].as_bool().unwrap_or(false) && run["complete"].as_bool().unwrap_or(false);
+            merged["complete"] = json!(complete);
+            let cases = merged["cases"].as_array_mut().context("cases")?;
+            for case in run["cases"].as_array().into_iter().flatten() {
+                if cases.iter().any(|c| c["id"] == case["id"]) {
+                    anyhow::bail!(
+                        "case {} of agent {} appears in more than one shard",
+                        case["id"],
+                        run["agent"]
+                    );
+                }
+                cases.push(case.clone());
+            }
+        }
+        let dir_index = read_json(&dir.join("index.json"))?;
+        for (agent, cases) in dir_index.as_object().into_iter().flatten() {
+            let entry = index.entry(agent.clone()).or_insert_with(|| json!({}));
+            for (id, v) in cases.as_object().into_iter().flatten() {
+                entry[id] = v.clone();
+                if let Some(file) = v["reportfile"].as_str() {
+                    std::fs::copy(dir.join(file), outdir.join(file))
+                        .with_context(|| format!("copying {file}"))?;
+                }
+            }
+        }
+    }
+    let runs: Vec<Value> = runs
+        .into_values()
+        .map(|mut r| {
+            if let Some(cases) = r["cases"].as_array_mut() {
+                cases.sort_by_key(case_sort_key);
+            }
+            let mut summary = json!({"behavior": {}, "behavior_close": {}});
+            for c in r["cases"].as_array().into_iter().flatten() {
+                for (key, field) in [("behavior", "behavior"), ("behavior_close", "behavior_close")] {
+                    let v = c["verdict"][field].as_str().unwrap_or("?").to_string();
+                    let n = summary[key][&v].as_u64().unwrap_or(0) + 1;
+                    summary[key][v] = json!(n);
+                }
+            }
+            r["summary"] = summary;
+            r
+        })
+        .collect();
+    let doc = json!({"schema_version": report::results::SCHEMA_VERSION, "tool": tool, "runs": runs});
+    write_atomic(&outdir.join("results.json"), &report::to_json("results", &doc)?)?;
+    write_atomic(
+        &outdir.join("index.json"),
+        &report::to_json("index", &Value::Object(index))?,
+    )?;
+    report::html::write_html(&outdir.join("index.html"), &doc, &Gate::default())?;
+    let total: usize = doc["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["cases"].as_array().map_or(0, Vec::len))
+        .sum();
+    println!(
+        "merged {} shard(s): {total} case(s) into {}",
+        dirs.len(),
+        outdir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// (agent, case id) → "behavior / behaviorClose", from either format.
+fn verdicts(doc: &Value) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    if let Some(runs) = doc["runs"].as_array() {
+        for run in runs {
+            for c in run["cases"].as_array().into_iter().flatten() {
+                let key = (
+                    run["agent"].as_str().unwrap_or_default().to_string(),
+                    c["id"].as_str().unwrap_or_default().to_string(),
+                );
+                let v = format!(
+                    "{} / {}",
+                    c["verdict"]["behavior"].as_str().unwrap_or("?"),
+                    c["verdict"]["behavior_close"].as_str().unwrap_or("?")
+                );
+                out.insert(key, v);
+            }
+        }
+    } else if let Some(agents) = doc.as_object() {
+        for (agent, cases) in agents {
+            for (id, v) in cases.as_object().into_iter().flatten() {
+                let verdict = format!(
+                    "{} / {}",
+                    v["behavior"].as_str().unwrap_or("?"),
+                    v["behaviorClose"].as_str().unwrap_or("?")
+                );
+                out.insert((agent.clone(), id.clone()), verdict);
+            }
+        }
+    }
+    out
+}
+
+fn diff(before: &Path, after: &Path) -> anyhow::Result<ExitCode> {
+    let (a, b) = (verdicts(&read_json(before)?), verdicts(&read_json(after)?));
+    let mut keys: Vec<&(String, String)> = a.keys().chain(b.keys()).collect();
+    keys.sort_by_key(|(agent, id)| (agent.clone(), id_key(id)));
+    keys.dedup();
+    let mut changes = 0;
+    for key in keys {
+        let (agent, id) = key;
+        match (a.get(key), b.get(key)) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(x), Some(y)) => println!("{agent} {id}: {x} → {y}"),
+            (Some(x), None) => println!("{agent} {id}: {x} → (not run)"),
+            (None, Some(y)) => println!("{agent} {id}: (not run) → {y}"),
+            (None, None) => continue,
+        }
+        changes += 1;
+    }
+    println!("{changes} change(s)");
+    Ok(if changes == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// One wire log entry as a line: `→` sent, `←` received.
+fn describe(e: &WireEntry) -> Option<String> {
+    let payload = |d: &wsconform::record::Digest| {
+        let head = &d.head[..d.head.len().min(48)];
+        let shown = match std::str::from_utf8(head) {
+            Ok(t) => format!("{t:?}"),
+            Err(_) => format!("0x{}", hex::encode(head)),
+        };
+        if d.len > head.len() as u64 {
+            format!("{shown}… ({} bytes)", d.len)
+        } else {
+            shown
+        }
+    };
+    let t = |t_us: u64| format!("{:>9.3} ms", t_us as f64 / 1000.0);
+    let opname = |op: u8| wsconform_wire::Opcode(op).to_string();
+    Some(match e {
+        WireEntry::TxFrame {
+            t_us,
+            opcode,
+            fin,
+            rsv,
+            mask,
+            payload: p,
+            chop,
+            sync,
+        } => format!(
+            "{} → {} fin={} rsv={rsv} mask={} {}{}{}",
+            t(*t_us),
+            opname(*opcode),
+            u8::from(*fin),
+            mask.map_or("-".into(), hex::encode),
+            payload(p),
+            chop.map(|c| format!(" [chops of {c}]")).unwrap_or_default(),
+            if *sync { " [own write]" } else { "" }
+        ),
+        WireEntry::RxFrame {
+            t_us,
+            opcode,
+            fin,
+            rsv,
+            mask,
+            payload: p,
+        } => format!(
+            "{} ← {} fin={} rsv={rsv} mask={} {}",
+            t(*t_us),
+            opname(*opcode),
+            u8::from(*fin),
+            mask.map_or("-".into(), hex::encode),
+            payload(p)
+        ),
+        WireEntry::Timer { t_us, timer, ms, .. } => format!("{} · {timer} timer armed: {ms} ms", t(*t_us)),
+        WireEntry::TimerFired { t_us, timer, tag } => {
+            format!(
+                "{} · {timer} timer fired{}",
+                t(*t_us),
+                tag.as_ref().map(|t| format!(" ({t})")).unwrap_or_default()
+            )
+        }
+        WireEntry::Note { t_us, text } => format!("{} ! {text}", t(*t_us)),
+        WireEntry::TxOctets { .. } | WireEntry::RxOctets { .. } => return None,
+    })
+}
+
+/// `wsconform replay ID [URL | --listen ADDR]`.
+pub async fn replay(
+    id: String,
+    url: Option<String>,
+    listen: Option<SocketAddr>,
+    scale: f64,
+) -> anyhow::Result<ExitCode> {
+    let case = catalog()
+        .into_iter()
+        .find(|c| c.id == id)
+        .with_context(|| format!("unknown case id {id:?} (see `wsconform list`)"))?;
+    if !(scale > 0.0 && scale.is_finite()) {
+        anyhow::bail!("--timeout-scale must be a positive number, got {scale}");
+    }
+    println!("case {}: {}", case.id, case.description);
+    let (live_tx, mut live_rx) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(entry) = live_rx.recv().await {
+            if let Some(line) = describe(&entry) {
+                println!("{line}");
+            }
+        }
+    });
+    let is_server = listen.is_some();
+    let mut engine = EngineConfig::new(if is_server { Role::Server } else { Role::Client });
+    engine.timeout_scale = scale;
+    engine.live = Some(live_tx);
+    let outcome = match listen {
+        Some(addr) => {
+            let server = FuzzingServer::start(
+                addr,
+                FuzzingServerConfig {
+                    cases: vec![case.clone()],
+                    engine,
+                    expected_agents: Vec::new(),
+                    until_stopped: false,
+                },
+            )
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+            println!(
+                "waiting for a client at {}/runCase?case=1&agent=replay",
+                server.url()
+            );
+            let deadline = Duration::from_secs(600);
+            tokio::time::timeout(deadline, async {
+                while server.ran("replay") == 0 && server.agents().is_empty() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await
+            .context("no client came within 10 minutes")?;
+            let agent = server.agents().into_iter().next().unwrap_or_default();
+            while server.ran(&agent) == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            server.results(&agent, "not run").remove(0).outcome
+        }
+        None => {
+            let reference;
+            let url = match url {
+                Some(url) => url,
+                None => {
+                    reference =
+                        ReferenceServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), Knobs::default())
+                            .await?;
+                    reference.url()
+                }
+            };
+            let target = Target::parse(&url)?;
+            let options = ClientOptions {
+                engine,
+                open_handshake_timeout: Duration::from_secs(5),
+                user_agent: format!("wsconform/{}", env!("CARGO_PKG_VERSION")),
+            };
+            run_case(&case, &target, &options).await
+        }
+    };
+    let _ = printer.await;
+    let v = judge(&case, &outcome, &Expectations::of(&case), is_server);
+    println!(
+        "behavior {} ({}); close {} ({})",
+        v.behavior.as_str(),
+        v.result,
+        v.behavior_close.as_str(),
+        v.result_close
+    );
+    Ok(if Gate::default().passes(&v) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
