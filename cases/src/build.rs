@@ -78,6 +78,7 @@ pub fn case(id: impl Into<String>, description: impl Into<String>, rfc: RfcRef) 
         judge: Judge::Events,
         expected_tx_frames: None,
         notes: Vec::new(),
+        handshake: None,
     }
 }
 
@@ -147,6 +148,11 @@ impl Case {
 
     pub fn judged_by(mut self, judge: Judge) -> Case {
         self.judge = judge;
+        self
+    }
+
+    pub fn shake(mut self, handshake: crate::model::Handshake) -> Case {
+        self.handshake = Some(handshake);
         self
     }
 

@@ -13,8 +13,8 @@ pub mod payload;
 pub mod select;
 
 pub use model::{
-    message_frames, Behavior, BehaviorClose, Case, Event, ExpectedClose, FrameSpec, Judge, Requirement,
-    RfcRef, Step, Write,
+    message_frames, Behavior, BehaviorClose, Case, Event, ExpectedClose, FrameSpec, Handshake,
+    HandshakeExpect, HeaderEdit, Judge, RequestEdits, Requirement, RfcRef, Step, Write,
 };
 pub use payload::{Bytes, Payload};
 pub use select::{select, SelectError, Selection, Shard};
@@ -31,6 +31,7 @@ pub fn catalog() -> Vec<Case> {
         families::close::cases(),
         families::limits::cases(),
         families::misc::cases(),
+        families::handshake::cases(),
     ]
     .concat();
     all.sort_by_key(|c| id_key(&c.id));

@@ -31,6 +31,85 @@ pub struct Case {
     /// Where this case and Autobahn or the RFC part ways, and other remarks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A non-standard opening handshake and what the peer must answer
+    /// (the `hs.*` cases, RFC 6455 §4); the standard one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake: Option<Handshake>,
+}
+
+/// An opening handshake to test (RFC 6455 §4): how the harness's request
+/// differs from the standard one, and what the server must answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handshake {
+    #[serde(default)]
+    pub request: RequestEdits,
+    pub expect: HandshakeExpect,
+}
+
+/// Changes to the standard client request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RequestEdits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// HTTP/1.x minor version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minor_version: Option<u8>,
+    /// Applied in order to the standard headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderEdit>,
+    /// How the request is written (`Chop(1)`: one byte per write).
+    #[serde(default, skip_serializing_if = "Write::is_whole")]
+    pub write: Write,
+    /// A frame sent in the same write as the request, before any answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipelined: Option<FrameSpec>,
+}
+
+/// One change to the request's headers; names match case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum HeaderEdit {
+    /// Replace every header of this name (or add it).
+    Set {
+        name: String,
+        value: String,
+    },
+    /// Add another header line, keeping existing ones.
+    Add {
+        name: String,
+        value: String,
+    },
+    Remove {
+        name: String,
+    },
+    /// Rename every header of this name, keeping its value (letter case tests).
+    Rename {
+        from: String,
+        to: String,
+    },
+}
+
+/// What the server must answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum HandshakeExpect {
+    /// 101 with the right `Sec-WebSocket-Accept`, choosing none of or one of
+    /// `offered_protocols` and no extension; then the case's steps run.
+    Accept {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        offered_protocols: Vec<String>,
+    },
+    /// Anything but 101. A status in `ok` is OK; another 4xx is NON-STRICT
+    /// (the RFC asks for "an appropriate HTTP error code"); with
+    /// `with_header`, an OK status must also carry that header.
+    Reject {
+        ok: Vec<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with_header: Option<(String, String)>,
+    },
+    /// The RFC leaves the answer open: any answer is INFORMATIONAL; no
+    /// answer within the handshake timeout is FAILED.
+    Either,
 }
 
 impl Case {
@@ -105,7 +184,7 @@ pub enum Write {
 }
 
 impl Write {
-    fn is_whole(&self) -> bool {
+    pub fn is_whole(&self) -> bool {
         *self == Write::Whole
     }
 }

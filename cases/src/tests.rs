@@ -21,12 +21,14 @@ fn counts_per_category_match_autobahn() {
         ("7", 37),
         ("9", 54),
         ("10", 1),
+        ("hs", 30),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(counts, want);
-    assert_eq!(catalog().len(), 301);
+    // Autobahn's 301 of categories 1-10, and wsconform's handshake cases.
+    assert_eq!(catalog().len(), 331);
 }
 
 #[test]
@@ -36,9 +38,13 @@ fn ids_are_unique_and_sorted() {
     dedup.dedup();
     assert_eq!(ids, dedup);
     assert_eq!(ids.first().map(String::as_str), Some("1.1.1"));
-    assert_eq!(ids.last().map(String::as_str), Some("10.1.1"));
     let pos = |id: &str| ids.iter().position(|i| i == id).expect("present");
     assert!(pos("6.9.4") < pos("6.10.1"));
+    // Readable handshake ids sort after every numeric one.
+    assert_eq!(
+        pos("10.1.1") + 1,
+        ids.iter().position(|i| i.starts_with("hs.")).expect("hs cases")
+    );
 }
 
 #[test]

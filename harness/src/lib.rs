@@ -9,6 +9,7 @@ pub mod record;
 pub mod reference;
 pub mod report;
 pub mod runner;
+pub mod server_handshake;
 pub mod session;
 pub mod spec;
 pub mod testing;

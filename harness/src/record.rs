@@ -237,6 +237,9 @@ pub struct Outcome {
     pub hit_deadline: bool,
     pub local_close: Option<CloseFrame>,
     pub remote_close: Option<CloseFrame>,
+    /// For `hs.*` cases that expect a refusal or leave it open: the verdict
+    /// on the server's answer to the handshake.
+    pub handshake_check: Option<(wsconform_cases::Behavior, String)>,
     /// The verdict a 9.x-style judge reached while the case ran.
     pub echo_verdict: Option<(bool, String)>,
     pub rx_frame_stats: BTreeMap<u8, u64>,
@@ -270,6 +273,7 @@ impl Outcome {
             was_close_handshake_timeout: false,
             was_server_connection_drop_timeout: false,
             hit_deadline: false,
+            handshake_check: None,
             local_close: None,
             remote_close: None,
             echo_verdict: None,

@@ -113,6 +113,8 @@ pub enum SessionError {
     Report(#[from] ReportError),
     #[error("--jobs must be at least 1")]
     Jobs,
+    #[error("no case selected for this role")]
+    NoCases,
     #[error("--timeout-scale must be a positive number, got {0}")]
     TimeoutScale(f64),
     #[error("cannot listen on {0}: {1}")]
@@ -336,7 +338,16 @@ async fn until_stopped(stop: &AtomicBool) {
 /// Runs a client-testing session: listens, lets the client under test
 /// connect, and collects every agent's results.
 pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
-    let cases = run.common.cases()?;
+    // The hs.server.* cases test a server's opening handshake: not for clients.
+    let cases: Vec<Case> = run
+        .common
+        .cases()?
+        .into_iter()
+        .filter(|c| c.handshake.is_none())
+        .collect();
+    if cases.is_empty() {
+        return Err(SessionError::NoCases);
+    }
     let engine = run.common.engine(Role::Server);
     let limit = client_run_limit(&cases, &engine);
     let default_agent = match &run.client {

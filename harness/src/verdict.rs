@@ -117,6 +117,20 @@ pub fn judge(
     expectations: &Expectations,
     harness_is_server: bool,
 ) -> Verdict {
+    if let Some((behavior, text)) = &outcome.handshake_check {
+        // The handshake was the test; no WebSocket connection followed.
+        let behavior_close = match behavior {
+            Behavior::Failed => BehaviorClose::Failed,
+            Behavior::Informational => BehaviorClose::Informational,
+            _ => BehaviorClose::Ok,
+        };
+        return Verdict {
+            behavior: *behavior,
+            behavior_close,
+            result: text.clone(),
+            result_close: "No WebSocket connection: the opening handshake was the test.".into(),
+        };
+    }
     if !outcome.handshake_completed {
         let why = outcome
             .setup_error

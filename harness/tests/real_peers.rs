@@ -80,7 +80,7 @@ fn enabled() -> bool {
 
 async fn check(agent: &str, program: &str, script: &str) {
     let (_peer, url) = start(program, script);
-    let results = run_url(&url, agent, selection(&[], &[])).await;
+    let results = run_url(&url, agent, selection(&[], &["hs.*"])).await;
     let expected = expected_file(&format!("server/{agent}.json"));
     assert_eq!(results.results.len(), expected.len());
     let diffs = compare(&results.results, &expected, &tolerated("server", agent));
@@ -102,6 +102,41 @@ async fn node_ws_server_matches_autobahn() {
 async fn python_websockets_server_matches_autobahn() {
     if enabled() {
         check(
+            "py-websockets",
+            &repo("peers/python/.venv/bin/python"),
+            "peers/python/echo_server.py",
+        )
+        .await;
+    }
+}
+
+/// The opening-handshake cases, which Autobahn lacks: the verdicts are
+/// wsconform's own, recorded in `peers/expected/server/handshake/` and
+/// explained case by case in `docs/handshake-findings.md`.
+async fn check_handshake(agent: &str, program: &str, script: &str) {
+    let (_peer, url) = start(program, script);
+    let results = run_url(&url, agent, selection(&["hs.*"], &[])).await;
+    let expected = expected_file(&format!("server/handshake/{agent}.json"));
+    assert_eq!(results.results.len(), expected.len());
+    let diffs = compare(&results.results, &expected, &BTreeMap::new());
+    assert!(
+        diffs.is_empty(),
+        "{agent}: handshake verdicts changed:\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_server_handshake_verdicts() {
+    if enabled() {
+        check_handshake("node-ws", "node", "peers/node/echo-server.js").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_server_handshake_verdicts() {
+    if enabled() {
+        check_handshake(
             "py-websockets",
             &repo("peers/python/.venv/bin/python"),
             "peers/python/echo_server.py",

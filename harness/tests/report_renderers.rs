@@ -28,15 +28,18 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs the reference server with `knob` over `include` (all when empty)
-/// and returns the results.json document the run writes.
+/// Runs the reference server with `knob` over `include` (Autobahn's 301
+/// cases when empty) and returns the results.json document the run writes.
 fn run_document(knob: Knob, include: &[&str], name: &str) -> Value {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let run = runtime.block_on(common::run_reference([knob], common::selection(include, &[])));
+    let run = runtime.block_on(common::run_reference(
+        [knob],
+        common::selection(include, &["hs.*"]),
+    ));
     let info = RunInfo {
         agent: run.agent.clone(),
         peer_role: run.peer_role,

@@ -3,6 +3,7 @@
 pub mod close;
 pub mod fragmentation;
 pub mod framing;
+pub mod handshake;
 pub mod limits;
 pub mod misc;
 pub mod opcodes;

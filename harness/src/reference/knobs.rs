@@ -29,9 +29,19 @@ pub enum Knob {
     WrongCloseCode,
     /// Close TCP instead of sending a close frame (§7.1.1).
     DropOnClose,
+    /// Server only: upgrade any request, however malformed (§4.2.1).
+    LaxHandshake,
+    /// Server only: answer with a wrong Sec-WebSocket-Accept (§4.2.2).
+    WrongAccept,
 }
 
 impl Knob {
+    /// Knobs of the opening handshake, applied by the server itself rather
+    /// than by the frame-rewriting proxy.
+    pub fn is_handshake(self) -> bool {
+        matches!(self, Knob::LaxHandshake | Knob::WrongAccept)
+    }
+
     fn rewrites_input(self) -> bool {
         matches!(
             self,
@@ -115,7 +125,7 @@ where
     tokio::pin!(writer);
     let active = match dir {
         Direction::In => knobs.0.iter().any(|k| k.rewrites_input()),
-        Direction::Out => knobs.0.iter().any(|k| !k.rewrites_input()),
+        Direction::Out => knobs.0.iter().any(|k| !k.rewrites_input() && !k.is_handshake()),
     };
     let mut config = DecoderConfig::strict(sender);
     config.allowed_rsv = if knobs.has(Knob::AcceptReservedBits) {
@@ -222,7 +232,7 @@ fn rewrite(f: Pending, dir: Direction, knobs: &Knobs, text: &mut TextRepair) -> 
                     ClosePayload::new(CloseCode::NORMAL, "").encode(),
                 ))];
             }
-            if knobs.has(Knob::NoUtf8Validation) && !header.opcode.is_control() {
+            if knobs.has(Knob::NoUtf8Validation) && (text.in_text || !header.opcode.is_control()) {
                 return text
                     .feed(header, f.payload)
                     .into_iter()
@@ -268,8 +278,14 @@ struct TextRepair {
 
 impl TextRepair {
     fn feed(&mut self, header: FrameHeader, payload: Vec<u8>) -> Vec<(FrameHeader, Vec<u8>)> {
+        // Control frames inside a held message stay held, in order, so the
+        // knob changes nothing but the UTF-8 check.
+        if self.in_text && header.opcode.is_control() {
+            self.frames.push((header, payload));
+            return Vec::new();
+        }
         // A new data frame inside a held message is a protocol violation the
-        // server must still see: release the held frames as they came.
+        // peer must still see: release the held frames as they came.
         let mut out = if header.opcode != Opcode::CONTINUATION {
             std::mem::take(&mut self.frames)
         } else {
@@ -290,13 +306,18 @@ impl TextRepair {
         }
         self.in_text = false;
         let frames = std::mem::take(&mut self.frames);
-        let whole: Vec<u8> = frames.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+        let (control, data): (Vec<_>, Vec<_>) =
+            frames.iter().cloned().partition(|(h, _)| h.opcode.is_control());
+        let whole: Vec<u8> = data.iter().flat_map(|(_, p)| p.iter().copied()).collect();
         if std::str::from_utf8(&whole).is_ok() {
             out.extend(frames);
         } else {
-            let mut first = frames[0].0;
-            first.fin = true;
-            out.push((first, String::from_utf8_lossy(&whole).into_owned().into_bytes()));
+            out.extend(control);
+            if let Some((first, _)) = data.first() {
+                let mut first = *first;
+                first.fin = true;
+                out.push((first, String::from_utf8_lossy(&whole).into_owned().into_bytes()));
+            }
         }
         out
     }

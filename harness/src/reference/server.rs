@@ -4,17 +4,21 @@
 //! socket and tungstenite (see `knobs`).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::Role as TungsteniteRole;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 use wsconform_wire::Role;
 
-use super::knobs::{self, Knobs};
+use super::knobs::{self, Knob, Knobs};
+use crate::server_handshake::{answer, read_head, Leniency};
 
 /// A running reference server; stops when dropped.
 #[derive(Debug)]
@@ -57,20 +61,35 @@ pub(crate) fn config() -> WebSocketConfig {
 
 async fn serve(tcp: TcpStream, knobs: Knobs) {
     let _ = tcp.set_nodelay(true);
-    if knobs.is_empty() {
-        echo(tcp).await;
+    let leniency = Leniency {
+        accept_anything: knobs.has(Knob::LaxHandshake),
+        wrong_accept: knobs.has(Knob::WrongAccept),
+    };
+    if knobs.0.iter().all(|k| k.is_handshake()) {
+        echo(tcp, leniency).await;
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
-        let echo_task = tokio::spawn(echo(near));
+        let echo_task = tokio::spawn(echo(near, leniency));
         knobs::proxy(tcp, far, knobs, Role::Server).await;
         echo_task.abort();
     }
 }
 
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else {
+/// The opening handshake is wsconform's own (`server_handshake`): tungstenite
+/// accepts requests that RFC 6455 §4.2.1 says to refuse (no Host, a 20-byte
+/// key, …) and closes without an HTTP answer on others, and a reference
+/// server must get the hs.* cases right. Frames are tungstenite's.
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, leniency: Leniency) {
+    let Ok(Ok((req, leftover, _))) =
+        tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await
+    else {
         return;
     };
+    if answer(&mut stream, &req, leniency).await.is_err() {
+        return;
+    }
+    let mut ws =
+        WebSocketStream::from_partially_read(stream, leftover, TungsteniteRole::Server, Some(config())).await;
     while let Some(msg) = ws.next().await {
         let sent = match msg {
             Ok(m @ (Message::Text(_) | Message::Binary(_))) => ws.send(m).await,

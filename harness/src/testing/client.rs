@@ -15,12 +15,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use wsconform_cases::Case;
-use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
+use wsconform_wire::handshake::Request;
 use wsconform_wire::{ClosePayload, Frame, Opcode};
 
 use crate::engine::{self, EngineConfig};
 use crate::record::Outcome;
 use crate::runner::CaseResult;
+use crate::server_handshake::{self, read_head, AcceptError, Leniency};
 use crate::verdict::{judge, Expectations};
 
 /// What the fuzzing server needs to know.
@@ -172,6 +173,8 @@ enum RequestError {
     Io(#[from] std::io::Error),
     #[error("bad request: {0}")]
     Bad(String),
+    #[error(transparent)]
+    Accept(#[from] AcceptError),
 }
 
 /// Query parameters, percent-decoded.
@@ -208,56 +211,14 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn read_head(tcp: &mut TcpStream) -> Result<(Request, Vec<u8>, String), RequestError> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tcp.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(RequestError::Bad(
-                "connection closed before the request head ended".into(),
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        match Request::parse(&buf) {
-            Ok(Some((req, used))) => {
-                let head = String::from_utf8_lossy(&buf[..used]).into_owned();
-                return Ok((req, buf[used..].to_vec(), head));
-            }
-            Ok(None) if buf.len() < MAX_HEAD_BYTES => {}
-            Ok(None) => return Err(RequestError::Bad("request head too large".into())),
-            Err(e) => return Err(RequestError::Bad(e.to_string())),
-        }
-    }
-}
-
 async fn http_error(tcp: &mut TcpStream, status: u16, reason: &str, why: &str) -> Result<(), RequestError> {
-    let mut resp = Response::error(status, reason);
-    resp.headers.set("Content-Length", why.len().to_string());
-    let mut bytes = resp.to_bytes();
-    bytes.extend_from_slice(why.as_bytes());
-    tcp.write_all(&bytes).await?;
-    let _ = tcp.shutdown().await;
-    Err(RequestError::Bad(why.to_string()))
+    server_handshake::http_error(tcp, status, reason, None, why)
+        .await
+        .map_err(RequestError::from)
 }
 
-/// Answers the opening handshake with 101 (RFC 6455 §4.2.2); returns the
-/// response head as text.
 async fn upgrade(tcp: &mut TcpStream, req: &Request) -> Result<String, RequestError> {
-    let offer = match handshake::validate_request(req) {
-        Ok(offer) => offer,
-        Err(e) => {
-            return http_error(tcp, 400, "Bad Request", &e.to_string())
-                .await
-                .map(|_| String::new())
-        }
-    };
-    let mut resp = Response::switching_protocols(offer.key.as_bytes());
-    resp.headers
-        .push("Server", format!("wsconform/{}", env!("CARGO_PKG_VERSION")));
-    let bytes = resp.to_bytes();
-    tcp.write_all(&bytes).await?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(server_handshake::answer(tcp, req, Leniency::default()).await?)
 }
 
 /// Sends one text message (if any) and an empty close, waits briefly for

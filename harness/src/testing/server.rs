@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wsconform_cases::Case;
+use wsconform_cases::{Behavior, Case, HandshakeExpect, HeaderEdit, Write};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
+use wsconform_wire::{Frame, Opcode};
 
 use crate::engine::{self, EngineConfig};
 use crate::record::Outcome;
@@ -77,21 +78,79 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
     let timeout = options
         .open_handshake_timeout
         .mul_f64(options.engine.timeout_scale);
-    match tokio::time::timeout(timeout, open(target, options)).await {
-        Err(_) => Outcome::setup_failed(started, format!("no handshake within {timeout:?}"), true),
-        Ok(Err((error, request, response))) => {
-            let mut o = Outcome::setup_failed(started, error, false);
-            o.http_request = request;
-            o.http_response = response;
+    let expect = case.handshake.as_ref().map(|h| &h.expect);
+    match tokio::time::timeout(timeout, open(case, target, options)).await {
+        Err(_) => Outcome::setup_failed(started, format!("no handshake answer within {timeout:?}"), true),
+        Ok(Err(refused)) => {
+            let mut o = Outcome::setup_failed(started, refused.error, false);
+            o.http_request = refused.request;
+            o.http_response = refused.response;
+            o.handshake_check = expect.and_then(|e| judge_refusal(e, refused.status.as_ref()));
             o
         }
         Ok(Ok(opened)) => {
             let mut outcome = Outcome::new(started);
-            outcome.handshake_completed = true;
             outcome.http_request = opened.request;
             outcome.http_response = opened.response;
+            if let Some(e) = expect.filter(|e| !matches!(e, HandshakeExpect::Accept { .. })) {
+                // Upgraded where it had to refuse, or a case that only
+                // reports: the steps do not run.
+                let check = judge_upgrade(e);
+                outcome.setup_error = Some(check.1.clone());
+                outcome.handshake_check = Some(check);
+                return outcome;
+            }
+            outcome.handshake_completed = true;
             engine::run(case, opened.stream, opened.leftover, &options.engine, outcome).await
         }
+    }
+}
+
+/// The verdict on a server that did not upgrade, for cases that expect a
+/// refusal or leave it open; `status` is its HTTP answer, `None` when it
+/// closed the connection without one. `None` for cases that expect an
+/// upgrade (those fail the usual way).
+fn judge_refusal(expect: &HandshakeExpect, status: Option<&Response>) -> Option<(Behavior, String)> {
+    Some(match (expect, status) {
+        (HandshakeExpect::Accept { .. }, _) => return None,
+        (HandshakeExpect::Either, Some(r)) => (Behavior::Informational, format!("The server answered {}.", r.status)),
+        (HandshakeExpect::Either, None) => {
+            (Behavior::Informational, "The server closed the connection without an answer.".into())
+        }
+        (HandshakeExpect::Reject { .. }, None) => (
+            Behavior::Failed,
+            "The server closed the connection without an HTTP answer (RFC 6455 §4.2.1: it MUST return an error code)."
+                .into(),
+        ),
+        (HandshakeExpect::Reject { ok, with_header }, Some(r)) => {
+            let header_ok = with_header
+                .as_ref()
+                .is_none_or(|(name, value)| r.headers.has_token(name, value));
+            if ok.contains(&r.status) && header_ok {
+                (Behavior::Ok, format!("The server refused with {}.", r.status))
+            } else if (400..500).contains(&r.status) {
+                let missing = with_header
+                    .as_ref()
+                    .filter(|_| !header_ok)
+                    .map(|(n, v)| format!(" without {n}: {v}"))
+                    .unwrap_or_default();
+                (Behavior::NonStrict, format!("The server refused with {}{missing}; {ok:?} is asked for.", r.status))
+            } else {
+                (Behavior::Failed, format!("The server answered {} to a request it must refuse with {ok:?}.", r.status))
+            }
+        }
+    })
+}
+
+/// The verdict on a server that upgraded, for cases that expect a refusal
+/// or leave it open.
+fn judge_upgrade(expect: &HandshakeExpect) -> (Behavior, String) {
+    match expect {
+        HandshakeExpect::Either => (Behavior::Informational, "The server accepted the upgrade.".into()),
+        _ => (
+            Behavior::Failed,
+            "The server accepted (101) a request it must refuse.".into(),
+        ),
     }
 }
 
@@ -102,64 +161,146 @@ struct Opened {
     response: String,
 }
 
-type OpenError = (String, String, String);
+/// A handshake that did not lead to an open connection.
+struct Refused {
+    error: String,
+    request: String,
+    response: String,
+    /// The server's answer, when it gave one that is not an upgrade.
+    status: Option<Response>,
+}
 
-async fn open(target: &Target, options: &ClientOptions) -> Result<Opened, OpenError> {
-    let fail = |e: String| (e, String::new(), String::new());
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| fail(format!("cannot connect to {}:{}: {e}", target.host, target.port)))?;
-    stream.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
-    let key = handshake::key_from_nonce(rand::random());
-    let mut request = Request::websocket(&target.authority, &target.path_and_query, &key);
-    request.headers.push("User-Agent", options.user_agent.as_str());
+impl Refused {
+    fn new(error: String) -> Refused {
+        Refused {
+            error,
+            request: String::new(),
+            response: String::new(),
+            status: None,
+        }
+    }
+}
+
+/// The request for `case`: the standard one, changed as the case says.
+fn build_request(case: &Case, target: &Target, key: &str, user_agent: &str) -> Vec<u8> {
+    let mut request = Request::websocket(&target.authority, &target.path_and_query, key);
+    request.headers.push("User-Agent", user_agent);
     request.headers.push("Pragma", "no-cache");
     request.headers.push("Cache-Control", "no-cache");
-    let request_bytes = request.to_bytes();
-    let request_text = String::from_utf8_lossy(&request_bytes).into_owned();
-    let with_request = |e: String, response: &[u8]| {
-        (
-            e,
-            request_text.clone(),
-            String::from_utf8_lossy(response).into_owned(),
-        )
+    let Some(edits) = case.handshake.as_ref().map(|h| &h.request) else {
+        return request.to_bytes();
     };
-    stream
-        .write_all(&request_bytes)
+    if let Some(method) = &edits.method {
+        request.method = method.clone();
+    }
+    if let Some(minor) = edits.minor_version {
+        request.minor_version = minor;
+    }
+    for edit in &edits.headers {
+        match edit {
+            HeaderEdit::Set { name, value } => request.headers.set(name, value.as_bytes()),
+            HeaderEdit::Add { name, value } => request.headers.push(name, value.as_bytes()),
+            HeaderEdit::Remove { name } => request.headers.remove(name),
+            HeaderEdit::Rename { from, to } => {
+                for h in request
+                    .headers
+                    .0
+                    .iter_mut()
+                    .filter(|h| h.name.eq_ignore_ascii_case(from))
+                {
+                    h.name = to.clone();
+                }
+            }
+        }
+    }
+    let mut bytes = request.to_bytes();
+    if let Some(frame) = &edits.pipelined {
+        // As a client would: masked (RFC 6455 §5.3).
+        let f = Frame::new(Opcode(frame.opcode), frame.payload.to_vec())
+            .fin(frame.fin)
+            .rsv(frame.rsv)
+            .mask(Some(rand::random()));
+        f.encode_into(&mut bytes);
+    }
+    bytes
+}
+
+async fn open(case: &Case, target: &Target, options: &ClientOptions) -> Result<Opened, Refused> {
+    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
-        .map_err(|e| with_request(format!("cannot send the handshake: {e}"), b""))?;
+        .map_err(|e| Refused::new(format!("cannot connect to {}:{}: {e}", target.host, target.port)))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| Refused::new(e.to_string()))?;
+    let key = handshake::key_from_nonce(rand::random());
+    let request_bytes = build_request(case, target, &key, &options.user_agent);
+    let request_text = String::from_utf8_lossy(&request_bytes).into_owned();
+    let refused = |error: String, response: &[u8], status: Option<Response>| Refused {
+        error,
+        request: request_text.clone(),
+        response: String::from_utf8_lossy(response).into_owned(),
+        status,
+    };
+    let chop = match case.handshake.as_ref().map(|h| h.request.write) {
+        Some(Write::Chop(n)) => n.max(1),
+        _ => request_bytes.len().max(1),
+    };
+    for piece in request_bytes.chunks(chop) {
+        stream
+            .write_all(piece)
+            .await
+            .map_err(|e| refused(format!("cannot send the handshake: {e}"), b"", None))?;
+        if chop < request_bytes.len() {
+            tokio::task::yield_now().await;
+        }
+    }
     let mut buf = Vec::with_capacity(1024);
     loop {
         let mut chunk = [0u8; 4096];
         let n = stream
             .read(&mut chunk)
             .await
-            .map_err(|e| with_request(format!("reading the handshake response: {e}"), &buf))?;
+            .map_err(|e| refused(format!("reading the handshake response: {e}"), &buf, None))?;
         if n == 0 {
-            return Err(with_request(
+            return Err(refused(
                 "the server closed the connection during the handshake".into(),
                 &buf,
+                None,
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
         match Response::parse(&buf) {
             Ok(None) if buf.len() < MAX_HEAD_BYTES => continue,
-            Ok(None) => return Err(with_request("handshake response head too large".into(), &buf)),
-            Err(e) => return Err(with_request(format!("invalid handshake response: {e}"), &buf)),
+            Ok(None) => return Err(refused("handshake response head too large".into(), &buf, None)),
+            Err(e) => return Err(refused(format!("invalid handshake response: {e}"), &buf, None)),
             Ok(Some((response, n))) => {
-                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-                handshake::validate_response(&response, &key, &[], &[]).map_err(|e| {
-                    (
-                        format!("handshake rejected: {e}"),
-                        request_text.clone(),
-                        head.clone(),
-                    )
-                })?;
+                let head = &buf[..n];
+                if response.status != 101 {
+                    let status = response.status;
+                    return Err(refused(
+                        format!("the server answered {status}, not 101"),
+                        head,
+                        Some(response),
+                    ));
+                }
+                // Only cases that expect an upgrade check its details; the
+                // others judge the 101 itself.
+                let offered: Option<Vec<&str>> = match case.handshake.as_ref().map(|h| &h.expect) {
+                    None => Some(Vec::new()),
+                    Some(HandshakeExpect::Accept { offered_protocols }) => {
+                        Some(offered_protocols.iter().map(String::as_str).collect())
+                    }
+                    Some(_) => None,
+                };
+                if let Some(offered) = offered {
+                    handshake::validate_response(&response, &key, &offered, &[])
+                        .map_err(|e| refused(format!("handshake rejected: {e}"), head, None))?;
+                }
                 return Ok(Opened {
                     stream,
                     leftover: buf[n..].to_vec(),
                     request: request_text,
-                    response: head,
+                    response: String::from_utf8_lossy(head).into_owned(),
                 });
             }
         }

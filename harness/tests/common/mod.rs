@@ -11,7 +11,7 @@ use wsconform::runner::CaseResult;
 use wsconform::session::{run_clients, ClientRun, ClientUnderTest};
 use wsconform::session::{run_servers, Common, RunResults, ServerRun};
 use wsconform_cases::Selection;
-use wsconform_cases::{catalog, Case, Event, Judge, Step};
+use wsconform_cases::{catalog, Case, Event, HandshakeExpect, Judge, Step};
 use wsconform_wire::{ClosePayload, Opcode};
 
 /// A file under the repository's `peers/expected/`.
@@ -149,9 +149,16 @@ fn frames(case: &Case) -> impl Iterator<Item = &wsconform_cases::FrameSpec> {
 /// the catalog and the good peer's Autobahn verdicts (`good`).
 pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> bool {
     let informational = case.judge == Judge::Informational;
+    let expect = case.handshake.as_ref().map(|h| &h.expect);
+    // A WebSocket connection follows the handshake (all but the hs.* cases
+    // that expect a refusal or leave it open).
+    let connects = expect.is_none_or(|e| matches!(e, HandshakeExpect::Accept { .. }));
     // The good peer sends a close frame: it sent a code, or the case requires
     // a clean closing handshake (which the good peer passes).
-    let peer_sends_close = case.expected_close.require_clean || !good[&case.id]["remoteCloseCode"].is_null();
+    let sent_code = good
+        .get(&case.id)
+        .is_some_and(|v| !v["remoteCloseCode"].is_null());
+    let peer_sends_close = connects && (case.expected_close.require_clean || sent_code);
     match knob {
         // A close frame with RSV bits cleared is still answered properly (3.7).
         Knob::AcceptReservedBits => frames(case).any(|f| f.rsv != 0 && f.opcode != Opcode::CLOSE.0),
@@ -180,11 +187,14 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         Knob::WrongCloseCode => {
             !informational && peer_sends_close && !case.expected_close.close_codes.contains(&1011)
         }
-        Knob::DropOnClose => !informational && case.expected_close.require_clean,
+        Knob::DropOnClose => !informational && connects && case.expected_close.require_clean,
+        Knob::LaxHandshake => matches!(expect, Some(HandshakeExpect::Reject { .. })),
+        Knob::WrongAccept => connects,
     }
 }
 
-pub const ALL_KNOBS: [Knob; 7] = [
+/// The knobs of both reference peers.
+pub const FRAME_KNOBS: [Knob; 7] = [
     Knob::AcceptReservedBits,
     Knob::IgnoreReservedOpcodes,
     Knob::NoUtf8Validation,
@@ -194,20 +204,28 @@ pub const ALL_KNOBS: [Knob; 7] = [
     Knob::DropOnClose,
 ];
 
-/// Every knob, each run by `run` over all cases but 9.x (sizes and timing,
-/// which no knob touches): returns the knobs whose failing cases differ
-/// from what `knob_breaks` says, with the difference.
-pub async fn knob_mismatches<F, Fut>(good: &BTreeMap<String, Value>, run: F) -> Vec<String>
+/// The reference server's opening-handshake knobs.
+pub const HANDSHAKE_KNOBS: [Knob; 2] = [Knob::LaxHandshake, Knob::WrongAccept];
+
+/// Each of `knobs`, run by `run` over all cases but 9.x (sizes and timing,
+/// which no knob touches) for which `applies` holds: returns the knobs whose
+/// failing cases differ from what `knob_breaks` says, with the difference.
+pub async fn knob_mismatches<F, Fut>(
+    knobs: &[Knob],
+    good: &BTreeMap<String, Value>,
+    applies: impl Fn(&Case) -> bool,
+    run: F,
+) -> Vec<String>
 where
     F: Fn(Knob) -> Fut,
     Fut: std::future::Future<Output = RunResults>,
 {
-    let runs = futures_util::future::join_all(ALL_KNOBS.iter().map(|k| run(*k))).await;
+    let runs = futures_util::future::join_all(knobs.iter().map(|k| run(*k))).await;
     let mut problems = Vec::new();
-    for (knob, results) in ALL_KNOBS.iter().zip(runs) {
+    for (knob, results) in knobs.iter().zip(runs) {
         let want: BTreeSet<String> = catalog()
             .into_iter()
-            .filter(|c| c.category() != "9" && knob_breaks(*knob, c, good))
+            .filter(|c| c.category() != "9" && applies(c) && knob_breaks(*knob, c, good))
             .map(|c| c.id)
             .collect();
         let got = failing(&results.results);

@@ -1,0 +1,295 @@
+//! Category `hs.server`, the opening handshake (RFC 6455 §4.1, §4.2), which
+//! Autobahn never tested: requests a server must accept, requests it must
+//! reject, and requests where the RFC leaves the answer open. Ids are
+//! readable and cannot collide with Autobahn's numeric ones.
+
+use crate::build::{case, got_text, rfc, text};
+use crate::model::{Case, Handshake, HandshakeExpect, HeaderEdit, RequestEdits, Requirement, Write};
+
+fn set(name: &str, value: &str) -> HeaderEdit {
+    HeaderEdit::Set {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+fn add(name: &str, value: &str) -> HeaderEdit {
+    HeaderEdit::Add {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+fn remove(name: &str) -> HeaderEdit {
+    HeaderEdit::Remove { name: name.into() }
+}
+
+fn rename(from: &str, to: &str) -> HeaderEdit {
+    HeaderEdit::Rename {
+        from: from.into(),
+        to: to.into(),
+    }
+}
+
+fn headers(edits: Vec<HeaderEdit>) -> RequestEdits {
+    RequestEdits {
+        headers: edits,
+        ..RequestEdits::default()
+    }
+}
+
+/// A request the server must accept; the connection must then echo a text
+/// message and close cleanly.
+fn accept(
+    id: &str,
+    section: &str,
+    description: &str,
+    request: RequestEdits,
+    offered_protocols: &[&str],
+) -> Case {
+    case(format!("hs.server.{id}"), description, rfc(section, Requirement::Must))
+        .expect("The server accepts (101 with the right Sec-WebSocket-Accept), then echoes a text message; clean close.")
+        .send(text("Hello, handshake!"))
+        .kill_after(1000)
+        .ok(vec![got_text("Hello, handshake!")])
+        .shake(Handshake {
+            request,
+            expect: HandshakeExpect::Accept {
+                offered_protocols: offered_protocols.iter().map(|p| p.to_string()).collect(),
+            },
+        })
+}
+
+/// A request the server must refuse with one of `ok`.
+fn reject(id: &str, section: &str, description: &str, request: RequestEdits, ok: &[u16]) -> Case {
+    let codes: Vec<String> = ok.iter().map(u16::to_string).collect();
+    case(
+        format!("hs.server.{id}"),
+        description,
+        rfc(section, Requirement::Must),
+    )
+    .expect(format!(
+        "The server refuses the upgrade with HTTP {} (another 4xx is NON-STRICT; 101 is FAILED).",
+        codes.join(" or ")
+    ))
+    .kill_after(1000)
+    .shake(Handshake {
+        request,
+        expect: HandshakeExpect::Reject {
+            ok: ok.to_vec(),
+            with_header: None,
+        },
+    })
+}
+
+/// A version the server does not speak: 426 with the version it does
+/// (RFC 6455 §4.4).
+fn wrong_version(id: &str, description: &str, version: &str) -> Case {
+    case(format!("hs.server.{id}"), description, rfc("RFC 6455 §4.4", Requirement::Must))
+        .expect("The server answers 426 Upgrade Required with Sec-WebSocket-Version: 13 (another 4xx, or 426 without the header, is NON-STRICT; 101 is FAILED).")
+        .kill_after(1000)
+        .shake(Handshake {
+            request: headers(vec![set("Sec-WebSocket-Version", version)]),
+            expect: HandshakeExpect::Reject {
+                ok: vec![426],
+                with_header: Some(("Sec-WebSocket-Version".into(), "13".into())),
+            },
+        })
+}
+
+/// A request the RFC lets the server accept or refuse; it must answer.
+fn either(id: &str, section: &str, description: &str, request: RequestEdits) -> Case {
+    case(
+        format!("hs.server.{id}"),
+        description,
+        rfc(section, Requirement::Informational),
+    )
+    .expect("Any answer is conformant (INFORMATIONAL); no answer within the handshake timeout is FAILED.")
+    .kill_after(1000)
+    .shake(Handshake {
+        request,
+        expect: HandshakeExpect::Either,
+    })
+}
+
+pub fn cases() -> Vec<Case> {
+    let mut out = vec![
+        accept("standard", "RFC 6455 §4.2.2", "The standard client request.", RequestEdits::default(), &[]),
+        accept("upgrade-letter-case", "RFC 6455 §4.2.1", "Upgrade: WEBSOCKET (the token is case-insensitive).", headers(vec![set("Upgrade", "WEBSOCKET")]), &[]),
+        accept("connection-letter-case", "RFC 6455 §4.2.1", "Connection: upgrade (the token is case-insensitive).", headers(vec![set("Connection", "upgrade")]), &[]),
+        accept("connection-list", "RFC 6455 §4.2.1", "Connection: keep-alive, Upgrade (a comma list, as browsers send).", headers(vec![set("Connection", "keep-alive, Upgrade")]), &[]),
+        accept(
+            "header-names-lower-case",
+            "RFC 7230 §3.2",
+            "Every header name in lower case (header names are case-insensitive).",
+            headers(["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version"].iter().map(|h| rename(h, &h.to_lowercase())).collect()),
+            &[],
+        ),
+        accept(
+            "header-names-upper-case",
+            "RFC 7230 §3.2",
+            "Every header name in upper case.",
+            headers(["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version"].iter().map(|h| rename(h, &h.to_uppercase())).collect()),
+            &[],
+        ),
+        accept(
+            "one-byte-writes",
+            "RFC 6455 §4.2.1",
+            "The request arrives one byte per write.",
+            RequestEdits {
+                write: Write::Chop(1),
+                ..RequestEdits::default()
+            },
+            &[],
+        ),
+        accept("extra-headers", "RFC 6455 §4.1", "Unrelated headers (User-Agent, Accept, Cookie) around the handshake headers.", headers(vec![add("Accept", "*/*"), add("Cookie", "a=b"), add("X-Custom", "1")]), &[]),
+        accept("subprotocol-offered", "RFC 6455 §4.2.2", "Sec-WebSocket-Protocol: chat, superchat; the server may pick one of them or none, never another.", headers(vec![set("Sec-WebSocket-Protocol", "chat, superchat")]), &["chat", "superchat"]),
+        accept("unknown-extension", "RFC 6455 §9.1", "Sec-WebSocket-Extensions: x-wsconform-unknown; the server must not accept an extension it does not know.", headers(vec![set("Sec-WebSocket-Extensions", "x-wsconform-unknown; param=1")]), &[]),
+    ];
+    let mut pipelined = accept(
+        "pipelined-frame",
+        "RFC 6455 §4.1",
+        "A text frame in the same write as the request, before the 101: the server must process it after the handshake.",
+        RequestEdits {
+            pipelined: Some(text("Hello, handshake!")),
+            ..RequestEdits::default()
+        },
+        &[],
+    );
+    // The pipelined frame replaces the one the steps would send.
+    pipelined
+        .steps
+        .retain(|s| !matches!(s, crate::model::Step::Frame { .. }));
+    out.push(pipelined);
+    out.extend([
+        reject(
+            "method-post",
+            "RFC 6455 §4.2.1",
+            "Method POST instead of GET.",
+            RequestEdits {
+                method: Some("POST".into()),
+                ..RequestEdits::default()
+            },
+            &[400, 405],
+        ),
+        reject(
+            "http-1.0",
+            "RFC 6455 §4.2.1",
+            "HTTP/1.0 instead of HTTP/1.1.",
+            RequestEdits {
+                minor_version: Some(0),
+                ..RequestEdits::default()
+            },
+            &[400, 505],
+        ),
+        reject(
+            "missing-host",
+            "RFC 6455 §4.2.1",
+            "No Host header.",
+            headers(vec![remove("Host")]),
+            &[400],
+        ),
+        reject(
+            "duplicate-host",
+            "RFC 7230 §5.4",
+            "Two Host headers.",
+            headers(vec![add("Host", "other.invalid")]),
+            &[400],
+        ),
+        reject(
+            "missing-upgrade",
+            "RFC 6455 §4.2.1",
+            "No Upgrade header.",
+            headers(vec![remove("Upgrade")]),
+            &[400, 426],
+        ),
+        reject(
+            "upgrade-not-websocket",
+            "RFC 6455 §4.2.1",
+            "Upgrade: h2c instead of websocket.",
+            headers(vec![set("Upgrade", "h2c")]),
+            &[400, 426],
+        ),
+        reject(
+            "missing-connection",
+            "RFC 6455 §4.2.1",
+            "No Connection header.",
+            headers(vec![remove("Connection")]),
+            &[400, 426],
+        ),
+        reject(
+            "connection-without-upgrade",
+            "RFC 6455 §4.2.1",
+            "Connection: keep-alive, without the Upgrade token.",
+            headers(vec![set("Connection", "keep-alive")]),
+            &[400, 426],
+        ),
+        reject(
+            "missing-key",
+            "RFC 6455 §4.2.1",
+            "No Sec-WebSocket-Key.",
+            headers(vec![remove("Sec-WebSocket-Key")]),
+            &[400],
+        ),
+        reject(
+            "key-too-short",
+            "RFC 6455 §4.1",
+            "Sec-WebSocket-Key decodes to 8 bytes, not 16.",
+            headers(vec![set("Sec-WebSocket-Key", "AAECAwQFBgc=")]),
+            &[400],
+        ),
+        reject(
+            "key-too-long",
+            "RFC 6455 §4.1",
+            "Sec-WebSocket-Key decodes to 20 bytes, not 16.",
+            headers(vec![set("Sec-WebSocket-Key", "AAECAwQFBgcICQoLDA0ODxAREhM=")]),
+            &[400],
+        ),
+        reject(
+            "key-not-base64",
+            "RFC 6455 §4.1",
+            "Sec-WebSocket-Key is not base64.",
+            headers(vec![set("Sec-WebSocket-Key", "not*base64*at*all!!!!!==")]),
+            &[400],
+        ),
+        reject(
+            "duplicate-key",
+            "RFC 6455 §11.3.1",
+            "Two Sec-WebSocket-Key headers.",
+            headers(vec![add("Sec-WebSocket-Key", "AAECAwQFBgcICQoLDA0ODw==")]),
+            &[400],
+        ),
+        reject(
+            "missing-version",
+            "RFC 6455 §4.2.1",
+            "No Sec-WebSocket-Version.",
+            headers(vec![remove("Sec-WebSocket-Version")]),
+            &[400, 426],
+        ),
+        wrong_version("version-14", "Sec-WebSocket-Version: 14 (unknown).", "14"),
+        wrong_version(
+            "several-versions",
+            "Sec-WebSocket-Version: 13, 8 (a list where one value is required).",
+            "13, 8",
+        ),
+        either(
+            "long-header",
+            "RFC 6455 §4.2.1",
+            "A 12 KiB header value: the server may refuse (e.g. 431) or accept, but must answer.",
+            headers(vec![add("X-Long", &"a".repeat(12 * 1024))]),
+        ),
+        either(
+            "version-8",
+            "RFC 6455 §4.4",
+            "Sec-WebSocket-Version: 8 (draft hybi-08): a server that also speaks that draft may accept; one that does not must answer 426 with Sec-WebSocket-Version: 13 (hs.server.version-14 checks that).",
+            headers(vec![set("Sec-WebSocket-Version", "8")]),
+        ),
+        either(
+            "origin-present",
+            "RFC 6455 §10.2",
+            "Origin: http://example.invalid: a server may refuse origins it does not trust (403).",
+            headers(vec![add("Origin", "http://example.invalid")]),
+        ),
+    ]);
+    out
+}

@@ -1,0 +1,112 @@
+//! The server side of the opening handshake (RFC 6455 §4.2), shared by the
+//! fuzzing server (testing clients) and the reference server: read the
+//! request head (bounded in size), check it with `wire`'s validator, and
+//! answer 101, 426 with the version spoken (§4.4), or 400.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use wsconform_wire::handshake::{self, HandshakeError, Request, Response, MAX_HEAD_BYTES};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad request: {0}")]
+    Bad(String),
+}
+
+/// Misbehaviours for the reference server's knobs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Leniency {
+    /// Upgrade whatever the request looks like.
+    pub accept_anything: bool,
+    /// Answer with a wrong `Sec-WebSocket-Accept`.
+    pub wrong_accept: bool,
+}
+
+/// Reads a request head; returns it, the bytes read past it, and its text.
+pub async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(Request, Vec<u8>, String), AcceptError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(AcceptError::Bad(
+                "connection closed before the request head ended".into(),
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        match Request::parse(&buf) {
+            Ok(Some((req, used))) => {
+                let head = String::from_utf8_lossy(&buf[..used]).into_owned();
+                return Ok((req, buf[used..].to_vec(), head));
+            }
+            Ok(None) if buf.len() < MAX_HEAD_BYTES => {}
+            Ok(None) => return Err(AcceptError::Bad("request head too large".into())),
+            Err(e) => return Err(AcceptError::Bad(e.to_string())),
+        }
+    }
+}
+
+/// Sends an HTTP error response with `why` as its body and closes.
+pub async fn http_error<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: u16,
+    reason: &str,
+    extra: Option<(&str, &str)>,
+    why: &str,
+) -> Result<(), AcceptError> {
+    let mut resp = Response::error(status, reason);
+    resp.headers.set("Content-Length", why.len().to_string());
+    if let Some((name, value)) = extra {
+        resp.headers.push(name, value);
+    }
+    let mut bytes = resp.to_bytes();
+    bytes.extend_from_slice(why.as_bytes());
+    stream.write_all(&bytes).await?;
+    let _ = stream.shutdown().await;
+    Err(AcceptError::Bad(why.to_string()))
+}
+
+/// Answers `req`: 101 when it is a valid opening handshake, else an error
+/// response (426 for a version this server does not speak, RFC 6455 §4.4;
+/// 400 otherwise). Returns the 101 response head as text.
+pub async fn answer<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    req: &Request,
+    leniency: Leniency,
+) -> Result<String, AcceptError> {
+    let key = match handshake::validate_request(req) {
+        Ok(offer) => offer.key,
+        Err(_) if leniency.accept_anything => req
+            .headers
+            .all("Sec-WebSocket-Key")
+            .next()
+            .map(|k| String::from_utf8_lossy(k).trim().to_string())
+            .unwrap_or_default(),
+        Err(e) => {
+            let version = matches!(&e, HandshakeError::UnsupportedVersion(_))
+                || matches!(&e, HandshakeError::Duplicate(h) if h.eq_ignore_ascii_case("Sec-WebSocket-Version"));
+            let (status, reason, extra) = if version {
+                (426, "Upgrade Required", Some(("Sec-WebSocket-Version", "13")))
+            } else {
+                (400, "Bad Request", None)
+            };
+            return http_error(stream, status, reason, extra, &e.to_string())
+                .await
+                .map(|()| String::new());
+        }
+    };
+    let key = if leniency.wrong_accept {
+        format!("{key}x")
+    } else {
+        key
+    };
+    let mut resp = Response::switching_protocols(key.as_bytes());
+    resp.headers
+        .push("Server", format!("wsconform/{}", env!("CARGO_PKG_VERSION")));
+    let bytes = resp.to_bytes();
+    stream.write_all(&bytes).await?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
