@@ -18,81 +18,18 @@
 #        WSCONFORM_SHARED    shared/ directory (default: ../shared next to the repo)
 #        TOOL_TIMEOUT=S      upper bound for one tool run, seconds (default 600)
 # Needs: scripts/install-peers.sh done, Autobahn installed (its install.sh),
-# /usr/bin/time (apt-get install time). Everything runs on 127.0.0.1; every wait is
-# bounded; every process started here is stopped on exit.
+# /usr/bin/time (apt-get install time). Shared helpers: scripts/bench-lib.sh. Everything
+# runs on 127.0.0.1; every wait is bounded; every process started here is stopped on exit.
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHARED=${WSCONFORM_SHARED:-$(cd "$REPO/.." && pwd)/shared}
-AB="$SHARED/tools/autobahn"
-RUNS=${RUNS:-3}
+BENCH_NAME=bench-server BENCH_KIND=server BENCH_USAGE_ENV="RUNS, JOBS1, KEEP_WORK"
+# shellcheck source=bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh" "$@"
 JOBS1=${JOBS1:-1}
-TOOL_TIMEOUT=${TOOL_TIMEOUT:-600}
-CASES='1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'   # no category 8; "1.*" does not match 10.x
-AB_EXCLUDE='12.*,13.*'                         # belt and braces
-NODE=node
-PY="$REPO/peers/python/.venv/bin/python"
-WSCONFORM="$REPO/target/release/wsconform"
 
-[[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || { echo "RUNS must be 1..99" >&2; exit 2; }
-[[ "$TOOL_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || { echo "TOOL_TIMEOUT must be a positive integer" >&2; exit 2; }
-PEERS=()
-for a in "$@"; do
-  case $a in
-    py-websockets|node-ws) PEERS+=("$a") ;;
-    *) echo "usage: $0 [py-websockets] [node-ws]   (env RUNS, JOBS1, KEEP_WORK)" >&2; exit 2 ;;
-  esac
-done
-[ ${#PEERS[@]} -gt 0 ] || PEERS=(py-websockets node-ws)
-
-log() { echo "[bench-server] $*" >&2; }
-
-# --- prerequisites -----------------------------------------------------------------
-[ -x /usr/bin/time ] || { echo "/usr/bin/time missing: sudo apt-get install -y time" >&2; exit 1; }
-[ -f "$AB/fuzzingclient.sh" ] || { echo "Autobahn tools not found at $AB (set WSCONFORM_SHARED)" >&2; exit 1; }
-[ -x "${AUTOBAHN_HOME:-$HOME/.cache/autobahn-testsuite}/autobahn/bin/wstest" ] || bash "$AB/install.sh" >&2
-for p in "${PEERS[@]}"; do
-  case $p in
-    node-ws) [ -d "$REPO/peers/node/node_modules/ws" ] || bash "$REPO/scripts/install-peers.sh" >&2 ;;
-    py-websockets) [ -x "$PY" ] || bash "$REPO/scripts/install-peers.sh" >&2 ;;
-  esac
-done
-CLK_TCK=$(getconf CLK_TCK)
-
-log "building wsconform (release)"
-(cd "$REPO" && flock /tmp/wsconform-cargo.lock cargo build --release -p wsconform) >&2
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/wsconform-bench.XXXXXX")
-PIDS=()      # echo servers
-TOOLPG=""    # process group of the running tool (timeout makes itself a group leader)
-cleanup() {
-  local p
-  if [ -n "$TOOLPG" ]; then kill -TERM -- "-$TOOLPG" 2>/dev/null || true; kill -TERM "$TOOLPG" 2>/dev/null || true; fi
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  if [ "${KEEP_WORK:-0}" = 1 ]; then log "scratch kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-forget_pid() { local p=$1 q keep=(); for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done; PIDS=("${keep[@]}"); }
-
-stop_pid() {  # stop one echo server we started: TERM, up to ~5 s, then KILL
-  local p=$1 i
-  kill -TERM "$p" 2>/dev/null || true
-  for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  forget_pid "$p"
-}
-
-proc_cpu_ticks() {  # utime+stime (all threads) of a live process, in clock ticks
-  local s
-  s=$(cat "/proc/$1/stat") || return 1
-  s=${s##*) }              # drop "pid (comm) ", comm may contain spaces
-  set -- $s                # $1 = state (field 3) ... utime = field 14, stime = field 15
-  echo $(( ${12} + ${13} ))
-}
+bench_prereqs fuzzingclient.sh
+bench_build
+bench_setup
 
 SERVER_PID="" SERVER_PORT=""
 start_server() {  # agent logfile -> SERVER_PID, SERVER_PORT
@@ -111,31 +48,6 @@ start_server() {  # agent logfile -> SERVER_PID, SERVER_PORT
     sleep 0.1
   done
   [ -n "$SERVER_PORT" ] || { cat "$logf" >&2; echo "echo server $agent did not start" >&2; exit 1; }
-}
-
-timed() {  # timefile logfile cmd... : run cmd bounded, measured by /usr/bin/time
-  local tf=$1 lf=$2 rc=0; shift 2
-  timeout -k 10 "$TOOL_TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" </dev/null >"$lf" 2>&1 &
-  TOOLPG=$!
-  wait "$TOOLPG" || rc=$?
-  TOOLPG=""
-  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || { tail -n 5 "$lf" >&2; echo "tool timed out after $TOOL_TIMEOUT s" >&2; exit 1; }
-  [ -s "$tf" ] || { tail -n 5 "$lf" >&2; echo "no timing for: $*" >&2; exit 1; }   # tool killed from outside
-  return 0
-}
-
-RESULTS="$WORK/results.tsv"   # peer tool run wall user sys maxrss_kb peer_cpu_s load1 outdir
-: > "$RESULTS"
-
-RETRIES=0
-measure() {  # agent tool run: one attempt, then (bounded) one retry if the tool wrote no report
-  local a
-  for a in 1 2; do
-    if measure_once "$@" "$a"; then return 0; fi
-    RETRIES=$((RETRIES + 1))
-    log "WARNING: $1 $2 run $3 attempt $a produced no index.json (tail of its log above); retrying"
-  done
-  echo "$1 $2 run $3 failed twice" >&2; exit 1
 }
 
 measure_once() {  # agent tool run attempt; returns 1 when the tool wrote no index.json
@@ -181,99 +93,4 @@ for agent in "${PEERS[@]}"; do
 done
 
 # --- report --------------------------------------------------------------------------
-[ "$RETRIES" = 0 ] || log "WARNING: $RETRIES tool run(s) had to be repeated (see above)"
-NPROC=$(nproc) LOAD_START="$LOAD_START" LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)" RUNS="$RUNS" \
-python3 - "$RESULTS" <<'PY'
-import collections, json, os, statistics, sys
-
-rows = []
-with open(sys.argv[1]) as f:
-    for line in f:
-        agent, tool, run, wall, user, sys_, rss, peer, load, idx = line.rstrip("\n").split("\t")
-        rows.append(dict(agent=agent, tool=tool, run=int(run), wall=float(wall),
-                         cpu=float(user) + float(sys_), rss=int(rss) / 1024, peer=float(peer),
-                         load=float(load), idx=idx))
-
-FLAKY = {"py-websockets": {"3.4", "4.1.5", "4.2.5"}}
-med = lambda xs: statistics.median(xs)
-loads = [r["load"] for r in rows]
-print()
-print(f"wsconform vs Autobahn fuzzingclient, categories 1-10; {os.environ['NPROC']} cores; "
-      f"medians of {os.environ['RUNS']} run(s); fresh echo server per run")
-print(f"load average: start {os.environ['LOAD_START']}, end {os.environ['LOAD_END']}; "
-      f"1-min load after each run: mean {statistics.mean(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}")
-print()
-hdr = f"{'peer':<14} {'tool':<18} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'RSS MiB':>8} {'peer CPU s':>10} {'tool/peer CPU':>13}"
-print(hdr)
-print("-" * len(hdr))
-agents = list(dict.fromkeys(r["agent"] for r in rows))
-M = {}
-for a in agents:
-    for t in ("wsconform", "autobahn", "wsconform-j1"):
-        rs = [r for r in rows if r["agent"] == a and r["tool"] == t]
-        if not rs:
-            continue
-        m = {k: med([r[k] for r in rs]) for k in ("wall", "cpu", "rss", "peer")}
-        M[a, t] = m
-        name = {"wsconform-j1": "wsconform --jobs 1"}.get(t, t)
-        ratio = m["cpu"] / m["peer"] if m["peer"] > 0 else float("inf")
-        print(f"{a:<14} {name:<18} {len(rs):>4} {m['wall']:>8.2f} {m['cpu']:>8.2f} {m['rss']:>8.1f} "
-              f"{m['peer']:>10.2f} {ratio:>12.2f}x")
-print()
-print("ratios (medians)")
-hdr = f"{'peer':<14} {'AB/wsc wall':>11} {'AB/wsc CPU':>11} {'AB/wsc RSS':>11} {'wsc CPU/peer':>13} {'AB CPU/peer':>12} {'j1/j8 wall':>11}"
-print(hdr)
-print("-" * len(hdr))
-for a in agents:
-    w, b = M.get((a, "wsconform")), M.get((a, "autobahn"))
-    if not (w and b):
-        continue
-    j1 = M.get((a, "wsconform-j1"))
-    div = lambda x, y: x / y if y > 0 else float("inf")
-    j1s = f"{div(j1['wall'], w['wall']):.1f}x" if j1 else "-"
-    print(f"{a:<14} {div(b['wall'], w['wall']):>10.1f}x {div(b['cpu'], w['cpu']):>10.1f}x "
-          f"{div(b['rss'], w['rss']):>10.1f}x {div(w['cpu'], w['peer']):>12.2f}x {div(b['cpu'], b['peer']):>11.2f}x "
-          f"{j1s:>11}")
-
-print()
-print("verdicts (per run; behavior / behaviorClose counts)")
-def load_idx(r):
-    with open(r["idx"]) as f:
-        d = json.load(f)
-    return d[r["agent"]] if r["agent"] in d else next(iter(d.values()))
-fmt = lambda c: " ".join(f"{k} {v}" for k, v in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
-warn = []
-for a in agents:
-    flaky = FLAKY.get(a, set())
-    per = {}
-    for t in ("wsconform", "autobahn", "wsconform-j1"):
-        for r in sorted((r for r in rows if r["agent"] == a and r["tool"] == t), key=lambda r: r["run"]):
-            idx = load_idx(r)
-            per[t, r["run"]] = idx
-            bc = collections.Counter(v["behavior"] for v in idx.values())
-            cc = collections.Counter(v["behaviorClose"] for v in idx.values())
-            print(f"  {a:<14} {t:<13} run {r['run']}: {len(idx)} cases | {fmt(bc)} | {fmt(cc)}")
-    # per-case comparison of every wsconform run against every Autobahn run
-    ab_runs = [v for (t, _), v in per.items() if t == "autobahn"]
-    diff = collections.defaultdict(set)
-    for (t, run), idx in per.items():
-        if t == "autobahn":
-            continue
-        for ab in ab_runs:
-            for cid in set(idx) | set(ab):
-                x, y = idx.get(cid), ab.get(cid)
-                if x is None or y is None:
-                    diff[cid].add(f"{t} run {run}: missing in {'wsconform' if x is None else 'autobahn'}")
-                elif x["behavior"] != y["behavior"]:
-                    diff[cid].add(f"{x['behavior']} (wsconform) vs {y['behavior']} (autobahn)")
-    tol = sorted(c for c in diff if c in flaky)
-    bad = sorted((c for c in diff if c not in flaky), key=lambda c: tuple(int(p) for p in c.split(".")))
-    if tol:
-        print(f"  {a}: behavior differs only in known timing-dependent cases: {', '.join(tol)}")
-    for c in bad:
-        warn.append(f"WARNING: {a} {c}: {'; '.join(sorted(diff[c]))}")
-    if not diff:
-        print(f"  {a}: per-case behavior identical between the tools in every run")
-for w in warn:
-    print(w)
-PY
+bench_report

@@ -613,8 +613,10 @@ impl<'a> Conn<'a> {
         }
         if due(self.drop_at) {
             self.drop_at = None;
-            self.outcome.was_server_connection_drop_timeout = true;
-            self.not_clean("server did not drop TCP connection (in time)");
+            if self.config.role == Role::Client {
+                self.outcome.was_server_connection_drop_timeout = true;
+                self.not_clean("server did not drop TCP connection (in time)");
+            }
             self.drop_tcp();
         }
     }
@@ -941,8 +943,20 @@ impl<'a> Conn<'a> {
         self.discard_input = true;
         match self.config.role {
             Role::Server => {
+                // The closing handshake is done: what the script still had
+                // queued is pointless (the peer stopped reading), so only
+                // the close frame goes out before TCP is closed; a writer
+                // stuck on a peer that no longer reads gets a short grace.
+                self.pending.retain(|cmd| match cmd {
+                    WriterCmd::Write(out) => out
+                        .frame
+                        .as_ref()
+                        .is_some_and(|f| f.header.opcode == Opcode::CLOSE),
+                    WriterCmd::Shutdown => true,
+                });
                 self.pending.push_back(WriterCmd::Shutdown);
                 self.shutting_down = true;
+                self.drop_at = Some(Instant::now() + self.config.scaled(self.config.server_drop_timeout));
             }
             Role::Client => {
                 self.drop_at = Some(Instant::now() + self.config.scaled(self.config.server_drop_timeout));
