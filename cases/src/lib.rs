@@ -14,7 +14,7 @@ pub mod select;
 
 pub use model::{
     message_frames, Behavior, BehaviorClose, Case, Event, ExpectedClose, FrameSpec, Handshake,
-    HandshakeExpect, HeaderEdit, Judge, RequestEdits, Requirement, RfcRef, Step, Write,
+    HandshakeExpect, HeaderEdit, Judge, RequestEdits, Requirement, ResponseEdits, RfcRef, Step, Write,
 };
 pub use payload::{Bytes, Payload};
 pub use select::{select, SelectError, Selection, Shard};

@@ -41,9 +41,30 @@ pub struct Case {
 /// differs from the standard one, and what the server must answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handshake {
+    /// The role of the implementation the case tests: `server` cases edit
+    /// the harness's request, `client` cases its 101 response.
+    pub peer: wsconform_wire::Role,
     #[serde(default)]
     pub request: RequestEdits,
+    #[serde(default)]
+    pub response: ResponseEdits,
     pub expect: HandshakeExpect,
+}
+
+/// Changes to the harness's 101 response (testing clients).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ResponseEdits {
+    /// Another status line instead of `101 Switching Protocols`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<(u16, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderEdit>,
+    /// How the response is written (`Chop(1)`: one byte per write).
+    #[serde(default, skip_serializing_if = "Write::is_whole")]
+    pub write: Write,
+    /// A frame sent in the same write as the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipelined: Option<FrameSpec>,
 }
 
 /// Changes to the standard client request.
@@ -89,6 +110,22 @@ pub enum HeaderEdit {
     },
 }
 
+impl HeaderEdit {
+    /// Applies the edit to `headers`.
+    pub fn apply(&self, headers: &mut wsconform_wire::handshake::Headers) {
+        match self {
+            HeaderEdit::Set { name, value } => headers.set(name, value.as_bytes()),
+            HeaderEdit::Add { name, value } => headers.push(name, value.as_bytes()),
+            HeaderEdit::Remove { name } => headers.remove(name),
+            HeaderEdit::Rename { from, to } => {
+                for h in headers.0.iter_mut().filter(|h| h.name.eq_ignore_ascii_case(from)) {
+                    h.name = to.clone();
+                }
+            }
+        }
+    }
+}
+
 /// What the server must answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
@@ -110,9 +147,20 @@ pub enum HandshakeExpect {
     /// The RFC leaves the answer open: any answer is INFORMATIONAL; no
     /// answer within the handshake timeout is FAILED.
     Either,
+    /// Testing clients: the response is invalid and the client MUST fail
+    /// the connection (RFC 6455 §4.1, "the client MUST _Fail the WebSocket
+    /// Connection_"): closing it is OK, echoing the probe message the
+    /// harness sends after the response is FAILED.
+    ClientFails,
 }
 
 impl Case {
+    /// Whether the case applies when the implementation under test has
+    /// `role`: the hs.* cases test one role's side of the handshake.
+    pub fn applies_to(&self, role: wsconform_wire::Role) -> bool {
+        self.handshake.as_ref().is_none_or(|h| h.peer == role)
+    }
+
     /// The id's first component: `"6"` for `6.4.3`.
     pub fn category(&self) -> &str {
         self.id.split('.').next().unwrap_or(&self.id)

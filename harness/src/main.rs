@@ -442,7 +442,10 @@ async fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {
             jobs: args.jobs,
             common,
         };
-        let mut progress = Progress::new(args.run.quiet, run.common.cases()?.len());
+        let mut progress = Progress::new(
+            args.run.quiet,
+            run.common.cases(wsconform_wire::Role::Server)?.len(),
+        );
         let result = run_servers(&run, stop.clone(), |r| progress.case(r)).await;
         progress.end();
         runs.push(result?);

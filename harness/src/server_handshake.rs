@@ -4,7 +4,9 @@
 //! answer 101, 426 with the version spoken (§4.4), or 400.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use wsconform_cases::{ResponseEdits, Write};
 use wsconform_wire::handshake::{self, HandshakeError, Request, Response, MAX_HEAD_BYTES};
+use wsconform_wire::{Frame, Opcode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
@@ -76,6 +78,7 @@ pub async fn answer<S: AsyncWrite + Unpin>(
     stream: &mut S,
     req: &Request,
     leniency: Leniency,
+    edits: &ResponseEdits,
 ) -> Result<String, AcceptError> {
     let key = match handshake::validate_request(req) {
         Ok(offer) => offer.key,
@@ -106,7 +109,32 @@ pub async fn answer<S: AsyncWrite + Unpin>(
     let mut resp = Response::switching_protocols(key.as_bytes());
     resp.headers
         .push("Server", format!("wsconform/{}", env!("CARGO_PKG_VERSION")));
-    let bytes = resp.to_bytes();
-    stream.write_all(&bytes).await?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Testing clients: the response the case asks for (hs.client.*).
+    if let Some((status, reason)) = &edits.status {
+        resp.status = *status;
+        resp.reason = reason.clone();
+    }
+    for edit in &edits.headers {
+        edit.apply(&mut resp.headers);
+    }
+    let mut bytes = resp.to_bytes();
+    let head = String::from_utf8_lossy(&bytes).into_owned();
+    if let Some(f) = &edits.pipelined {
+        Frame::new(Opcode(f.opcode), f.payload.to_vec())
+            .fin(f.fin)
+            .rsv(f.rsv)
+            .encode_into(&mut bytes);
+    }
+    let chop = match edits.write {
+        Write::Chop(n) => n.max(1),
+        _ => bytes.len().max(1),
+    };
+    for piece in bytes.chunks(chop) {
+        stream.write_all(piece).await?;
+        if chop < bytes.len() {
+            stream.flush().await?;
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok(head)
 }

@@ -48,12 +48,18 @@ impl Default for Common {
 }
 
 impl Common {
-    /// The selected (and sharded) cases.
-    pub fn cases(&self) -> Result<Vec<Case>, SessionError> {
+    /// The selected (and sharded) cases that apply to a peer of `role`.
+    pub fn cases(&self, role: Role) -> Result<Vec<Case>, SessionError> {
         if !(self.timeout_scale > 0.0 && self.timeout_scale.is_finite()) {
             return Err(SessionError::TimeoutScale(self.timeout_scale));
         }
-        let cases = select(&catalog(), &self.selection)?;
+        let cases: Vec<Case> = select(&catalog(), &self.selection)?
+            .into_iter()
+            .filter(|c| c.applies_to(role))
+            .collect();
+        if cases.is_empty() {
+            return Err(SessionError::NoCases);
+        }
         Ok(match self.shard {
             Some(shard) => shard.take(cases),
             None => cases,
@@ -218,7 +224,7 @@ pub async fn run_servers(
     if run.jobs == 0 {
         return Err(SessionError::Jobs);
     }
-    let cases = run.common.cases()?;
+    let cases = run.common.cases(Role::Server)?;
     let (_reference, url) = match &run.url {
         Some(url) => (None, url.clone()),
         None => {
@@ -338,16 +344,7 @@ async fn until_stopped(stop: &AtomicBool) {
 /// Runs a client-testing session: listens, lets the client under test
 /// connect, and collects every agent's results.
 pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
-    // The hs.server.* cases test a server's opening handshake: not for clients.
-    let cases: Vec<Case> = run
-        .common
-        .cases()?
-        .into_iter()
-        .filter(|c| c.handshake.is_none())
-        .collect();
-    if cases.is_empty() {
-        return Err(SessionError::NoCases);
-    }
+    let cases = run.common.cases(Role::Client)?;
     let engine = run.common.engine(Role::Server);
     let limit = client_run_limit(&cases, &engine);
     let default_agent = match &run.client {

@@ -20,7 +20,7 @@ use wsconform_wire::Role;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_client_gets_autobahns_verdicts() {
-    let run = run_reference_client([], selection(&[], &[])).await;
+    let run = run_reference_client([], selection(&[], &["hs.*"])).await;
     assert_eq!(run.results.len(), 301);
     let expected = expected_file("client/wsconform-reference.json");
     let diffs = common::compare(&run.results, &expected, &BTreeMap::new());
@@ -35,10 +35,15 @@ async fn reference_client_gets_autobahns_verdicts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_knob_fails_exactly_the_cases_of_its_rule() {
     let good = expected_file("client/wsconform-reference.json");
+    let knobs = [
+        common::FRAME_KNOBS.as_slice(),
+        &[wsconform::reference::Knob::LaxHandshake],
+    ]
+    .concat();
     let problems = common::knob_mismatches(
-        &common::FRAME_KNOBS,
+        &knobs,
         &good,
-        |c| c.handshake.is_none(),
+        |c| c.applies_to(Role::Client),
         |knob| run_reference_client([knob], selection(&[], &["9.*"])),
     )
     .await;
@@ -141,4 +146,13 @@ async fn fuzzingserver_protocol() {
         .collect();
     assert_eq!(ran, [("1.1.1", false), ("2.1", true), ("7.1.1", false)]);
     assert_eq!(results[0].outcome.setup_error.as_deref(), Some("not run"));
+}
+
+/// The client side of the opening handshake: the reference client must get
+/// every hs.client.* case right (the knob test shows each failing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_client_passes_every_handshake_case() {
+    let run = run_reference_client([], selection(&["hs.*"], &[])).await;
+    assert_eq!(run.results.len(), 13);
+    assert_eq!(common::failing(&run.results), Default::default());
 }

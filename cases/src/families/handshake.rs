@@ -1,10 +1,15 @@
-//! Category `hs.server`, the opening handshake (RFC 6455 §4.1, §4.2), which
-//! Autobahn never tested: requests a server must accept, requests it must
-//! reject, and requests where the RFC leaves the answer open. Ids are
-//! readable and cannot collide with Autobahn's numeric ones.
+//! Category `hs`, the opening handshake (RFC 6455 §4.1, §4.2), which
+//! Autobahn never tested. `hs.server.*`: requests a server must accept,
+//! requests it must reject, and requests where the RFC leaves the answer
+//! open. `hs.client.*`: responses a client must accept and responses it must
+//! refuse. Ids are readable and cannot collide with Autobahn's numeric ones.
+
+use wsconform_wire::Role;
 
 use crate::build::{case, got_text, rfc, text};
-use crate::model::{Case, Handshake, HandshakeExpect, HeaderEdit, RequestEdits, Requirement, Write};
+use crate::model::{
+    Case, Handshake, HandshakeExpect, HeaderEdit, RequestEdits, Requirement, ResponseEdits, Write,
+};
 
 fn set(name: &str, value: &str) -> HeaderEdit {
     HeaderEdit::Set {
@@ -53,6 +58,8 @@ fn accept(
         .kill_after(1000)
         .ok(vec![got_text("Hello, handshake!")])
         .shake(Handshake {
+            peer: Role::Server,
+            response: ResponseEdits::default(),
             request,
             expect: HandshakeExpect::Accept {
                 offered_protocols: offered_protocols.iter().map(|p| p.to_string()).collect(),
@@ -74,6 +81,8 @@ fn reject(id: &str, section: &str, description: &str, request: RequestEdits, ok:
     ))
     .kill_after(1000)
     .shake(Handshake {
+        peer: Role::Server,
+        response: ResponseEdits::default(),
         request,
         expect: HandshakeExpect::Reject {
             ok: ok.to_vec(),
@@ -89,6 +98,8 @@ fn wrong_version(id: &str, description: &str, version: &str) -> Case {
         .expect("The server answers 426 Upgrade Required with Sec-WebSocket-Version: 13 (another 4xx, or 426 without the header, is NON-STRICT; 101 is FAILED).")
         .kill_after(1000)
         .shake(Handshake {
+            peer: Role::Server,
+            response: ResponseEdits::default(),
             request: headers(vec![set("Sec-WebSocket-Version", version)]),
             expect: HandshakeExpect::Reject {
                 ok: vec![426],
@@ -107,6 +118,8 @@ fn either(id: &str, section: &str, description: &str, request: RequestEdits) -> 
     .expect("Any answer is conformant (INFORMATIONAL); no answer within the handshake timeout is FAILED.")
     .kill_after(1000)
     .shake(Handshake {
+        peer: Role::Server,
+        response: ResponseEdits::default(),
         request,
         expect: HandshakeExpect::Either,
     })
@@ -291,5 +304,96 @@ pub fn cases() -> Vec<Case> {
             headers(vec![add("Origin", "http://example.invalid")]),
         ),
     ]);
+    out.extend(client_cases());
     out
+}
+
+/// A client case: the harness answers `/runCase` with `response` changed.
+fn client_case(
+    id: &str,
+    section: &str,
+    description: &str,
+    response: ResponseEdits,
+    expect: HandshakeExpect,
+) -> Case {
+    let accept = matches!(expect, HandshakeExpect::Accept { .. });
+    let c = case(
+        format!("hs.client.{id}"),
+        description,
+        rfc(section, Requirement::Must),
+    )
+    .kill_after(1000);
+    let c = if accept {
+        c.expect("The client accepts the response and echoes a text message; clean close.")
+            .send(text("Hello, handshake!"))
+            .ok(vec![got_text("Hello, handshake!")])
+    } else {
+        c.expect("The client fails the connection: it closes it (OK) instead of using it (echoing the probe message is FAILED).")
+    };
+    c.shake(Handshake {
+        peer: Role::Client,
+        request: RequestEdits::default(),
+        response,
+        expect,
+    })
+}
+
+fn response(edits: Vec<HeaderEdit>) -> ResponseEdits {
+    ResponseEdits {
+        headers: edits,
+        ..ResponseEdits::default()
+    }
+}
+
+/// The client role's cases (RFC 6455 §4.1, the client's checks of the
+/// server's response).
+fn client_cases() -> Vec<Case> {
+    let fails = || HandshakeExpect::ClientFails;
+    let accepts = || HandshakeExpect::Accept {
+        offered_protocols: Vec::new(),
+    };
+    // With an empty body, so that a client may read the whole answer and
+    // close (a 200 without Content-Length would last until the server closes).
+    let status = |code: u16, reason: &str| ResponseEdits {
+        status: Some((code, reason.into())),
+        headers: vec![set("Content-Length", "0")],
+        ..ResponseEdits::default()
+    };
+    let mut pipelined = client_case(
+        "frames-with-response",
+        "RFC 6455 §4.1",
+        "A text frame in the same TCP segment as the 101: the client must read it as the first message.",
+        ResponseEdits {
+            pipelined: Some(text("Hello, handshake!")),
+            ..ResponseEdits::default()
+        },
+        accepts(),
+    );
+    pipelined
+        .steps
+        .retain(|s| !matches!(s, crate::model::Step::Frame { .. }));
+    vec![
+        client_case("standard", "RFC 6455 §4.1", "The standard 101 response; the client's own request is checked too (GET, HTTP/1.1, Host, a 16-byte base64 key, version 13), and answered 400 when wrong.", ResponseEdits::default(), accepts()),
+        client_case("connection-letter-case", "RFC 6455 §4.1", "Connection: upgrade and Upgrade: WebSocket in other letter cases (real servers send them).", response(vec![set("Connection", "upgrade"), set("Upgrade", "WebSocket")]), accepts()),
+        client_case(
+            "one-byte-writes",
+            "RFC 6455 §4.1",
+            "The 101 response arrives one byte per write.",
+            ResponseEdits {
+                write: Write::Chop(1),
+                ..ResponseEdits::default()
+            },
+            accepts(),
+        ),
+        pipelined,
+        client_case("wrong-accept", "RFC 6455 §4.1", "Sec-WebSocket-Accept computed from another key.", response(vec![set("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")]), fails()),
+        client_case("missing-accept", "RFC 6455 §4.1", "No Sec-WebSocket-Accept.", response(vec![remove("Sec-WebSocket-Accept")]), fails()),
+        client_case("status-200", "RFC 6455 §4.1", "HTTP 200 OK instead of 101.", status(200, "OK"), fails()),
+        client_case("status-302", "RFC 6455 §4.1", "HTTP 302 Found instead of 101.", status(302, "Found"), fails()),
+        client_case("missing-upgrade", "RFC 6455 §4.1", "No Upgrade header in the 101.", response(vec![remove("Upgrade")]), fails()),
+        client_case("upgrade-not-websocket", "RFC 6455 §4.1", "Upgrade: h2c in the 101.", response(vec![set("Upgrade", "h2c")]), fails()),
+        client_case("missing-connection", "RFC 6455 §4.1", "No Connection header in the 101.", response(vec![remove("Connection")]), fails()),
+        client_case("unoffered-subprotocol", "RFC 6455 §4.1", "Sec-WebSocket-Protocol: chat, which the client did not offer.", response(vec![set("Sec-WebSocket-Protocol", "chat")]), fails()),
+        client_case("unoffered-extension", "RFC 6455 §4.1", "Sec-WebSocket-Extensions: x-wsconform-unknown, which the client did not offer.", response(vec![set("Sec-WebSocket-Extensions", "x-wsconform-unknown")]), fails()),
+    ]
 }

@@ -6,15 +6,17 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::Role as TungsteniteRole;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+use wsconform_wire::handshake::{self, Request};
 use wsconform_wire::Role;
 
-use super::knobs::{self, Knobs};
+use super::knobs::{self, Knob, Knobs};
 use super::server::config;
-use crate::testing::server::Target;
+use crate::testing::server::{read_response, Target};
 
 /// Why the driver loop stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,8 @@ pub enum DriverError {
     NoCount(String),
     #[error("bad URL: {0}")]
     Url(#[from] crate::testing::server::TargetError),
+    #[error("{0}: handshake failed: {1}")]
+    Handshake(String, String),
 }
 
 /// One case's connection may take at most this long (the longest catalog
@@ -95,7 +99,7 @@ async fn connect(url: &str, knobs: &Knobs) -> Result<Ws, DriverError> {
         .await
         .map_err(|e| DriverError::Connect(url.to_string(), e))?;
     let _ = tcp.set_nodelay(true);
-    let stream: Box<dyn Stream> = if knobs.is_empty() {
+    let stream: Box<dyn Stream> = if knobs.0.iter().all(|k| k.is_handshake()) {
         Box::new(tcp)
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
@@ -103,8 +107,24 @@ async fn connect(url: &str, knobs: &Knobs) -> Result<Ws, DriverError> {
         tokio::spawn(async move { knobs::proxy(tcp, far, knobs, Role::Client).await });
         Box::new(near)
     };
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config()))
+    open(url, &target, stream, knobs.has(Knob::LaxHandshake)).await
+}
+
+/// The opening handshake is wsconform's own (RFC 6455 §4.1): tungstenite's
+/// client does not refuse an extension it did not offer, and a reference
+/// client must get the hs.client.* cases right. Frames are tungstenite's.
+async fn open(url: &str, target: &Target, mut stream: Box<dyn Stream>, lax: bool) -> Result<Ws, DriverError> {
+    let fail = |why: String| DriverError::Handshake(url.to_string(), why);
+    let key = handshake::key_from_nonce(rand::random());
+    let request = Request::websocket(&target.authority, &target.path_and_query, &key);
+    stream
+        .write_all(&request.to_bytes())
         .await
-        .map_err(|e| DriverError::WebSocket(url.to_string(), e))?;
-    Ok(ws)
+        .map_err(|e| fail(e.to_string()))?;
+    let (response, _, leftover) = read_response(&mut stream).await.map_err(|(why, _)| fail(why))?;
+    if !lax {
+        // Failing the connection (RFC 6455 §4.1) is dropping it.
+        handshake::validate_response(&response, &key, &[], &[]).map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(WebSocketStream::from_partially_read(stream, leftover, TungsteniteRole::Client, Some(config())).await)
 }

@@ -29,7 +29,8 @@ pub enum Knob {
     WrongCloseCode,
     /// Close TCP instead of sending a close frame (§7.1.1).
     DropOnClose,
-    /// Server only: upgrade any request, however malformed (§4.2.1).
+    /// Server: upgrade any request, however malformed (§4.2.1); client:
+    /// accept any response (§4.1).
     LaxHandshake,
     /// Server only: answer with a wrong Sec-WebSocket-Accept (§4.2.2).
     WrongAccept,

@@ -85,7 +85,10 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, leniency: Lenien
     else {
         return;
     };
-    if answer(&mut stream, &req, leniency).await.is_err() {
+    if answer(&mut stream, &req, leniency, &Default::default())
+        .await
+        .is_err()
+    {
         return;
     }
     let mut ws =

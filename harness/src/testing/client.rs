@@ -14,9 +14,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use wsconform_cases::Case;
+use wsconform_cases::{Behavior, Case, HandshakeExpect, ResponseEdits};
 use wsconform_wire::handshake::Request;
 use wsconform_wire::{ClosePayload, Frame, Opcode};
+use wsconform_wire::{Decoded, Decoder, DecoderConfig, Role};
 
 use crate::engine::{self, EngineConfig};
 use crate::record::Outcome;
@@ -218,7 +219,54 @@ async fn http_error(tcp: &mut TcpStream, status: u16, reason: &str, why: &str) -
 }
 
 async fn upgrade(tcp: &mut TcpStream, req: &Request) -> Result<String, RequestError> {
-    Ok(server_handshake::answer(tcp, req, Leniency::default()).await?)
+    Ok(server_handshake::answer(tcp, req, Leniency::default(), &ResponseEdits::default()).await?)
+}
+
+/// After an invalid response (hs.client.* cases that expect the client to
+/// fail the connection): send a probe message and see what the client does
+/// within `wait`. Closing is OK; using the connection is FAILED.
+async fn probe_client(tcp: &mut TcpStream, mut leftover: Vec<u8>, wait: Duration) -> (Behavior, String) {
+    let failed = |what: String| {
+        (
+            Behavior::Failed,
+            format!("The client accepted the invalid response: {what}."),
+        )
+    };
+    if tcp
+        .write_all(&Frame::new(Opcode::TEXT, "probe").encode())
+        .await
+        .is_err()
+    {
+        return (Behavior::Ok, "The client closed the connection.".into());
+    }
+    let mut config = DecoderConfig::strict(Role::Client);
+    config.allowed_rsv = 0b111;
+    config.allow_reserved_opcodes = true;
+    config.reject_non_minimal_length = false;
+    let mut decoder = Decoder::new(config);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let mut pos = 0;
+        while let Ok((n, Some(item))) = decoder.decode(&mut leftover[pos..]) {
+            pos += n;
+            if let Decoded::Header(h) = item {
+                return match h.opcode {
+                    Opcode::CLOSE => (
+                        Behavior::Ok,
+                        "The client failed the connection with a close frame.".into(),
+                    ),
+                    op => failed(format!("it sent a {op} frame")),
+                };
+            }
+        }
+        leftover.drain(..pos);
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, tcp.read(&mut chunk)).await {
+            Err(_) => return failed(format!("it kept the connection open for {wait:?}")),
+            Ok(Ok(0)) | Ok(Err(_)) => return (Behavior::Ok, "The client closed the connection.".into()),
+            Ok(Ok(n)) => leftover.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 /// Sends one text message (if any) and an empty close, waits briefly for
@@ -319,12 +367,32 @@ async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestE
                 (Err(why), _) | (_, Err(why)) => return http_error(&mut tcp, 400, "Bad Request", &why).await,
             };
             let started = SystemTime::now();
-            let response = upgrade(&mut tcp, &req).await?;
+            let edits = case
+                .handshake
+                .as_ref()
+                .map(|h| h.response.clone())
+                .unwrap_or_default();
+            let response = server_handshake::answer(&mut tcp, &req, Leniency::default(), &edits)
+                .await
+                .map_err(RequestError::from)?;
             let mut outcome = Outcome::new(started);
-            outcome.handshake_completed = true;
             outcome.http_request = head;
             outcome.http_response = response;
-            let outcome = engine::run(&case, tcp, leftover, &shared.config.engine, outcome).await;
+            let outcome = if case
+                .handshake
+                .as_ref()
+                .is_some_and(|h| h.expect == HandshakeExpect::ClientFails)
+            {
+                let wait = Duration::from_secs(2).mul_f64(shared.config.engine.timeout_scale);
+                let check = probe_client(&mut tcp, leftover, wait).await;
+                let _ = tcp.shutdown().await;
+                outcome.setup_error = Some(check.1.clone());
+                outcome.handshake_check = Some(check);
+                outcome
+            } else {
+                outcome.handshake_completed = true;
+                engine::run(&case, tcp, leftover, &shared.config.engine, outcome).await
+            };
             let verdict = judge(&case, &outcome, &Expectations::of(&case), true);
             let result = CaseResult {
                 case,

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wsconform_cases::{Behavior, Case, HandshakeExpect, HeaderEdit, Write};
+use wsconform_cases::{Behavior, Case, HandshakeExpect, Write};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
 use wsconform_wire::{Frame, Opcode};
 
@@ -112,7 +112,8 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
 /// upgrade (those fail the usual way).
 fn judge_refusal(expect: &HandshakeExpect, status: Option<&Response>) -> Option<(Behavior, String)> {
     Some(match (expect, status) {
-        (HandshakeExpect::Accept { .. }, _) => return None,
+        // Client cases never reach a server; upgrade cases fail the usual way.
+        (HandshakeExpect::Accept { .. } | HandshakeExpect::ClientFails, _) => return None,
         (HandshakeExpect::Either, Some(r)) => (Behavior::Informational, format!("The server answered {}.", r.status)),
         (HandshakeExpect::Either, None) => {
             (Behavior::Informational, "The server closed the connection without an answer.".into())
@@ -197,21 +198,7 @@ fn build_request(case: &Case, target: &Target, key: &str, user_agent: &str) -> V
         request.minor_version = minor;
     }
     for edit in &edits.headers {
-        match edit {
-            HeaderEdit::Set { name, value } => request.headers.set(name, value.as_bytes()),
-            HeaderEdit::Add { name, value } => request.headers.push(name, value.as_bytes()),
-            HeaderEdit::Remove { name } => request.headers.remove(name),
-            HeaderEdit::Rename { from, to } => {
-                for h in request
-                    .headers
-                    .0
-                    .iter_mut()
-                    .filter(|h| h.name.eq_ignore_ascii_case(from))
-                {
-                    h.name = to.clone();
-                }
-            }
-        }
+        edit.apply(&mut request.headers);
     }
     let mut bytes = request.to_bytes();
     if let Some(frame) = &edits.pipelined {
@@ -254,54 +241,65 @@ async fn open(case: &Case, target: &Target, options: &ClientOptions) -> Result<O
             tokio::task::yield_now().await;
         }
     }
+    let (response, head, leftover) = match read_response(&mut stream).await {
+        Ok(r) => r,
+        Err((why, partial)) => return Err(refused(why, &partial, None)),
+    };
+    if response.status != 101 {
+        let status = response.status;
+        return Err(refused(
+            format!("the server answered {status}, not 101"),
+            &head,
+            Some(response),
+        ));
+    }
+    // Only cases that expect an upgrade check its details; the others judge
+    // the 101 itself.
+    let offered: Option<Vec<&str>> = match case.handshake.as_ref().map(|h| &h.expect) {
+        None => Some(Vec::new()),
+        Some(HandshakeExpect::Accept { offered_protocols }) => {
+            Some(offered_protocols.iter().map(String::as_str).collect())
+        }
+        Some(_) => None,
+    };
+    if let Some(offered) = offered {
+        handshake::validate_response(&response, &key, &offered, &[])
+            .map_err(|e| refused(format!("handshake rejected: {e}"), &head, None))?;
+    }
+    Ok(Opened {
+        stream,
+        leftover,
+        request: request_text,
+        response: String::from_utf8_lossy(&head).into_owned(),
+    })
+}
+
+/// Reads a response head (bounded by `MAX_HEAD_BYTES`): the response, its
+/// bytes, and the bytes read past it; on failure, why and what was read.
+pub(crate) async fn read_response<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(Response, Vec<u8>, Vec<u8>), (String, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     loop {
         let mut chunk = [0u8; 4096];
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| refused(format!("reading the handshake response: {e}"), &buf, None))?;
+        let n = match stream.read(&mut chunk).await {
+            Ok(n) => n,
+            Err(e) => return Err((format!("reading the handshake response: {e}"), buf)),
+        };
         if n == 0 {
-            return Err(refused(
+            return Err((
                 "the server closed the connection during the handshake".into(),
-                &buf,
-                None,
+                buf,
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
         match Response::parse(&buf) {
             Ok(None) if buf.len() < MAX_HEAD_BYTES => continue,
-            Ok(None) => return Err(refused("handshake response head too large".into(), &buf, None)),
-            Err(e) => return Err(refused(format!("invalid handshake response: {e}"), &buf, None)),
+            Ok(None) => return Err(("handshake response head too large".into(), buf)),
+            Err(e) => return Err((format!("invalid handshake response: {e}"), buf)),
             Ok(Some((response, n))) => {
-                let head = &buf[..n];
-                if response.status != 101 {
-                    let status = response.status;
-                    return Err(refused(
-                        format!("the server answered {status}, not 101"),
-                        head,
-                        Some(response),
-                    ));
-                }
-                // Only cases that expect an upgrade check its details; the
-                // others judge the 101 itself.
-                let offered: Option<Vec<&str>> = match case.handshake.as_ref().map(|h| &h.expect) {
-                    None => Some(Vec::new()),
-                    Some(HandshakeExpect::Accept { offered_protocols }) => {
-                        Some(offered_protocols.iter().map(String::as_str).collect())
-                    }
-                    Some(_) => None,
-                };
-                if let Some(offered) = offered {
-                    handshake::validate_response(&response, &key, &offered, &[])
-                        .map_err(|e| refused(format!("handshake rejected: {e}"), head, None))?;
-                }
-                return Ok(Opened {
-                    stream,
-                    leftover: buf[n..].to_vec(),
-                    request: request_text,
-                    response: String::from_utf8_lossy(head).into_owned(),
-                });
+                let leftover = buf.split_off(n);
+                return Ok((response, buf, leftover));
             }
         }
     }

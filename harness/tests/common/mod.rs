@@ -188,7 +188,10 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
             !informational && peer_sends_close && !case.expected_close.close_codes.contains(&1011)
         }
         Knob::DropOnClose => !informational && connects && case.expected_close.require_clean,
-        Knob::LaxHandshake => matches!(expect, Some(HandshakeExpect::Reject { .. })),
+        Knob::LaxHandshake => matches!(
+            expect,
+            Some(HandshakeExpect::Reject { .. } | HandshakeExpect::ClientFails)
+        ),
         Knob::WrongAccept => connects,
     }
 }
