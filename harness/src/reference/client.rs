@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::Role as TungsteniteRole;
@@ -15,7 +15,7 @@ use wsconform_wire::handshake::{self, Request};
 use wsconform_wire::Role;
 
 use super::knobs::{self, Knob, Knobs};
-use super::server::config;
+use super::server::{config, echo_messages};
 use crate::testing::server::{read_response, Target};
 
 /// Why the driver loop stopped early.
@@ -73,17 +73,7 @@ fn encode_query(value: &str) -> String {
 }
 
 async fn echo_case(url: &str, knobs: &Knobs) -> Result<(), DriverError> {
-    let mut ws = connect(url, knobs).await?;
-    while let Some(msg) = ws.next().await {
-        let sent = match msg {
-            Ok(m @ (Message::Text(_) | Message::Binary(_))) => ws.send(m).await,
-            Ok(_) => ws.flush().await,
-            Err(_) => break,
-        };
-        if sent.is_err() {
-            break;
-        }
-    }
+    echo_messages(connect(url, knobs).await?).await;
     Ok(())
 }
 

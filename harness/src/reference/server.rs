@@ -91,8 +91,14 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, leniency: Lenien
     {
         return;
     }
-    let mut ws =
+    let ws =
         WebSocketStream::from_partially_read(stream, leftover, TungsteniteRole::Server, Some(config())).await;
+    echo_messages(ws).await;
+}
+
+/// Echoes every text or binary message until the connection ends: the
+/// behaviour Autobahn expects of both reference peers.
+pub(crate) async fn echo_messages<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>) {
     while let Some(msg) = ws.next().await {
         let sent = match msg {
             Ok(m @ (Message::Text(_) | Message::Binary(_))) => ws.send(m).await,
