@@ -152,6 +152,13 @@ pub enum HandshakeExpect {
     /// Connection_"): closing it is OK, echoing the probe message the
     /// harness sends after the response is FAILED.
     ClientFails,
+    /// Testing clients: a standard 101, then the case's steps, as `Accept`;
+    /// but first the client's `Sec-WebSocket-Key` must differ from the keys
+    /// of every earlier connection to the harness in this run (RFC 6455
+    /// §4.1: the nonce "MUST be selected randomly for each connection"). A
+    /// repeated key is FAILED; with no earlier connection to compare with,
+    /// the case is INFORMATIONAL.
+    FreshKey,
 }
 
 impl Case {

@@ -13,4 +13,5 @@ pub mod server_handshake;
 pub mod session;
 pub mod spec;
 pub mod testing;
+pub mod transport;
 pub mod verdict;

@@ -22,6 +22,7 @@ use wsconform::session::{
     ServerRun,
 };
 use wsconform::spec::Spec;
+use wsconform::transport::{Connector, ServerTls, Trust};
 use wsconform_cases::{catalog, select, Selection, Shard};
 
 mod report_cmd;
@@ -55,6 +56,8 @@ enum Command {
         /// Misbehave on purpose (repeatable).
         #[arg(long = "knob", value_enum)]
         knobs: Vec<Knob>,
+        #[command(flatten)]
+        identity: IdentityArgs,
     },
     /// Run the built-in reference client's driver loop against a fuzzing
     /// server (wsconform's or Autobahn's).
@@ -66,6 +69,8 @@ enum Command {
         /// Misbehave on purpose (repeatable).
         #[arg(long = "knob", value_enum)]
         knobs: Vec<Knob>,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// List the cases.
     List {
@@ -131,9 +136,55 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// The harness's TLS identity when it is the server (wss://).
+#[derive(clap::Args)]
+struct IdentityArgs {
+    /// Serve wss:// (TLS): with --cert and --key, or else a fresh
+    /// self-signed certificate for localhost, 127.0.0.1 and ::1.
+    #[arg(long)]
+    tls: bool,
+    /// Certificate chain (PEM) to present with --tls.
+    #[arg(long, requires = "tls", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert.
+    #[arg(long, requires = "tls", requires = "cert")]
+    key: Option<PathBuf>,
+}
+
+impl IdentityArgs {
+    fn identity(&self) -> anyhow::Result<Option<ServerTls>> {
+        if !self.tls {
+            return Ok(None);
+        }
+        Ok(Some(ServerTls::from_args(
+            self.cert.as_deref(),
+            self.key.as_deref(),
+        )?))
+    }
+}
+
+/// Which certificates wss:// servers may present.
+#[derive(clap::Args)]
+struct TrustArgs {
+    /// wss:// servers: also trust the certificates in this PEM file
+    /// (repeatable; Mozilla's roots are always trusted).
+    #[arg(long)]
+    ca: Vec<PathBuf>,
+    /// wss:// servers: accept any certificate (the chain and name are not
+    /// checked; for self-signed test servers).
+    #[arg(long, conflicts_with = "ca")]
+    insecure: bool,
+}
+
+impl TrustArgs {
+    fn trust(&self) -> Trust {
+        Trust::from_args(&self.ca, self.insecure)
+    }
+}
+
 #[derive(clap::Args)]
 struct ServerArgs {
-    /// ws:// URL of the server under test.
+    /// ws:// or wss:// URL of the server under test.
     url: Option<String>,
     /// Name of the implementation in reports (default: its Server header).
     #[arg(long)]
@@ -145,6 +196,11 @@ struct ServerArgs {
     #[arg(long = "knob", value_enum)]
     knobs: Vec<Knob>,
     #[command(flatten)]
+    trust: TrustArgs,
+    /// With no URL: the reference server's TLS (--tls tests it over wss://).
+    #[command(flatten)]
+    identity: IdentityArgs,
+    #[command(flatten)]
     run: RunArgs,
 }
 
@@ -154,7 +210,8 @@ struct ClientArgs {
     #[arg(long)]
     listen: Option<SocketAddr>,
     /// Start the client under test: a shell command in which {url} and
-    /// {agent} are replaced, e.g. 'node driver.js {url} {agent}'.
+    /// {agent} are replaced, e.g. 'node driver.js {url} {agent}' (and, with
+    /// --tls, {ca}: the PEM file of the certificate to trust).
     #[arg(long)]
     spawn: Option<String>,
     /// Agent name(s) to wait for (/updateReports); the first names the
@@ -168,6 +225,8 @@ struct ClientArgs {
     /// With the reference client: make it misbehave (repeatable).
     #[arg(long = "knob", value_enum)]
     knobs: Vec<Knob>,
+    #[command(flatten)]
+    identity: IdentityArgs,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -185,6 +244,10 @@ struct ReplayArgs {
     /// Multiply every timeout.
     #[arg(long, default_value_t = 1.0)]
     timeout_scale: f64,
+    #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
+    identity: IdentityArgs,
 }
 
 fn main() -> ExitCode {
@@ -209,17 +272,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Server(args) => server(args).await,
         Command::Client(args) => client(args).await,
-        Command::Replay(args) => report_cmd::replay(args.id, args.url, args.listen, args.timeout_scale).await,
-        Command::ReferenceServer { listen, knobs } => {
-            let server = ReferenceServer::start(listen, Knobs::new(knobs))
+        Command::Replay(args) => {
+            let tls = (args.trust.trust(), args.identity.identity()?);
+            report_cmd::replay(args.id, args.url, args.listen, args.timeout_scale, tls).await
+        }
+        Command::ReferenceServer {
+            listen,
+            knobs,
+            identity,
+        } => {
+            let tls = identity.identity()?;
+            let server = ReferenceServer::start(listen, Knobs::new(knobs), tls.clone())
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             println!("reference server listening on {}", server.url());
+            if let Some(tls) = tls.filter(|t| t.self_signed) {
+                print!("its self-signed certificate:\n{}", tls.cert_pem);
+            }
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::ReferenceClient { url, agent, knobs } => {
-            let n = wsconform::reference::client::run_driver(&url, &agent, &Knobs::new(knobs)).await?;
+        Command::ReferenceClient {
+            url,
+            agent,
+            knobs,
+            trust,
+        } => {
+            let connector = Connector::new(&trust.trust())?;
+            let n = wsconform::reference::client::run_driver(&url, &agent, &Knobs::new(knobs), &connector)
+                .await?;
             println!("ran {n} case(s) as {agent}");
             Ok(ExitCode::SUCCESS)
         }
@@ -426,6 +507,10 @@ async fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {
     if targets.iter().any(|(url, _)| url.is_some()) && !args.knobs.is_empty() {
         anyhow::bail!("--knob applies to the built-in reference server only (no URL)");
     }
+    if targets.iter().any(|(url, _)| url.is_some()) && args.identity.tls {
+        anyhow::bail!("--tls applies to the built-in reference server only (no URL); a wss:// URL means TLS");
+    }
+    let reference_tls = args.identity.identity()?;
     let outdir = outdir(&args.run, spec.as_ref(), "reports/servers");
     check_outdir(&outdir)?;
     let stop = stop_on_signal();
@@ -440,6 +525,8 @@ async fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {
             knobs: Knobs::new(args.knobs.clone()),
             agent,
             jobs: args.jobs,
+            trust: args.trust.trust(),
+            reference_tls: reference_tls.clone(),
             common,
         };
         let mut progress = Progress::new(
@@ -458,37 +545,67 @@ async fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {
 
 async fn client(args: ClientArgs) -> anyhow::Result<ExitCode> {
     let spec = load_spec(&args.run)?;
-    let spec_listen = spec
+    let spec_target = spec
         .as_ref()
         .and_then(|s| s.url.as_deref())
-        .map(|url| {
-            let target = wsconform::testing::server::Target::parse(url)?;
-            format!("{}:{}", target.host, target.port)
+        .map(wsconform::transport::Target::parse)
+        .transpose()?;
+    let spec_listen = spec_target
+        .as_ref()
+        .map(|t| {
+            format!("{}:{}", t.host, t.port)
                 .parse::<SocketAddr>()
-                .with_context(|| format!("spec url {url:?}"))
+                .with_context(|| format!("spec url {:?}", t.url))
         })
         .transpose()?;
     let listen = args.listen.or(spec_listen);
     if (args.spawn.is_some() || listen.is_some()) && !args.knobs.is_empty() {
         anyhow::bail!("--knob applies to the built-in reference client only (no --spawn or --listen)");
     }
+    let outdir = outdir(&args.run, spec.as_ref(), "reports/clients");
+    check_outdir(&outdir)?;
+    // A wss:// URL in an Autobahn spec means TLS, as --tls does.
+    let tls = if spec_target.as_ref().is_some_and(|t| t.secure) && !args.identity.tls {
+        Some(ServerTls::self_signed()?)
+    } else {
+        args.identity.identity()?
+    };
+    let ca_file = match &tls {
+        Some(tls) => {
+            let path = outdir.join("wsconform-cert.pem");
+            report::write_atomic(&path, tls.cert_pem.as_bytes())?;
+            eprintln!(
+                "wsconform: TLS certificate clients must trust: {}",
+                path.display()
+            );
+            Some(path)
+        }
+        None => None,
+    };
     let client = match (&args.spawn, listen) {
-        (Some(cmd), _) => ClientUnderTest::Spawn(cmd.clone()),
+        (Some(cmd), _) => {
+            let ca = match (&ca_file, cmd.contains("{ca}")) {
+                (Some(path), _) => path.display().to_string(),
+                (None, true) => anyhow::bail!("{{ca}} in --spawn needs --tls"),
+                (None, false) => String::new(),
+            };
+            ClientUnderTest::Spawn(cmd.replace("{ca}", &ca))
+        }
         (None, Some(_)) => ClientUnderTest::External,
         (None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
     };
-    let outdir = outdir(&args.run, spec.as_ref(), "reports/clients");
-    check_outdir(&outdir)?;
     let run = ClientRun {
         listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
         client,
         agents: args.agents,
         until_stopped: args.until_stopped,
+        tls,
         common: common(&args.run, spec.as_ref()),
     };
     if matches!(run.client, ClientUnderTest::External) {
         eprintln!(
-            "wsconform: listening on ws://{} for clients (Autobahn fuzzingserver protocol)",
+            "wsconform: listening on {}://{} for clients (Autobahn fuzzingserver protocol)",
+            wsconform::transport::scheme(run.tls.is_some()),
             run.listen
         );
     }

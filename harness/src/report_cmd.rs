@@ -16,7 +16,8 @@ use wsconform::record::WireEntry;
 use wsconform::reference::{Knobs, ReferenceServer};
 use wsconform::report::{self, write_atomic};
 use wsconform::testing::client::{FuzzingServer, FuzzingServerConfig};
-use wsconform::testing::server::{run_case, ClientOptions, Target};
+use wsconform::testing::server::{run_case, ClientOptions};
+use wsconform::transport::{Connector, ServerTls, Target, Trust};
 use wsconform::verdict::{judge, Expectations};
 use wsconform_cases::{catalog, id_key};
 use wsconform_wire::Role;
@@ -315,6 +316,7 @@ pub async fn replay(
     url: Option<String>,
     listen: Option<SocketAddr>,
     scale: f64,
+    (trust, identity): (Trust, Option<ServerTls>),
 ) -> anyhow::Result<ExitCode> {
     let case = catalog()
         .into_iter()
@@ -345,6 +347,7 @@ pub async fn replay(
                     engine,
                     expected_agents: Vec::new(),
                     until_stopped: false,
+                    tls: identity,
                 },
             )
             .await
@@ -369,13 +372,17 @@ pub async fn replay(
         }
         None => {
             let reference;
-            let url = match url {
-                Some(url) => url,
+            let (url, trust) = match url {
+                Some(url) => (url, trust),
                 None => {
-                    reference =
-                        ReferenceServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), Knobs::default())
-                            .await?;
-                    reference.url()
+                    let trust = identity.as_ref().map_or(trust, ServerTls::trust);
+                    reference = ReferenceServer::start(
+                        SocketAddr::from(([127, 0, 0, 1], 0)),
+                        Knobs::default(),
+                        identity,
+                    )
+                    .await?;
+                    (reference.url(), trust)
                 }
             };
             let target = Target::parse(&url)?;
@@ -383,6 +390,7 @@ pub async fn replay(
                 engine,
                 open_handshake_timeout: Duration::from_secs(5),
                 user_agent: format!("wsconform/{}", env!("CARGO_PKG_VERSION")),
+                connector: Connector::new(&trust)?,
             };
             run_case(&case, &target, &options).await
         }

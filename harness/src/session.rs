@@ -18,7 +18,8 @@ use crate::reference::{Knobs, ReferenceServer};
 use crate::report::{self, results::RunInfo, ReportError};
 use crate::runner::{run_all, CaseResult};
 use crate::testing::client::{FuzzingServer, FuzzingServerConfig};
-use crate::testing::server::{run_case, ClientOptions, Target, TargetError};
+use crate::testing::server::{run_case, ClientOptions};
+use crate::transport::{Connector, ServerTls, Target, TargetError, TlsError, Trust};
 
 /// What every run shares: which cases, how patient, and the pass policy.
 #[derive(Debug, Clone)]
@@ -87,6 +88,11 @@ pub struct ServerRun {
     pub knobs: Knobs,
     pub agent: Option<String>,
     pub jobs: usize,
+    /// Which certificates a `wss://` server may present.
+    pub trust: Trust,
+    /// With no URL: the reference server speaks `wss://` with this identity
+    /// (which the run trusts).
+    pub reference_tls: Option<ServerTls>,
     pub common: Common,
 }
 
@@ -97,6 +103,8 @@ impl Default for ServerRun {
             knobs: Knobs::default(),
             agent: None,
             jobs: 8,
+            trust: Trust::default(),
+            reference_tls: None,
             common: Common::default(),
         }
     }
@@ -109,6 +117,8 @@ pub enum SessionError {
     Select(#[from] wsconform_cases::SelectError),
     #[error(transparent)]
     Target(#[from] TargetError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot reach {url}: {why}")]
     Unreachable { url: String, why: String },
     #[error("cannot start the reference server: {0}")]
@@ -225,30 +235,42 @@ pub async fn run_servers(
         return Err(SessionError::Jobs);
     }
     let cases = run.common.cases(Role::Server)?;
-    let (_reference, url) = match &run.url {
-        Some(url) => (None, url.clone()),
+    let (_reference, url, trust) = match &run.url {
+        Some(url) => (None, url.clone(), run.trust.clone()),
         None => {
-            let server = ReferenceServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), run.knobs.clone())
-                .await
-                .map_err(SessionError::Reference)?;
+            let tls = run.reference_tls.clone();
+            let trust = tls.as_ref().map_or_else(Trust::default, ServerTls::trust);
+            let server =
+                ReferenceServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), run.knobs.clone(), tls)
+                    .await
+                    .map_err(SessionError::Reference)?;
             let url = server.url();
-            (Some(server), url)
+            (Some(server), url, trust)
         }
     };
     let target = Target::parse(&url)?;
-    tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+    let connector = Connector::new(&trust)?;
+    let open_handshake_timeout = run
+        .common
+        .open_handshake_timeout
+        .unwrap_or(Duration::from_secs(5));
+    // One connection (and TLS handshake) first: an unreachable server, an
+    // untrusted certificate or a silent TLS server is one clear error, not
+    // a FAILED verdict per case.
+    let probe_limit = open_handshake_timeout.mul_f64(run.common.timeout_scale);
+    let unreachable = |why: String| SessionError::Unreachable {
+        url: url.clone(),
+        why,
+    };
+    tokio::time::timeout(probe_limit, connector.connect(&target))
         .await
-        .map_err(|e| SessionError::Unreachable {
-            url: url.clone(),
-            why: e.to_string(),
-        })?;
+        .map_err(|_| unreachable(format!("no connection within {probe_limit:?}")))?
+        .map_err(|e| unreachable(e.to_string()))?;
     let options = Arc::new(ClientOptions {
         engine: run.common.engine(Role::Client),
-        open_handshake_timeout: run
-            .common
-            .open_handshake_timeout
-            .unwrap_or(Duration::from_secs(5)),
+        open_handshake_timeout,
         user_agent: format!("wsconform/{}", env!("CARGO_PKG_VERSION")),
+        connector,
     });
     let started = SystemTime::now();
     let total = cases.len();
@@ -300,6 +322,8 @@ pub struct ClientRun {
     /// Agents to wait for; the first is the spawned or reference client's name.
     pub agents: Vec<String>,
     pub until_stopped: bool,
+    /// Serve `wss://` with this identity (the reference client trusts it).
+    pub tls: Option<ServerTls>,
     pub common: Common,
 }
 
@@ -310,6 +334,7 @@ impl Default for ClientRun {
             client: ClientUnderTest::Reference(Knobs::default()),
             agents: Vec::new(),
             until_stopped: false,
+            tls: None,
             common: Common::default(),
         }
     }
@@ -363,6 +388,7 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             engine,
             expected_agents: agents.clone(),
             until_stopped: run.until_stopped,
+            tls: run.tls.clone(),
         },
     )
     .await
@@ -373,7 +399,9 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
     let first_agent = agents.first().cloned().unwrap_or_default();
     match &run.client {
         ClientUnderTest::Reference(knobs) => {
-            let driver = crate::reference::client::run_driver(&url, &first_agent, knobs);
+            let trust = run.tls.as_ref().map_or_else(Trust::default, ServerTls::trust);
+            let connector = Connector::new(&trust)?;
+            let driver = crate::reference::client::run_driver(&url, &first_agent, knobs, &connector);
             tokio::select! {
                 result = tokio::time::timeout(limit, driver) => {
                     client_status = Some(match result {

@@ -45,6 +45,74 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
         &wsconform(&["server", &format!("ws://127.0.0.1:{port}/")]),
         "cannot reach",
     );
+    assert_usage_error(&wsconform(&["server", "--tls", "--cert", "c.pem"]), "--key");
+    assert_usage_error(
+        &wsconform(&["server", "wss://127.0.0.1:1/", "--tls"]),
+        "a wss:// URL means TLS",
+    );
+    assert_usage_error(
+        &wsconform(&["server", "wss://127.0.0.1:1/", "--ca", "/nonexistent/ca.pem"]),
+        "cannot read /nonexistent/ca.pem",
+    );
+    assert_usage_error(
+        &wsconform(&["client", "--spawn", "echo {ca}", "--cases", "1.1.1"]),
+        "{ca} in --spawn needs --tls",
+    );
+}
+
+/// wss:// from the command line: the reference server over TLS, and a
+/// client spawned with `{ca}` (the reference client binary itself) that
+/// trusts the harness's self-signed certificate.
+#[test]
+fn tls_for_both_roles() {
+    let dir = tmpdir("tls");
+    let out = wsconform(&[
+        "server",
+        "--tls",
+        "--cases",
+        "1.1.*,hs.server.standard",
+        "--outdir",
+        s(&dir),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = std::fs::read_to_string(dir.join("results.json")).expect("results.json");
+    assert!(
+        results.contains("\"wss://127.0.0.1:"),
+        "the target is a wss:// URL"
+    );
+
+    let spawn = format!(
+        "{} reference-client {{url}} --agent {{agent}} --ca {{ca}}",
+        env!("CARGO_BIN_EXE_wsconform")
+    );
+    let out = wsconform(&[
+        "client",
+        "--tls",
+        "--spawn",
+        &spawn,
+        "--agent",
+        "tls-client",
+        "--cases",
+        "1.1.*,hs.client.*",
+        "--outdir",
+        s(&dir.join("clients")),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("tls-client: 22 cases"), "{stdout}");
+    let pem = std::fs::read_to_string(dir.join("clients/wsconform-cert.pem")).expect("the certificate file");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

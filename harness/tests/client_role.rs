@@ -37,7 +37,10 @@ async fn each_knob_fails_exactly_the_cases_of_its_rule() {
     let good = expected_file("client/wsconform-reference.json");
     let knobs = [
         common::FRAME_KNOBS.as_slice(),
-        &[wsconform::reference::Knob::LaxHandshake],
+        &[
+            wsconform::reference::Knob::LaxHandshake,
+            wsconform::reference::Knob::FixedKey,
+        ],
     ]
     .concat();
     let problems = common::knob_mismatches(
@@ -62,6 +65,7 @@ async fn server(cases: &[&str]) -> FuzzingServer {
             engine: EngineConfig::new(Role::Server),
             expected_agents: vec!["a".into()],
             until_stopped: false,
+            tls: None,
         },
     )
     .await
@@ -153,6 +157,6 @@ async fn fuzzingserver_protocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_client_passes_every_handshake_case() {
     let run = run_reference_client([], selection(&["hs.*"], &[])).await;
-    assert_eq!(run.results.len(), 13);
+    assert_eq!(run.results.len(), 14);
     assert_eq!(common::failing(&run.results), Default::default());
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wsconform::engine::EngineConfig;
-use wsconform::testing::server::{run_case, ClientOptions, Target};
+use wsconform::testing::server::{run_case, ClientOptions};
+use wsconform::transport::{Connector, Target, Trust};
 use wsconform::verdict::{judge, Expectations};
 use wsconform_cases::{catalog, Behavior, Case};
 use wsconform_wire::handshake::{Request, Response};
@@ -122,6 +123,16 @@ async fn bad_server(bad: Bad) -> SocketAddr {
     addr
 }
 
+/// The server-testing options of these tests: a short handshake timeout.
+fn options() -> ClientOptions {
+    ClientOptions {
+        engine: EngineConfig::new(Role::Client),
+        open_handshake_timeout: Duration::from_secs(2),
+        user_agent: "wsconform-test".into(),
+        connector: Connector::new(&Trust::default()).expect("TLS configuration"),
+    }
+}
+
 fn case(id: &str) -> Case {
     catalog().into_iter().find(|c| c.id == id).expect("case exists")
 }
@@ -131,11 +142,7 @@ fn case(id: &str) -> Case {
 async fn verdict_against(bad: Bad, id: &str) -> (Behavior, Duration, wsconform::record::Outcome) {
     let addr = bad_server(bad).await;
     let target = Target::parse(&format!("ws://{addr}/")).expect("url");
-    let options = ClientOptions {
-        engine: EngineConfig::new(Role::Client),
-        open_handshake_timeout: Duration::from_secs(2),
-        user_agent: "wsconform-test".into(),
-    };
+    let options = options();
     let c = case(id);
     let bound = options.engine.deadline_for(&c) + options.open_handshake_timeout + Duration::from_secs(1);
     let start = Instant::now();
@@ -197,11 +204,7 @@ async fn refused_connection_is_a_failed_case_not_a_missing_one() {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     let target = Target::parse(&format!("ws://{addr}/")).expect("url");
-    let options = ClientOptions {
-        engine: EngineConfig::new(Role::Client),
-        open_handshake_timeout: Duration::from_secs(2),
-        user_agent: "wsconform-test".into(),
-    };
+    let options = options();
     let c = case("2.1");
     let outcome = run_case(&c, &target, &options).await;
     let v = judge(&c, &outcome, &Expectations::of(&c), false);

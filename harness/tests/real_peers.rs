@@ -11,13 +11,16 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use common::{compare, expected_file, run_url, selection};
-use wsconform::session::{run_clients, ClientRun, ClientUnderTest};
+use common::{compare, expected_file, run_server, run_url, selection, server_run};
+use serde_json::Value;
+use wsconform::session::{run_clients, ClientRun, ClientUnderTest, ServerRun};
+use wsconform::transport::{ServerTls, Trust};
 
 struct Peer(Child);
 
@@ -34,10 +37,17 @@ fn repo(path: &str) -> String {
 
 /// Starts a peer on an ephemeral loopback port; returns it and its URL.
 fn start(program: &str, script: &str) -> (Peer, String) {
-    let mut child = Command::new(program)
-        .arg(repo(script))
-        .arg("0")
-        .stdout(Stdio::piped())
+    start_with(program, script, None)
+}
+
+/// As [`start`]; with `tls`, the peer serves wss:// with its files.
+fn start_with(program: &str, script: &str, tls: Option<&TlsFiles>) -> (Peer, String) {
+    let mut command = Command::new(program);
+    command.arg(repo(script)).arg("0").stdout(Stdio::piped());
+    if let Some(tls) = tls {
+        command.env("TLS_CERT", &tls.cert).env("TLS_KEY", &tls.key);
+    }
+    let mut child = command
         .spawn()
         .unwrap_or_else(|e| panic!("{program} {script}: {e} (run scripts/install-peers.sh)"));
     let stdout = child.stdout.take().expect("piped");
@@ -49,7 +59,51 @@ fn start(program: &str, script: &str) -> (Peer, String) {
         .trim()
         .strip_prefix("listening ")
         .unwrap_or_else(|| panic!("unexpected line {line:?}"));
-    (Peer(child), format!("ws://{addr}/"))
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    (Peer(child), format!("{scheme}://{addr}/"))
+}
+
+/// A self-signed certificate and its key in PEM files, for peers that take
+/// files; removed when dropped.
+struct TlsFiles {
+    dir: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl TlsFiles {
+    fn new(name: &str) -> TlsFiles {
+        let names = ["localhost", "127.0.0.1"].map(String::from).to_vec();
+        let made = rcgen::generate_simple_self_signed(names).expect("rcgen");
+        let dir = std::env::temp_dir().join(format!("wsconform-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, made.cert.pem()).expect("writes");
+        std::fs::write(&key, made.key_pair.serialize_pem()).expect("writes");
+        TlsFiles { dir, cert, key }
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A client's expected verdicts: Autobahn's (`client/AGENT.json`) and
+/// wsconform's for the hs.client.* cases (`client/handshake/AGENT.json`).
+fn expected_client(agent: &str) -> BTreeMap<String, Value> {
+    let mut expected = expected_file(&format!("client/{agent}.json"));
+    expected.extend(expected_file(&format!("client/handshake/{agent}.json")));
+    expected
+}
+
+/// `expected` without category 9: over TLS the real peers run categories
+/// 1–8 and 10 (9.x's large and many messages add nothing TLS-specific and
+/// would double the test's time).
+fn without_9(mut expected: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    expected.retain(|id, _| !id.starts_with("9."));
+    expected
 }
 
 fn tolerated(role: &str, agent: &str) -> BTreeMap<String, Vec<String>> {
@@ -145,6 +199,47 @@ async fn python_websockets_server_handshake_verdicts() {
     }
 }
 
+/// wss:// against a real server: the verdicts of TCP (Autobahn's), over TLS.
+async fn check_tls(agent: &str, program: &str, script: &str) {
+    let files = TlsFiles::new(agent);
+    let (_peer, url) = start_with(program, script, Some(&files));
+    let results = run_server(ServerRun {
+        url: Some(url),
+        agent: Some(agent.to_string()),
+        trust: Trust::RootsAnd(vec![files.cert.clone()]),
+        ..server_run(selection(&[], &["hs.*", "9.*"]))
+    })
+    .await;
+    assert!(results.target.starts_with("wss://"));
+    let expected = without_9(expected_file(&format!("server/{agent}.json")));
+    assert_eq!(results.results.len(), expected.len());
+    let diffs = compare(&results.results, &expected, &tolerated("server", agent));
+    assert!(
+        diffs.is_empty(),
+        "{agent} over TLS: differences from Autobahn over TCP:\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_server_over_tls() {
+    if enabled() {
+        check_tls("node-ws", "node", "peers/node/echo-server.js").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_server_over_tls() {
+    if enabled() {
+        check_tls(
+            "py-websockets",
+            &repo("peers/python/.venv/bin/python"),
+            "peers/python/echo_server.py",
+        )
+        .await;
+    }
+}
+
 /// Runs a real client driver through wsconform's fuzzing server.
 async fn check_client(agent: &str, command: String) {
     let run = ClientRun {
@@ -152,11 +247,16 @@ async fn check_client(agent: &str, command: String) {
         agents: vec![agent.to_string()],
         ..ClientRun::default()
     };
+    check_client_run(agent, run, expected_client(agent)).await;
+}
+
+/// Runs `run` (one real client) and compares it with `expected`.
+async fn check_client_run(agent: &str, run: ClientRun, expected: BTreeMap<String, Value>) {
     let results = run_clients(&run, Arc::new(AtomicBool::new(false)))
         .await
         .expect("run completes");
     assert_eq!(results.runs.len(), 1, "{:?}", results.client_status);
-    let expected = expected_file(&format!("client/{agent}.json"));
+    assert_eq!(results.runs[0].results.len(), expected.len());
     let diffs = compare(&results.runs[0].results, &expected, &tolerated("client", agent));
     assert!(
         diffs.is_empty(),
@@ -185,6 +285,49 @@ async fn python_websockets_client_matches_autobahn() {
             repo("peers/python/client_driver.py")
         );
         check_client("py-websockets", command).await;
+    }
+}
+
+/// A real client driver against the fuzzing server on wss://: `command`
+/// gets `{ca}`, the PEM file of the harness's self-signed certificate.
+async fn check_client_tls(agent: &str, command: &str) {
+    let tls = ServerTls::self_signed().expect("rcgen");
+    let files = TlsFiles::new(&format!("{agent}-client"));
+    std::fs::write(&files.cert, &tls.cert_pem).expect("writes");
+    let run = ClientRun {
+        client: ClientUnderTest::Spawn(command.replace("{ca}", &files.cert.display().to_string())),
+        agents: vec![agent.to_string()],
+        tls: Some(tls),
+        common: wsconform::session::Common {
+            selection: selection(&[], &["9.*"]),
+            ..Default::default()
+        },
+        ..ClientRun::default()
+    };
+    check_client_run(agent, run, without_9(expected_client(agent))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_client_over_tls() {
+    if enabled() {
+        let driver = repo("peers/node/client-driver.js");
+        check_client_tls(
+            "node-ws",
+            &format!("NODE_EXTRA_CA_CERTS={{ca}} node {driver} {{url}} {{agent}}"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_client_over_tls() {
+    if enabled() {
+        let command = format!(
+            "SSL_CERT_FILE={{ca}} {} {} {{url}} {{agent}}",
+            repo("peers/python/.venv/bin/python"),
+            repo("peers/python/client_driver.py")
+        );
+        check_client_tls("py-websockets", &command).await;
     }
 }
 

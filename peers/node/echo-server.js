@@ -2,6 +2,7 @@
 // Echo server on the `ws` library, a reference peer for wsconform / Autobahn.
 //
 // Usage: node echo-server.js PORT        (PORT 0 = pick a free port)
+// With TLS_CERT and TLS_KEY (PEM file paths) in the environment, serves wss://.
 // Listens on 127.0.0.1 only, prints "listening 127.0.0.1:PORT" once ready,
 // echoes every message with its type (text -> text, binary -> binary), exits 0 on
 // SIGTERM/SIGINT.
@@ -13,6 +14,8 @@
 // UNIMPLEMENTED.
 'use strict';
 
+const fs = require('fs');
+const https = require('https');
 const { WebSocketServer } = require('ws');
 
 const port = Number(process.argv[2]);
@@ -21,11 +24,20 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const wss = new WebSocketServer({
-  host: '127.0.0.1',
-  port,
-  maxPayload: 100 * 1024 * 1024, // >= 16 MiB (Autobahn 9.1.6 / 9.2.6)
-});
+const maxPayload = 100 * 1024 * 1024; // >= 16 MiB (Autobahn 9.1.6 / 9.2.6)
+const { TLS_CERT, TLS_KEY } = process.env;
+let wss;
+if (TLS_CERT && TLS_KEY) {
+  const server = https.createServer({
+    cert: fs.readFileSync(TLS_CERT),
+    key: fs.readFileSync(TLS_KEY),
+  });
+  // ws forwards the HTTPS server's 'listening' and 'error' events.
+  wss = new WebSocketServer({ server, maxPayload });
+  server.listen(port, '127.0.0.1');
+} else {
+  wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload });
+}
 
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {

@@ -3,6 +3,7 @@
 
 Usage: python echo_server.py PORT        (PORT 0 = pick a free port)
 
+With TLS_CERT and TLS_KEY (PEM file paths) in the environment, serves wss://.
 Listens on 127.0.0.1 only, prints "listening 127.0.0.1:PORT" once ready, echoes
 every message with its type (str -> text, bytes -> binary), exits 0 on SIGTERM/SIGINT.
 
@@ -13,7 +14,9 @@ fragments -- Autobahn 9.3.x/9.4.x exceed that and fail with 1009; that is real
 behaviour and is kept.
 """
 import asyncio
+import os
 import signal
+import ssl
 import sys
 
 from websockets.asyncio.server import serve
@@ -33,7 +36,11 @@ async def main(port):
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    async with serve(echo, "127.0.0.1", port, max_size=None) as server:
+    tls = None
+    if os.environ.get("TLS_CERT") and os.environ.get("TLS_KEY"):
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(os.environ["TLS_CERT"], os.environ["TLS_KEY"])
+    async with serve(echo, "127.0.0.1", port, max_size=None, ssl=tls) as server:
         bound = server.sockets[0].getsockname()[1]
         print(f"listening 127.0.0.1:{bound}", flush=True)
         await stop

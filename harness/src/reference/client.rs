@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::protocol::Role as TungsteniteRole;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -16,19 +15,20 @@ use wsconform_wire::Role;
 
 use super::knobs::{self, Knob, Knobs};
 use super::server::{config, echo_messages};
-use crate::testing::server::{read_response, Target};
+use crate::testing::server::read_response;
+use crate::transport::{ConnectError, Connector, Stream, Target, TargetError};
 
 /// Why the driver loop stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    #[error("cannot connect to {0}: {1}")]
-    Connect(String, std::io::Error),
+    #[error("{0}: {1}")]
+    Connect(String, ConnectError),
     #[error("{0}: {1}")]
     WebSocket(String, tokio_tungstenite::tungstenite::Error),
     #[error("{0}: the server sent no case count")]
     NoCount(String),
     #[error("bad URL: {0}")]
-    Url(#[from] crate::testing::server::TargetError),
+    Url(#[from] TargetError),
     #[error("{0}: handshake failed: {1}")]
     Handshake(String, String),
 }
@@ -38,11 +38,17 @@ pub enum DriverError {
 const CASE_LIMIT: Duration = Duration::from_secs(120);
 
 /// Runs the driver loop against a fuzzing server at `base` (e.g.
-/// `ws://127.0.0.1:9001`); returns the number of cases run.
-pub async fn run_driver(base: &str, agent: &str, knobs: &Knobs) -> Result<usize, DriverError> {
+/// `ws://127.0.0.1:9001`, or `wss://…` with `connector`'s trust); returns
+/// the number of cases run.
+pub async fn run_driver(
+    base: &str,
+    agent: &str,
+    knobs: &Knobs,
+    connector: &Connector,
+) -> Result<usize, DriverError> {
     let base = base.trim_end_matches('/');
     let count_url = format!("{base}/getCaseCount");
-    let mut ws = connect(&count_url, knobs).await?;
+    let mut ws = connect(&count_url, knobs, connector).await?;
     let mut count = None;
     while let Some(Ok(msg)) = ws.next().await {
         if let Message::Text(t) = msg {
@@ -54,9 +60,9 @@ pub async fn run_driver(base: &str, agent: &str, knobs: &Knobs) -> Result<usize,
     for n in 1..=count {
         let url = format!("{base}/runCase?case={n}&agent={agent_q}");
         // A case the server fails or drops is part of the test, not an error.
-        let _ = tokio::time::timeout(CASE_LIMIT, echo_case(&url, knobs)).await;
+        let _ = tokio::time::timeout(CASE_LIMIT, echo_case(&url, knobs, connector)).await;
     }
-    let mut ws = connect(&format!("{base}/updateReports?agent={agent_q}"), knobs).await?;
+    let mut ws = connect(&format!("{base}/updateReports?agent={agent_q}"), knobs, connector).await?;
     while let Some(Ok(_)) = ws.next().await {}
     Ok(count)
 }
@@ -72,47 +78,53 @@ fn encode_query(value: &str) -> String {
         .collect()
 }
 
-async fn echo_case(url: &str, knobs: &Knobs) -> Result<(), DriverError> {
-    echo_messages(connect(url, knobs).await?).await;
+async fn echo_case(url: &str, knobs: &Knobs, connector: &Connector) -> Result<(), DriverError> {
+    echo_messages(connect(url, knobs, connector).await?).await;
     Ok(())
 }
 
-type Ws = WebSocketStream<Box<dyn Stream>>;
+/// tungstenite over TCP, TLS, or the knob proxy's pipe.
+type Ws = WebSocketStream<Stream>;
 
-/// A byte stream tungstenite can run over: TCP, or the knob proxy's pipe.
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
-async fn connect(url: &str, knobs: &Knobs) -> Result<Ws, DriverError> {
+async fn connect(url: &str, knobs: &Knobs, connector: &Connector) -> Result<Ws, DriverError> {
     let target = Target::parse(url)?;
-    let tcp = TcpStream::connect((target.host.as_str(), target.port))
+    let tcp = connector
+        .connect(&target)
         .await
         .map_err(|e| DriverError::Connect(url.to_string(), e))?;
-    let _ = tcp.set_nodelay(true);
-    let stream: Box<dyn Stream> = if knobs.0.iter().all(|k| k.is_handshake()) {
-        Box::new(tcp)
+    let stream: Stream = if knobs.0.iter().all(|k| k.is_handshake()) {
+        tcp
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
         let knobs = knobs.clone();
         tokio::spawn(async move { knobs::proxy(tcp, far, knobs, Role::Client).await });
         Box::new(near)
     };
-    open(url, &target, stream, knobs.has(Knob::LaxHandshake)).await
+    open(url, &target, stream, knobs).await
 }
+
+/// The `fixed-key` knob's nonce (not RFC 6455 §1.3's sample, whose accept
+/// value `hs.client.wrong-accept` sends).
+const FIXED_NONCE: [u8; 16] = [7; 16];
 
 /// The opening handshake is wsconform's own (RFC 6455 §4.1): tungstenite's
 /// client does not refuse an extension it did not offer, and a reference
 /// client must get the hs.client.* cases right. Frames are tungstenite's.
-async fn open(url: &str, target: &Target, mut stream: Box<dyn Stream>, lax: bool) -> Result<Ws, DriverError> {
+async fn open(url: &str, target: &Target, mut stream: Stream, knobs: &Knobs) -> Result<Ws, DriverError> {
     let fail = |why: String| DriverError::Handshake(url.to_string(), why);
-    let key = handshake::key_from_nonce(rand::random());
+    let nonce = if knobs.has(Knob::FixedKey) {
+        FIXED_NONCE
+    } else {
+        rand::random()
+    };
+    let key = handshake::key_from_nonce(nonce);
     let request = Request::websocket(&target.authority, &target.path_and_query, &key);
     stream
         .write_all(&request.to_bytes())
         .await
         .map_err(|e| fail(e.to_string()))?;
     let (response, _, leftover) = read_response(&mut stream).await.map_err(|(why, _)| fail(why))?;
-    if !lax {
+    if !knobs.has(Knob::LaxHandshake) {
         // Failing the connection (RFC 6455 §4.1) is dropping it.
         handshake::validate_response(&response, &key, &[], &[]).map_err(|e| fail(e.to_string()))?;
     }

@@ -34,13 +34,15 @@ pub enum Knob {
     LaxHandshake,
     /// Server only: answer with a wrong Sec-WebSocket-Accept (§4.2.2).
     WrongAccept,
+    /// Client only: send the same Sec-WebSocket-Key on every connection (§4.1).
+    FixedKey,
 }
 
 impl Knob {
     /// Knobs of the opening handshake, applied by the server itself rather
     /// than by the frame-rewriting proxy.
     pub fn is_handshake(self) -> bool {
-        matches!(self, Knob::LaxHandshake | Knob::WrongAccept)
+        matches!(self, Knob::LaxHandshake | Knob::WrongAccept | Knob::FixedKey)
     }
 
     fn rewrites_input(self) -> bool {

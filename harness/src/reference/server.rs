@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::Role as TungsteniteRole;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -19,11 +19,13 @@ use wsconform_wire::Role;
 
 use super::knobs::{self, Knob, Knobs};
 use crate::server_handshake::{answer, read_head, Leniency};
+use crate::transport::{self, ServerTls, Stream};
 
 /// A running reference server; stops when dropped.
 #[derive(Debug)]
 pub struct ReferenceServer {
     pub addr: SocketAddr,
+    tls: bool,
     task: JoinHandle<()>,
 }
 
@@ -34,20 +36,35 @@ impl Drop for ReferenceServer {
 }
 
 impl ReferenceServer {
-    /// Listens on `listen` (port 0 for an ephemeral one) and serves until dropped.
-    pub async fn start(listen: SocketAddr, knobs: Knobs) -> std::io::Result<ReferenceServer> {
+    /// Listens on `listen` (port 0 for an ephemeral one) and serves until
+    /// dropped; `wss://` with `tls`.
+    pub async fn start(
+        listen: SocketAddr,
+        knobs: Knobs,
+        tls: Option<ServerTls>,
+    ) -> std::io::Result<ReferenceServer> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
+        let secure = tls.is_some();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve(tcp, knobs.clone()));
+                let (knobs, tls) = (knobs.clone(), tls.clone());
+                tokio::spawn(async move {
+                    if let Ok(stream) = transport::accept(tcp, tls.as_ref()).await {
+                        serve(stream, knobs).await;
+                    }
+                });
             }
         });
-        Ok(ReferenceServer { addr, task })
+        Ok(ReferenceServer {
+            addr,
+            tls: secure,
+            task,
+        })
     }
 
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        format!("{}://{}", transport::scheme(self.tls), self.addr)
     }
 }
 
@@ -59,18 +76,17 @@ pub(crate) fn config() -> WebSocketConfig {
     c
 }
 
-async fn serve(tcp: TcpStream, knobs: Knobs) {
-    let _ = tcp.set_nodelay(true);
+async fn serve(stream: Stream, knobs: Knobs) {
     let leniency = Leniency {
         accept_anything: knobs.has(Knob::LaxHandshake),
         wrong_accept: knobs.has(Knob::WrongAccept),
     };
     if knobs.0.iter().all(|k| k.is_handshake()) {
-        echo(tcp, leniency).await;
+        echo(stream, leniency).await;
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
         let echo_task = tokio::spawn(echo(near, leniency));
-        knobs::proxy(tcp, far, knobs, Role::Server).await;
+        knobs::proxy(stream, far, knobs, Role::Server).await;
         echo_task.abort();
     }
 }

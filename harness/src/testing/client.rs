@@ -5,13 +5,13 @@
 //! `/getCaseStatus?case=N&agent=A` and `/stopServer`. Each `/runCase`
 //! connection runs one case with the harness as the server (RFC 6455 §4.2).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use wsconform_cases::{Behavior, Case, HandshakeExpect, ResponseEdits};
@@ -23,6 +23,7 @@ use crate::engine::{self, EngineConfig};
 use crate::record::Outcome;
 use crate::runner::CaseResult;
 use crate::server_handshake::{self, read_head, AcceptError, Leniency};
+use crate::transport::{self, ServerTls, Stream};
 use crate::verdict::{judge, Expectations};
 
 /// What the fuzzing server needs to know.
@@ -35,6 +36,8 @@ pub struct FuzzingServerConfig {
     pub expected_agents: Vec<String>,
     /// Only `/stopServer` (or the caller) ends the server.
     pub until_stopped: bool,
+    /// Serve `wss://` with this identity.
+    pub tls: Option<ServerTls>,
 }
 
 /// Results so far, by agent, by case id.
@@ -43,6 +46,69 @@ struct State {
     results: BTreeMap<String, BTreeMap<String, CaseResult>>,
     updated: BTreeSet<String>,
     stopped: bool,
+    keys: Keys,
+}
+
+/// Every `Sec-WebSocket-Key` clients sent in this run, for the
+/// `hs.client.fresh-key` check (RFC 6455 §4.1).
+#[derive(Debug, Default)]
+struct Keys {
+    seen: HashSet<Vec<u8>>,
+    connections: usize,
+}
+
+/// At most this many keys are kept (a run makes a few hundred connections
+/// per agent); later ones are still compared, not stored.
+const MAX_KEYS: usize = 100_000;
+
+/// What was known of a connection's key when it arrived.
+#[derive(Debug, Clone, Copy)]
+struct KeySeen {
+    repeated: bool,
+    earlier_connections: usize,
+}
+
+impl Keys {
+    fn remember(&mut self, req: &Request) -> KeySeen {
+        let earlier_connections = self.connections;
+        self.connections += 1;
+        let key = req
+            .headers
+            .all("Sec-WebSocket-Key")
+            .next()
+            .map(|k| k.trim_ascii().to_vec());
+        let repeated = key.is_some_and(|k| {
+            let repeated = self.seen.contains(&k);
+            if !repeated && self.seen.len() < MAX_KEYS {
+                self.seen.insert(k);
+            }
+            repeated
+        });
+        KeySeen {
+            repeated,
+            earlier_connections,
+        }
+    }
+}
+
+impl KeySeen {
+    /// The verdict of `hs.client.fresh-key` when it is decided by the key
+    /// alone; `None` when the key is fresh and the case's steps decide.
+    fn check(self) -> Option<(Behavior, String)> {
+        if self.repeated {
+            Some((
+                Behavior::Failed,
+                "The client sent a Sec-WebSocket-Key it had already sent on an earlier connection (RFC 6455 §4.1: a new random nonce for each connection).".into(),
+            ))
+        } else if self.earlier_connections == 0 {
+            Some((
+                Behavior::Informational,
+                "This was the client's first connection: there was no earlier key to compare with.".into(),
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// A running fuzzing server.
@@ -109,7 +175,11 @@ impl FuzzingServer {
             while let Ok((tcp, peer)) = listener.accept().await {
                 let shared = accept_shared.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = handle(tcp, &shared).await {
+                    let result = match transport::accept(tcp, shared.config.tls.as_ref()).await {
+                        Ok(stream) => handle(stream, &shared).await,
+                        Err(e) => Err(RequestError::Tls(e)),
+                    };
+                    if let Err(e) = result {
                         eprintln!("wsconform: request from {peer}: {e}");
                     }
                 });
@@ -124,7 +194,11 @@ impl FuzzingServer {
     }
 
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        format!(
+            "{}://{}",
+            transport::scheme(self.shared.config.tls.is_some()),
+            self.addr
+        )
     }
 
     /// Resolves once the stop condition is met.
@@ -176,6 +250,8 @@ enum RequestError {
     Bad(String),
     #[error(transparent)]
     Accept(#[from] AcceptError),
+    #[error("TLS handshake: {0}")]
+    Tls(std::io::Error),
 }
 
 /// Query parameters, percent-decoded.
@@ -212,27 +288,27 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn http_error(tcp: &mut TcpStream, status: u16, reason: &str, why: &str) -> Result<(), RequestError> {
-    server_handshake::http_error(tcp, status, reason, None, why)
+async fn http_error(stream: &mut Stream, status: u16, reason: &str, why: &str) -> Result<(), RequestError> {
+    server_handshake::http_error(stream, status, reason, None, why)
         .await
         .map_err(RequestError::from)
 }
 
-async fn upgrade(tcp: &mut TcpStream, req: &Request) -> Result<String, RequestError> {
-    Ok(server_handshake::answer(tcp, req, Leniency::default(), &ResponseEdits::default()).await?)
+async fn upgrade(stream: &mut Stream, req: &Request) -> Result<String, RequestError> {
+    Ok(server_handshake::answer(stream, req, Leniency::default(), &ResponseEdits::default()).await?)
 }
 
 /// After an invalid response (hs.client.* cases that expect the client to
 /// fail the connection): send a probe message and see what the client does
 /// within `wait`. Closing is OK; using the connection is FAILED.
-async fn probe_client(tcp: &mut TcpStream, mut leftover: Vec<u8>, wait: Duration) -> (Behavior, String) {
+async fn probe_client(stream: &mut Stream, mut leftover: Vec<u8>, wait: Duration) -> (Behavior, String) {
     let failed = |what: String| {
         (
             Behavior::Failed,
             format!("The client accepted the invalid response: {what}."),
         )
     };
-    if tcp
+    if stream
         .write_all(&Frame::new(Opcode::TEXT, "probe").encode())
         .await
         .is_err()
@@ -261,7 +337,7 @@ async fn probe_client(tcp: &mut TcpStream, mut leftover: Vec<u8>, wait: Duration
         }
         leftover.drain(..pos);
         let mut chunk = [0u8; 4096];
-        match tokio::time::timeout_at(deadline, tcp.read(&mut chunk)).await {
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
             Err(_) => return failed(format!("it kept the connection open for {wait:?}")),
             Ok(Ok(0)) | Ok(Err(_)) => return (Behavior::Ok, "The client closed the connection.".into()),
             Ok(Ok(n)) => leftover.extend_from_slice(&chunk[..n]),
@@ -271,16 +347,16 @@ async fn probe_client(tcp: &mut TcpStream, mut leftover: Vec<u8>, wait: Duration
 
 /// Sends one text message (if any) and an empty close, waits briefly for
 /// the client's close, and closes TCP (the server's duty, RFC 6455 §7.1.1).
-async fn reply_and_close(tcp: &mut TcpStream, text: Option<String>) -> Result<(), RequestError> {
+async fn reply_and_close(stream: &mut Stream, text: Option<String>) -> Result<(), RequestError> {
     let mut bytes = Vec::new();
     if let Some(text) = text {
         Frame::new(Opcode::TEXT, text).encode_into(&mut bytes);
     }
     Frame::new(Opcode::CLOSE, ClosePayload::empty().encode()).encode_into(&mut bytes);
-    tcp.write_all(&bytes).await?;
+    stream.write_all(&bytes).await?;
     let mut sink = [0u8; 1024];
-    let _ = tokio::time::timeout(Duration::from_secs(1), tcp.read(&mut sink)).await;
-    let _ = tcp.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut sink)).await;
+    let _ = stream.shutdown().await;
     Ok(())
 }
 
@@ -290,11 +366,11 @@ fn required<'a>(params: &'a BTreeMap<String, String>, key: &str) -> Result<&'a S
         .ok_or_else(|| format!("missing query parameter {key:?}"))
 }
 
-async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestError> {
-    let _ = tcp.set_nodelay(true);
-    let (req, leftover, head) = tokio::time::timeout(Duration::from_secs(5), read_head(&mut tcp))
+async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestError> {
+    let (req, mut leftover, head) = tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream))
         .await
         .map_err(|_| RequestError::Bad("no request head within 5 s".into()))??;
+    let key = shared.state().keys.remember(&req);
     let (path, params) = query_params(&req.target);
     let index_of = |params: &BTreeMap<String, String>| -> Result<&Case, String> {
         if let Some(id) = params.get("casetuple") {
@@ -314,13 +390,13 @@ async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestE
     };
     match path.as_str() {
         "/getCaseCount" => {
-            upgrade(&mut tcp, &req).await?;
-            reply_and_close(&mut tcp, Some(shared.config.cases.len().to_string())).await
+            upgrade(&mut stream, &req).await?;
+            reply_and_close(&mut stream, Some(shared.config.cases.len().to_string())).await
         }
         "/getCaseInfo" => match index_of(&params) {
-            Err(why) => http_error(&mut tcp, 400, "Bad Request", &why).await,
+            Err(why) => http_error(&mut stream, 400, "Bad Request", &why).await,
             Ok(case) => {
-                upgrade(&mut tcp, &req).await?;
+                upgrade(&mut stream, &req).await?;
                 let first_sentence = case
                     .description
                     .split(". ")
@@ -328,15 +404,17 @@ async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestE
                     .unwrap_or_default()
                     .to_string();
                 let info = serde_json::json!({"id": case.id, "description": first_sentence});
-                reply_and_close(&mut tcp, Some(info.to_string())).await
+                reply_and_close(&mut stream, Some(info.to_string())).await
             }
         },
         "/getCaseStatus" => {
             let (case, agent) = match (index_of(&params), required(&params, "agent")) {
                 (Ok(c), Ok(a)) => (c, a.clone()),
-                (Err(why), _) | (_, Err(why)) => return http_error(&mut tcp, 400, "Bad Request", &why).await,
+                (Err(why), _) | (_, Err(why)) => {
+                    return http_error(&mut stream, 400, "Bad Request", &why).await
+                }
             };
-            upgrade(&mut tcp, &req).await?;
+            upgrade(&mut stream, &req).await?;
             let mut changed = shared.results_changed.subscribe();
             let behavior = loop {
                 let found = shared
@@ -356,7 +434,7 @@ async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestE
                 }
             };
             reply_and_close(
-                &mut tcp,
+                &mut stream,
                 Some(serde_json::json!({ "behavior": behavior }).to_string()),
             )
             .await
@@ -364,7 +442,9 @@ async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestE
         "/runCase" => {
             let (case, agent) = match (index_of(&params), required(&params, "agent")) {
                 (Ok(c), Ok(a)) => (c.clone(), a.clone()),
-                (Err(why), _) | (_, Err(why)) => return http_error(&mut tcp, 400, "Bad Request", &why).await,
+                (Err(why), _) | (_, Err(why)) => {
+                    return http_error(&mut stream, 400, "Bad Request", &why).await
+                }
             };
             let started = SystemTime::now();
             let edits = case
@@ -372,26 +452,39 @@ async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestE
                 .as_ref()
                 .map(|h| h.response.clone())
                 .unwrap_or_default();
-            let response = server_handshake::answer(&mut tcp, &req, Leniency::default(), &edits)
+            let response = server_handshake::answer(&mut stream, &req, Leniency::default(), &edits)
                 .await
                 .map_err(RequestError::from)?;
             let mut outcome = Outcome::new(started);
             outcome.http_request = head;
             outcome.http_response = response;
-            let outcome = if case
-                .handshake
-                .as_ref()
-                .is_some_and(|h| h.expect == HandshakeExpect::ClientFails)
-            {
-                let wait = Duration::from_secs(2).mul_f64(shared.config.engine.timeout_scale);
-                let check = probe_client(&mut tcp, leftover, wait).await;
-                let _ = tcp.shutdown().await;
-                outcome.setup_error = Some(check.1.clone());
-                outcome.handshake_check = Some(check);
-                outcome
-            } else {
-                outcome.handshake_completed = true;
-                engine::run(&case, tcp, leftover, &shared.config.engine, outcome).await
+            let expect = case.handshake.as_ref().map(|h| &h.expect);
+            let check = match expect {
+                Some(HandshakeExpect::ClientFails) => {
+                    let wait = Duration::from_secs(2).mul_f64(shared.config.engine.timeout_scale);
+                    let check = probe_client(&mut stream, std::mem::take(&mut leftover), wait).await;
+                    let _ = stream.shutdown().await;
+                    Some(check)
+                }
+                Some(HandshakeExpect::FreshKey) => match key.check() {
+                    Some(check) => {
+                        let _ = reply_and_close(&mut stream, None).await;
+                        Some(check)
+                    }
+                    None => None,
+                },
+                _ => None,
+            };
+            let outcome = match check {
+                Some(check) => {
+                    outcome.setup_error = Some(check.1.clone());
+                    outcome.handshake_check = Some(check);
+                    outcome
+                }
+                None => {
+                    outcome.handshake_completed = true;
+                    engine::run(&case, stream, leftover, &shared.config.engine, outcome).await
+                }
             };
             let verdict = judge(&case, &outcome, &Expectations::of(&case), true);
             let result = CaseResult {
@@ -411,24 +504,24 @@ async fn handle(mut tcp: TcpStream, shared: &Arc<Shared>) -> Result<(), RequestE
         "/updateReports" => {
             let agent = match required(&params, "agent") {
                 Ok(a) => a.clone(),
-                Err(why) => return http_error(&mut tcp, 400, "Bad Request", &why).await,
+                Err(why) => return http_error(&mut stream, 400, "Bad Request", &why).await,
             };
-            upgrade(&mut tcp, &req).await?;
-            reply_and_close(&mut tcp, None).await?;
+            upgrade(&mut stream, &req).await?;
+            reply_and_close(&mut stream, None).await?;
             let mut state = shared.state();
             state.updated.insert(agent);
             shared.finish_if_done(&state);
             Ok(())
         }
         "/stopServer" => {
-            upgrade(&mut tcp, &req).await?;
-            reply_and_close(&mut tcp, None).await?;
+            upgrade(&mut stream, &req).await?;
+            reply_and_close(&mut stream, None).await?;
             let mut state = shared.state();
             state.stopped = true;
             shared.finish_if_done(&state);
             Ok(())
         }
-        other => http_error(&mut tcp, 404, "Not Found", &format!("unknown path {other:?}")).await,
+        other => http_error(&mut stream, 404, "Not Found", &format!("unknown path {other:?}")).await,
     }
 }
 

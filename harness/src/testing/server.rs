@@ -1,66 +1,17 @@
-//! Testing a server: connect to a `ws://` URL, perform the opening handshake
-//! as a client (RFC 6455 §4.1), then run the case on the connection.
+//! Testing a server: connect to a `ws://` or `wss://` URL, perform the
+//! opening handshake as a client (RFC 6455 §4.1), then run the case on the
+//! connection.
 
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use wsconform_cases::{Behavior, Case, HandshakeExpect, Write};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
 use wsconform_wire::{Frame, Opcode};
 
 use crate::engine::{self, EngineConfig};
 use crate::record::Outcome;
-
-/// A server under test, from its URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub url: String,
-    pub host: String,
-    pub port: u16,
-    /// The `Host` header value: the URL's authority.
-    pub authority: String,
-    pub path_and_query: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TargetError {
-    #[error("malformed URL {0:?}: {1}")]
-    Malformed(String, String),
-    #[error("unsupported scheme {0:?} in {1:?}: use ws:// (wss:// is not supported yet)")]
-    Scheme(String, String),
-}
-
-impl Target {
-    pub fn parse(url: &str) -> Result<Target, TargetError> {
-        let malformed = |why: &str| TargetError::Malformed(url.to_string(), why.to_string());
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| malformed(&e.to_string()))?;
-        let scheme = uri.scheme_str().ok_or_else(|| malformed("no scheme"))?;
-        if scheme != "ws" {
-            return Err(TargetError::Scheme(scheme.to_string(), url.to_string()));
-        }
-        let authority = uri.authority().ok_or_else(|| malformed("no host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        if host.is_empty() {
-            return Err(malformed("no host"));
-        }
-        Ok(Target {
-            url: url.to_string(),
-            host,
-            port: authority.port_u16().unwrap_or(80),
-            authority: authority.as_str().to_string(),
-            path_and_query: uri
-                .path_and_query()
-                .map_or("/".into(), |p| p.as_str().to_string()),
-        })
-    }
-}
+use crate::transport::{Connector, Stream, Target};
 
 /// Options of the server-testing role.
 #[derive(Debug, Clone)]
@@ -69,6 +20,8 @@ pub struct ClientOptions {
     /// RFC 6455 gives no number; Autobahn waits 5 s for the 101.
     pub open_handshake_timeout: Duration,
     pub user_agent: String,
+    /// Opens connections; its TLS trust applies to `wss://` targets.
+    pub connector: Connector,
 }
 
 /// Connects, shakes hands and runs `case`; every failure becomes part of the
@@ -113,7 +66,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
 fn judge_refusal(expect: &HandshakeExpect, status: Option<&Response>) -> Option<(Behavior, String)> {
     Some(match (expect, status) {
         // Client cases never reach a server; upgrade cases fail the usual way.
-        (HandshakeExpect::Accept { .. } | HandshakeExpect::ClientFails, _) => return None,
+        (HandshakeExpect::Accept { .. } | HandshakeExpect::ClientFails | HandshakeExpect::FreshKey, _) => return None,
         (HandshakeExpect::Either, Some(r)) => (Behavior::Informational, format!("The server answered {}.", r.status)),
         (HandshakeExpect::Either, None) => {
             (Behavior::Informational, "The server closed the connection without an answer.".into())
@@ -156,7 +109,7 @@ fn judge_upgrade(expect: &HandshakeExpect) -> (Behavior, String) {
 }
 
 struct Opened {
-    stream: TcpStream,
+    stream: Stream,
     leftover: Vec<u8>,
     request: String,
     response: String,
@@ -213,11 +166,10 @@ fn build_request(case: &Case, target: &Target, key: &str, user_agent: &str) -> V
 }
 
 async fn open(case: &Case, target: &Target, options: &ClientOptions) -> Result<Opened, Refused> {
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
+    let mut stream = options
+        .connector
+        .connect(target)
         .await
-        .map_err(|e| Refused::new(format!("cannot connect to {}:{}: {e}", target.host, target.port)))?;
-    stream
-        .set_nodelay(true)
         .map_err(|e| Refused::new(e.to_string()))?;
     let key = handshake::key_from_nonce(rand::random());
     let request_bytes = build_request(case, target, &key, &options.user_agent);
@@ -302,25 +254,5 @@ pub(crate) async fn read_response<S: tokio::io::AsyncRead + Unpin>(
                 return Ok((response, buf, leftover));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_urls() {
-        let t = Target::parse("ws://127.0.0.1:9001/chat?x=1").expect("valid");
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path_and_query.as_str()),
-            ("127.0.0.1", 9001, "/chat?x=1")
-        );
-        assert_eq!(t.authority, "127.0.0.1:9001");
-        let v6 = Target::parse("ws://[::1]:80").expect("valid");
-        assert_eq!((v6.host.as_str(), v6.path_and_query.as_str()), ("::1", "/"));
-        assert!(matches!(Target::parse("http://x"), Err(TargetError::Scheme(..))));
-        assert!(Target::parse("ws://").is_err());
-        assert!(Target::parse("not a url").is_err());
     }
 }

@@ -28,35 +28,41 @@ pub fn selection(include: &[&str], exclude: &[&str]) -> Selection {
     }
 }
 
-/// Runs the reference server (with `knobs`) over `selection`, no reports.
-pub async fn run_reference(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
-    let run = ServerRun {
-        knobs: Knobs::new(knobs),
+/// A server-testing run of `selection` against the reference server.
+pub fn server_run(selection: Selection) -> ServerRun {
+    ServerRun {
         common: Common {
             selection,
             ..Common::default()
         },
         ..ServerRun::default()
-    };
+    }
+}
+
+/// Runs `run` to the end, no reports.
+pub async fn run_server(run: ServerRun) -> RunResults {
     run_servers(&run, Arc::new(AtomicBool::new(false)), |_| {})
         .await
         .expect("run completes")
 }
 
+/// Runs the reference server (with `knobs`) over `selection`, no reports.
+pub async fn run_reference(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
+    run_server(ServerRun {
+        knobs: Knobs::new(knobs),
+        ..server_run(selection)
+    })
+    .await
+}
+
 /// Runs a URL over `selection`, no reports.
 pub async fn run_url(url: &str, agent: &str, selection: Selection) -> RunResults {
-    let run = ServerRun {
+    run_server(ServerRun {
         url: Some(url.to_string()),
         agent: Some(agent.to_string()),
-        common: Common {
-            selection,
-            ..Common::default()
-        },
-        ..ServerRun::default()
-    };
-    run_servers(&run, Arc::new(AtomicBool::new(false)), |_| {})
-        .await
-        .expect("run completes")
+        ..server_run(selection)
+    })
+    .await
 }
 
 /// Ids of the cases whose verdicts fail the default gate.
@@ -120,22 +126,31 @@ pub fn compare(
     diffs
 }
 
-/// Runs the reference client (with `knobs`) against wsconform's fuzzing
-/// server over `selection`, no reports.
-pub async fn run_reference_client(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
-    let run = ClientRun {
+/// A client-testing run of `selection` with the reference client.
+pub fn client_run(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> ClientRun {
+    ClientRun {
         client: ClientUnderTest::Reference(Knobs::new(knobs)),
         common: Common {
             selection,
             ..Common::default()
         },
         ..ClientRun::default()
-    };
+    }
+}
+
+/// Runs `run` (one agent) to the end, no reports.
+pub async fn run_client(run: ClientRun) -> RunResults {
     let mut results = run_clients(&run, Arc::new(AtomicBool::new(false)))
         .await
         .expect("run completes");
     assert_eq!(results.runs.len(), 1, "one agent");
     results.runs.remove(0)
+}
+
+/// Runs the reference client (with `knobs`) against wsconform's fuzzing
+/// server over `selection`, no reports.
+pub async fn run_reference_client(knobs: impl IntoIterator<Item = Knob>, selection: Selection) -> RunResults {
+    run_client(client_run(knobs, selection)).await
 }
 
 fn frames(case: &Case) -> impl Iterator<Item = &wsconform_cases::FrameSpec> {
@@ -152,7 +167,8 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
     let expect = case.handshake.as_ref().map(|h| &h.expect);
     // A WebSocket connection follows the handshake (all but the hs.* cases
     // that expect a refusal or leave it open).
-    let connects = expect.is_none_or(|e| matches!(e, HandshakeExpect::Accept { .. }));
+    let connects =
+        expect.is_none_or(|e| matches!(e, HandshakeExpect::Accept { .. } | HandshakeExpect::FreshKey));
     // The good peer sends a close frame: it sent a code, or the case requires
     // a clean closing handshake (which the good peer passes).
     let sent_code = good
@@ -193,6 +209,7 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
             Some(HandshakeExpect::Reject { .. } | HandshakeExpect::ClientFails)
         ),
         Knob::WrongAccept => connects,
+        Knob::FixedKey => expect == Some(&HandshakeExpect::FreshKey),
     }
 }
 
