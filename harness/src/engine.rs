@@ -589,20 +589,12 @@ impl<'a> Conn<'a> {
         }
         if due(self.kill_at) {
             self.kill_at = None;
-            lock(&self.log).push(|t_us| WireEntry::TimerFired {
-                t_us,
-                timer: "kill",
-                tag: None,
-            });
+            self.timer_fired("kill", None);
             self.fail(1001, "Going Away");
         }
         if due(self.close_at) {
             self.close_at = None;
-            lock(&self.log).push(|t_us| WireEntry::TimerFired {
-                t_us,
-                timer: "close",
-                tag: None,
-            });
+            self.timer_fired("close", None);
             self.send_close(None, Vec::new());
         }
         if due(self.close_handshake_at) {
@@ -619,6 +611,10 @@ impl<'a> Conn<'a> {
             }
             self.drop_tcp();
         }
+    }
+
+    fn timer_fired(&self, timer: &'static str, tag: Option<String>) {
+        lock(&self.log).push(|t_us| WireEntry::TimerFired { t_us, timer, tag });
     }
 
     fn not_clean(&mut self, reason: &str) {
@@ -666,11 +662,7 @@ impl<'a> Conn<'a> {
             }
             ScriptOp::Timeout(tag) => {
                 if self.state == State::Open {
-                    lock(&self.log).push(|t_us| WireEntry::TimerFired {
-                        t_us,
-                        timer: "wait",
-                        tag: Some(tag.clone()),
-                    });
+                    self.timer_fired("wait", Some(tag.clone()));
                     self.outcome.received.push(Observed::Timeout { tag });
                 }
             }

@@ -20,7 +20,7 @@ pub struct Digest {
     pub len: u64,
     /// `None` where only the length matters and hashing was skipped (the
     /// echoes of 9.x, whose content Autobahn does not compare either).
-    #[serde(serialize_with = "hex_sha1")]
+    #[serde(serialize_with = "hex_or_null")]
     pub sha1: Option<[u8; 20]>,
     /// The whole payload if it is at most [`KEEP_WHOLE`] bytes, else its
     /// first [`KEEP_WHOLE`] bytes.
@@ -28,9 +28,13 @@ pub struct Digest {
     pub head: Vec<u8>,
 }
 
-fn hex_sha1<S: serde::Serializer>(sha: &Option<[u8; 20]>, s: S) -> Result<S::Ok, S::Error> {
-    match sha {
-        Some(sha) => s.serialize_str(&hex::encode(sha)),
+/// Optional bytes (a SHA-1, a masking key) as a hex string, or null.
+fn hex_or_null<S: serde::Serializer, const N: usize>(
+    bytes: &Option<[u8; N]>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(b) => s.serialize_str(&hex::encode(b)),
         None => s.serialize_none(),
     }
 }
@@ -156,7 +160,7 @@ pub enum WireEntry {
         opcode: u8,
         fin: bool,
         rsv: u8,
-        #[serde(serialize_with = "mask_field")]
+        #[serde(serialize_with = "hex_or_null")]
         mask: Option<[u8; 4]>,
         payload: Digest,
         chop: Option<usize>,
@@ -168,7 +172,7 @@ pub enum WireEntry {
         opcode: u8,
         fin: bool,
         rsv: u8,
-        #[serde(serialize_with = "mask_field")]
+        #[serde(serialize_with = "hex_or_null")]
         mask: Option<[u8; 4]>,
         payload: Digest,
     },
@@ -187,13 +191,6 @@ pub enum WireEntry {
     },
     /// Something the engine decided, e.g. the violation that failed the connection.
     Note { t_us: u64, text: String },
-}
-
-fn mask_field<S: serde::Serializer>(mask: &Option<[u8; 4]>, s: S) -> Result<S::Ok, S::Error> {
-    match mask {
-        Some(m) => s.serialize_str(&hex::encode(m)),
-        None => s.serialize_none(),
-    }
 }
 
 /// A close frame sent or received.

@@ -188,6 +188,15 @@ fn merge(outdir: &Path, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// "behavior / behaviorClose".
+fn pair(behavior: &Value, close: &Value) -> String {
+    format!(
+        "{} / {}",
+        behavior.as_str().unwrap_or("?"),
+        close.as_str().unwrap_or("?")
+    )
+}
+
 /// (agent, case id) → "behavior / behaviorClose", from either format.
 fn verdicts(doc: &Value) -> BTreeMap<(String, String), String> {
     let mut out = BTreeMap::new();
@@ -198,23 +207,19 @@ fn verdicts(doc: &Value) -> BTreeMap<(String, String), String> {
                     run["agent"].as_str().unwrap_or_default().to_string(),
                     c["id"].as_str().unwrap_or_default().to_string(),
                 );
-                let v = format!(
-                    "{} / {}",
-                    c["verdict"]["behavior"].as_str().unwrap_or("?"),
-                    c["verdict"]["behavior_close"].as_str().unwrap_or("?")
+                out.insert(
+                    key,
+                    pair(&c["verdict"]["behavior"], &c["verdict"]["behavior_close"]),
                 );
-                out.insert(key, v);
             }
         }
     } else if let Some(agents) = doc.as_object() {
         for (agent, cases) in agents {
             for (id, v) in cases.as_object().into_iter().flatten() {
-                let verdict = format!(
-                    "{} / {}",
-                    v["behavior"].as_str().unwrap_or("?"),
-                    v["behaviorClose"].as_str().unwrap_or("?")
+                out.insert(
+                    (agent.clone(), id.clone()),
+                    pair(&v["behavior"], &v["behaviorClose"]),
                 );
-                out.insert((agent.clone(), id.clone()), verdict);
             }
         }
     }
@@ -229,13 +234,12 @@ fn diff(before: &Path, after: &Path) -> anyhow::Result<ExitCode> {
     let mut changes = 0;
     for key in keys {
         let (agent, id) = key;
-        match (a.get(key), b.get(key)) {
-            (Some(x), Some(y)) if x == y => continue,
-            (Some(x), Some(y)) => println!("{agent} {id}: {x} → {y}"),
-            (Some(x), None) => println!("{agent} {id}: {x} → (not run)"),
-            (None, Some(y)) => println!("{agent} {id}: (not run) → {y}"),
-            (None, None) => continue,
+        let (x, y) = (a.get(key), b.get(key));
+        if x == y {
+            continue;
         }
+        let shown = |v: Option<&String>| v.map_or("(not run)", String::as_str).to_string();
+        println!("{agent} {id}: {} → {}", shown(x), shown(y));
         changes += 1;
     }
     println!("{changes} change(s)");

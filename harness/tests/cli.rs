@@ -15,6 +15,13 @@ fn tmpdir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// A JSON file the run wrote.
+fn read_json(path: impl AsRef<std::path::Path>) -> serde_json::Value {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn assert_usage_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
@@ -131,18 +138,14 @@ fn passing_run_exits_0_and_writes_reports() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("index")).expect("json");
+    let index = read_json(dir.join("index.json"));
     let cases = index["wsconform-reference"].as_object().expect("agent");
     assert_eq!(cases.len(), 17);
     assert_eq!(cases["2.1"]["reportfile"], "wsconform_reference_case_2_1.json");
-    let case: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("wsconform_reference_case_2_1.json")).expect("case"))
-            .expect("json");
+    let case = read_json(dir.join("wsconform_reference_case_2_1.json"));
     assert_eq!(case["behavior"], "OK");
     assert_eq!(case["received"], serde_json::json!([["pong", ""]]));
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("results.json")).expect("results")).expect("json");
+    let results = read_json(dir.join("results.json"));
     assert_eq!(results["schema_version"], 1);
     assert_eq!(results["runs"][0]["complete"], true);
     assert_eq!(results["runs"][0]["cases"].as_array().expect("cases").len(), 17);
@@ -194,8 +197,7 @@ fn client_role_exit_codes_and_reports() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("index")).expect("json");
+    let index = read_json(dir.join("index.json"));
     assert_eq!(
         index["wsconform-reference-client"]
             .as_object()
@@ -203,10 +205,7 @@ fn client_role_exit_codes_and_reports() {
             .len(),
         11
     );
-    let case: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join("wsconform_reference_client_case_2_1.json")).expect("case"),
-    )
-    .expect("json");
+    let case = read_json(dir.join("wsconform_reference_client_case_2_1.json"));
     assert_eq!(case["isServer"], true);
     let out = wsconform(&[
         "client",
@@ -258,8 +257,7 @@ fn baseline_fails_only_on_changes() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let recorded: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&base).expect("baseline")).expect("json");
+    let recorded = read_json(&base);
     assert_eq!(
         recorded["agents"]["wsconform-reference"]["2.1"]["behavior"],
         "FAILED"
@@ -332,8 +330,7 @@ fn shards_merge_into_the_whole_run() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(merged.join("results.json")).expect("results")).expect("json");
+    let results = read_json(merged.join("results.json"));
     let ids: Vec<&str> = results["runs"][0]["cases"]
         .as_array()
         .expect("cases")
@@ -415,13 +412,11 @@ fn ctrl_c_leaves_valid_reports_of_finished_cases() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("results.json")).expect("results")).expect("json");
+    let results = read_json(dir.join("results.json"));
     assert_eq!(results["runs"][0]["complete"], false);
     let finished = results["runs"][0]["cases"].as_array().expect("cases").len();
     assert!((1..17).contains(&finished), "{finished} cases finished");
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("index")).expect("json");
+    let index = read_json(dir.join("index.json"));
     assert_eq!(
         index["wsconform-reference"].as_object().expect("agent").len(),
         finished
@@ -450,8 +445,7 @@ fn autobahn_spec_file_selects_and_excludes() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("option \"failByDrop\" is ignored"));
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(outdir.join("index.json")).expect("index")).expect("json");
+    let index = read_json(outdir.join("index.json"));
     assert_eq!(index["wsconform-reference"].as_object().expect("agent").len(), 10);
     std::fs::remove_dir_all(dir).expect("cleans");
 }

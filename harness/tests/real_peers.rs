@@ -3,6 +3,7 @@
 //! checked case for case against the real Autobahn|Testsuite's verdicts on
 //! the same peers (`peers/expected/{server,client}/`). Differences that
 //! timing can explain are listed with the reason in `tolerated.json` there.
+//! The same runs over TLS must give the same verdicts.
 //!
 //! Needs the peers installed; runs when `WSCONFORM_REAL_PEERS=1` (as
 //! `.ci/run` sets it) and says so loudly otherwise.
@@ -17,10 +18,54 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use common::{compare, expected_file, run_server, run_url, selection, server_run};
+use common::{compare, expected_file, run_server, selection, server_run};
 use serde_json::Value;
-use wsconform::session::{run_clients, ClientRun, ClientUnderTest, ServerRun};
+use wsconform::runner::CaseResult;
+use wsconform::session::{run_clients, ClientRun, ClientUnderTest, Common, ServerRun};
 use wsconform::transport::{ServerTls, Trust};
+use wsconform_cases::Selection;
+
+/// A real WebSocket library: its echo server and its client driver.
+#[derive(Debug, Clone, Copy)]
+enum Library {
+    NodeWs,
+    PyWebsockets,
+}
+
+impl Library {
+    /// The agent name its expected verdicts are filed under.
+    fn agent(self) -> &'static str {
+        match self {
+            Library::NodeWs => "node-ws",
+            Library::PyWebsockets => "py-websockets",
+        }
+    }
+
+    fn program(self) -> String {
+        match self {
+            Library::NodeWs => "node".into(),
+            Library::PyWebsockets => repo("peers/python/.venv/bin/python"),
+        }
+    }
+
+    fn script(self, role: &str) -> String {
+        match (self, role) {
+            (Library::NodeWs, "server") => repo("peers/node/echo-server.js"),
+            (Library::NodeWs, _) => repo("peers/node/client-driver.js"),
+            (Library::PyWebsockets, "server") => repo("peers/python/echo_server.py"),
+            (Library::PyWebsockets, _) => repo("peers/python/client_driver.py"),
+        }
+    }
+
+    /// The environment variable through which its client trusts a
+    /// certificate file.
+    fn ca_variable(self) -> &'static str {
+        match self {
+            Library::NodeWs => "NODE_EXTRA_CA_CERTS",
+            Library::PyWebsockets => "SSL_CERT_FILE",
+        }
+    }
+}
 
 struct Peer(Child);
 
@@ -35,21 +80,17 @@ fn repo(path: &str) -> String {
     format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Starts a peer on an ephemeral loopback port; returns it and its URL.
-fn start(program: &str, script: &str) -> (Peer, String) {
-    start_with(program, script, None)
-}
-
-/// As [`start`]; with `tls`, the peer serves wss:// with its files.
-fn start_with(program: &str, script: &str, tls: Option<&TlsFiles>) -> (Peer, String) {
-    let mut command = Command::new(program);
-    command.arg(repo(script)).arg("0").stdout(Stdio::piped());
+/// Starts `lib`'s echo server on an ephemeral loopback port; with `tls`, on
+/// wss:// with those files. Returns it and its URL.
+fn start_server(lib: Library, tls: Option<&TlsFiles>) -> (Peer, String) {
+    let mut command = Command::new(lib.program());
+    command.arg(lib.script("server")).arg("0").stdout(Stdio::piped());
     if let Some(tls) = tls {
         command.env("TLS_CERT", &tls.cert).env("TLS_KEY", &tls.key);
     }
     let mut child = command
         .spawn()
-        .unwrap_or_else(|e| panic!("{program} {script}: {e} (run scripts/install-peers.sh)"));
+        .unwrap_or_else(|e| panic!("{lib:?}: {e} (run scripts/install-peers.sh)"));
     let stdout = child.stdout.take().expect("piped");
     let mut line = String::new();
     BufReader::new(stdout)
@@ -90,22 +131,6 @@ impl Drop for TlsFiles {
     }
 }
 
-/// A client's expected verdicts: Autobahn's (`client/AGENT.json`) and
-/// wsconform's for the hs.client.* cases (`client/handshake/AGENT.json`).
-fn expected_client(agent: &str) -> BTreeMap<String, Value> {
-    let mut expected = expected_file(&format!("client/{agent}.json"));
-    expected.extend(expected_file(&format!("client/handshake/{agent}.json")));
-    expected
-}
-
-/// `expected` without category 9: over TLS the real peers run categories
-/// 1–8 and 10 (9.x's large and many messages add nothing TLS-specific and
-/// would double the test's time).
-fn without_9(mut expected: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
-    expected.retain(|id, _| !id.starts_with("9."));
-    expected
-}
-
 fn tolerated(role: &str, agent: &str) -> BTreeMap<String, Vec<String>> {
     let file = expected_file(&format!("{role}/tolerated.json"));
     file.get(agent)
@@ -132,202 +157,177 @@ fn enabled() -> bool {
     on
 }
 
-async fn check(agent: &str, program: &str, script: &str) {
-    let (_peer, url) = start(program, script);
-    let results = run_url(&url, agent, selection(&[], &["hs.*"])).await;
-    let expected = expected_file(&format!("server/{agent}.json"));
-    assert_eq!(results.results.len(), expected.len());
-    let diffs = compare(&results.results, &expected, &tolerated("server", agent));
+/// Which cases a check runs, and the verdicts expected of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Categories 1–10 (Autobahn's verdicts; clients: and hs.client.*,
+    /// wsconform's, recorded in `peers/expected/client/handshake/`).
+    All,
+    /// As `All` without category 9: over TLS (9.x's large and many
+    /// messages add nothing TLS-specific and would double the time).
+    No9,
+    /// Servers: the hs.server.* cases, which Autobahn lacks; wsconform's
+    /// verdicts, recorded in `peers/expected/server/handshake/` and
+    /// explained in `docs/handshake-findings.md`.
+    Handshake,
+}
+
+impl Part {
+    fn selection(self, role: &str) -> Selection {
+        match (self, role) {
+            (Part::Handshake, _) => selection(&["hs.*"], &[]),
+            (Part::All, "server") => selection(&[], &["hs.*"]),
+            (Part::No9, "server") => selection(&[], &["hs.*", "9.*"]),
+            (Part::All, _) => selection(&[], &[]),
+            (Part::No9, _) => selection(&[], &["9.*"]),
+        }
+    }
+
+    fn expected(self, role: &str, agent: &str) -> BTreeMap<String, Value> {
+        if self == Part::Handshake {
+            return expected_file(&format!("{role}/handshake/{agent}.json"));
+        }
+        let mut expected = expected_file(&format!("{role}/{agent}.json"));
+        if role == "client" {
+            expected.extend(expected_file(&format!("client/handshake/{agent}.json")));
+        }
+        if self == Part::No9 {
+            expected.retain(|id, _| !id.starts_with("9."));
+        }
+        expected
+    }
+}
+
+/// Asserts that `results` are the expected verdicts of `part`.
+fn assert_verdicts(lib: Library, role: &str, part: Part, results: &[CaseResult]) {
+    let agent = lib.agent();
+    let expected = part.expected(role, agent);
+    let tolerated = match part {
+        Part::Handshake => BTreeMap::new(),
+        _ => tolerated(role, agent),
+    };
+    assert_eq!(results.len(), expected.len(), "{agent} {role} {part:?}");
+    let diffs = compare(results, &expected, &tolerated);
     assert!(
         diffs.is_empty(),
-        "{agent}: differences from Autobahn:\n{}",
+        "{agent} {role} {part:?}: differences from the expected verdicts:\n{}",
         diffs.join("\n")
     );
+}
+
+/// Runs `part` against `lib`'s server, over TLS when `tls`.
+async fn check_server(lib: Library, part: Part, tls: bool) {
+    let files = tls.then(|| TlsFiles::new(lib.agent()));
+    let (_peer, url) = start_server(lib, files.as_ref());
+    let results = run_server(ServerRun {
+        url: Some(url),
+        agent: Some(lib.agent().to_string()),
+        trust: files
+            .as_ref()
+            .map_or_else(Trust::default, |f| Trust::RootsAnd(vec![f.cert.clone()])),
+        ..server_run(part.selection("server"))
+    })
+    .await;
+    assert_eq!(results.target.starts_with("wss://"), tls);
+    assert_verdicts(lib, "server", part, &results.results);
+}
+
+/// Runs `part` with `lib`'s client driver spawned against the fuzzing
+/// server; over TLS when `tls`, the driver trusting the harness's
+/// self-signed certificate through `{ca}`.
+async fn check_client(lib: Library, part: Part, tls: bool) {
+    let identity = tls.then(|| ServerTls::self_signed().expect("rcgen"));
+    let files = tls.then(|| TlsFiles::new(&format!("{}-client", lib.agent())));
+    let mut command = format!("{} {} {{url}} {{agent}}", lib.program(), lib.script("client"));
+    if let (Some(identity), Some(files)) = (&identity, &files) {
+        std::fs::write(&files.cert, &identity.cert_pem).expect("writes");
+        command = format!("{}={} {command}", lib.ca_variable(), files.cert.display());
+    }
+    let run = ClientRun {
+        client: ClientUnderTest::Spawn(command),
+        agents: vec![lib.agent().to_string()],
+        tls: identity,
+        common: Common {
+            selection: part.selection("client"),
+            ..Common::default()
+        },
+        ..ClientRun::default()
+    };
+    let results = run_clients(&run, Arc::new(AtomicBool::new(false)))
+        .await
+        .expect("run completes");
+    assert_eq!(results.runs.len(), 1, "{:?}", results.client_status);
+    assert_eq!(results.url.starts_with("wss://"), tls);
+    assert_verdicts(lib, "client", part, &results.runs[0].results);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_server_matches_autobahn() {
     if enabled() {
-        check("node-ws", "node", "peers/node/echo-server.js").await;
+        check_server(Library::NodeWs, Part::All, false).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_server_matches_autobahn() {
     if enabled() {
-        check(
-            "py-websockets",
-            &repo("peers/python/.venv/bin/python"),
-            "peers/python/echo_server.py",
-        )
-        .await;
+        check_server(Library::PyWebsockets, Part::All, false).await;
     }
-}
-
-/// The opening-handshake cases, which Autobahn lacks: the verdicts are
-/// wsconform's own, recorded in `peers/expected/server/handshake/` and
-/// explained case by case in `docs/handshake-findings.md`.
-async fn check_handshake(agent: &str, program: &str, script: &str) {
-    let (_peer, url) = start(program, script);
-    let results = run_url(&url, agent, selection(&["hs.*"], &[])).await;
-    let expected = expected_file(&format!("server/handshake/{agent}.json"));
-    assert_eq!(results.results.len(), expected.len());
-    let diffs = compare(&results.results, &expected, &BTreeMap::new());
-    assert!(
-        diffs.is_empty(),
-        "{agent}: handshake verdicts changed:\n{}",
-        diffs.join("\n")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_server_handshake_verdicts() {
     if enabled() {
-        check_handshake("node-ws", "node", "peers/node/echo-server.js").await;
+        check_server(Library::NodeWs, Part::Handshake, false).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_server_handshake_verdicts() {
     if enabled() {
-        check_handshake(
-            "py-websockets",
-            &repo("peers/python/.venv/bin/python"),
-            "peers/python/echo_server.py",
-        )
-        .await;
+        check_server(Library::PyWebsockets, Part::Handshake, false).await;
     }
-}
-
-/// wss:// against a real server: the verdicts of TCP (Autobahn's), over TLS.
-async fn check_tls(agent: &str, program: &str, script: &str) {
-    let files = TlsFiles::new(agent);
-    let (_peer, url) = start_with(program, script, Some(&files));
-    let results = run_server(ServerRun {
-        url: Some(url),
-        agent: Some(agent.to_string()),
-        trust: Trust::RootsAnd(vec![files.cert.clone()]),
-        ..server_run(selection(&[], &["hs.*", "9.*"]))
-    })
-    .await;
-    assert!(results.target.starts_with("wss://"));
-    let expected = without_9(expected_file(&format!("server/{agent}.json")));
-    assert_eq!(results.results.len(), expected.len());
-    let diffs = compare(&results.results, &expected, &tolerated("server", agent));
-    assert!(
-        diffs.is_empty(),
-        "{agent} over TLS: differences from Autobahn over TCP:\n{}",
-        diffs.join("\n")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_server_over_tls() {
     if enabled() {
-        check_tls("node-ws", "node", "peers/node/echo-server.js").await;
+        check_server(Library::NodeWs, Part::No9, true).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_server_over_tls() {
     if enabled() {
-        check_tls(
-            "py-websockets",
-            &repo("peers/python/.venv/bin/python"),
-            "peers/python/echo_server.py",
-        )
-        .await;
+        check_server(Library::PyWebsockets, Part::No9, true).await;
     }
-}
-
-/// Runs a real client driver through wsconform's fuzzing server.
-async fn check_client(agent: &str, command: String) {
-    let run = ClientRun {
-        client: ClientUnderTest::Spawn(command),
-        agents: vec![agent.to_string()],
-        ..ClientRun::default()
-    };
-    check_client_run(agent, run, expected_client(agent)).await;
-}
-
-/// Runs `run` (one real client) and compares it with `expected`.
-async fn check_client_run(agent: &str, run: ClientRun, expected: BTreeMap<String, Value>) {
-    let results = run_clients(&run, Arc::new(AtomicBool::new(false)))
-        .await
-        .expect("run completes");
-    assert_eq!(results.runs.len(), 1, "{:?}", results.client_status);
-    assert_eq!(results.runs[0].results.len(), expected.len());
-    let diffs = compare(&results.runs[0].results, &expected, &tolerated("client", agent));
-    assert!(
-        diffs.is_empty(),
-        "{agent} client: differences from Autobahn:\n{}",
-        diffs.join("\n")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_client_matches_autobahn() {
     if enabled() {
-        check_client(
-            "node-ws",
-            format!("node {} {{url}} {{agent}}", repo("peers/node/client-driver.js")),
-        )
-        .await;
+        check_client(Library::NodeWs, Part::All, false).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_client_matches_autobahn() {
     if enabled() {
-        let command = format!(
-            "{} {} {{url}} {{agent}}",
-            repo("peers/python/.venv/bin/python"),
-            repo("peers/python/client_driver.py")
-        );
-        check_client("py-websockets", command).await;
+        check_client(Library::PyWebsockets, Part::All, false).await;
     }
-}
-
-/// A real client driver against the fuzzing server on wss://: `command`
-/// gets `{ca}`, the PEM file of the harness's self-signed certificate.
-async fn check_client_tls(agent: &str, command: &str) {
-    let tls = ServerTls::self_signed().expect("rcgen");
-    let files = TlsFiles::new(&format!("{agent}-client"));
-    std::fs::write(&files.cert, &tls.cert_pem).expect("writes");
-    let run = ClientRun {
-        client: ClientUnderTest::Spawn(command.replace("{ca}", &files.cert.display().to_string())),
-        agents: vec![agent.to_string()],
-        tls: Some(tls),
-        common: wsconform::session::Common {
-            selection: selection(&[], &["9.*"]),
-            ..Default::default()
-        },
-        ..ClientRun::default()
-    };
-    check_client_run(agent, run, without_9(expected_client(agent))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_client_over_tls() {
     if enabled() {
-        let driver = repo("peers/node/client-driver.js");
-        check_client_tls(
-            "node-ws",
-            &format!("NODE_EXTRA_CA_CERTS={{ca}} node {driver} {{url}} {{agent}}"),
-        )
-        .await;
+        check_client(Library::NodeWs, Part::No9, true).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_client_over_tls() {
     if enabled() {
-        let command = format!(
-            "SSL_CERT_FILE={{ca}} {} {} {{url}} {{agent}}",
-            repo("peers/python/.venv/bin/python"),
-            repo("peers/python/client_driver.py")
-        );
-        check_client_tls("py-websockets", &command).await;
+        check_client(Library::PyWebsockets, Part::No9, true).await;
     }
 }
 

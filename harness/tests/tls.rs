@@ -13,7 +13,7 @@ use common::{client_run, expected_file, run_client, run_server, selection, serve
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use wsconform::reference::{Knob, Knobs, ReferenceServer};
-use wsconform::session::{run_servers, ServerRun, SessionError};
+use wsconform::session::{run_servers, RunResults, ServerRun, SessionError};
 use wsconform::transport::{ServerTls, Trust};
 use wsconform_cases::catalog;
 
@@ -21,8 +21,18 @@ fn identity() -> ServerTls {
     ServerTls::self_signed().expect("rcgen makes a certificate")
 }
 
-/// Every case, handshake included, against the reference server over TLS:
-/// the same verdicts as Autobahn's over TCP.
+/// Asserts a whole run over TLS: `count` cases on a wss:// URL, the same
+/// verdicts as Autobahn's over TCP (`expected`), and every case passing.
+fn assert_same_verdicts_over_tls(run: &RunResults, count: usize, expected: &str) {
+    assert!(run.target.starts_with("wss://127.0.0.1:"), "{}", run.target);
+    assert_eq!(run.results.len(), count);
+    let diffs = common::compare(&run.results, &expected_file(expected), &BTreeMap::new());
+    assert!(diffs.is_empty(), "differences over TLS:\n{}", diffs.join("\n"));
+    assert_eq!(common::failing(&run.results), BTreeSet::new());
+    assert!(run.passed && run.complete);
+}
+
+/// Every case, handshake included, against the reference server over TLS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_server_over_tls_gets_the_same_verdicts() {
     let run = run_server(ServerRun {
@@ -30,13 +40,7 @@ async fn reference_server_over_tls_gets_the_same_verdicts() {
         ..server_run(selection(&[], &[]))
     })
     .await;
-    assert!(run.target.starts_with("wss://127.0.0.1:"), "{}", run.target);
-    assert_eq!(run.results.len(), 331);
-    let expected = expected_file("server/wsconform-reference.json");
-    let diffs = common::compare(&run.results, &expected, &BTreeMap::new());
-    assert!(diffs.is_empty(), "differences over TLS:\n{}", diffs.join("\n"));
-    assert_eq!(common::failing(&run.results), BTreeSet::new());
-    assert!(run.passed && run.complete);
+    assert_same_verdicts_over_tls(&run, 331, "server/wsconform-reference.json");
 }
 
 /// Every case against the reference client, with the fuzzing server on TLS.
@@ -45,13 +49,7 @@ async fn reference_client_over_tls_gets_the_same_verdicts() {
     let mut run = client_run([], selection(&[], &[]));
     run.tls = Some(identity());
     let run = run_client(run).await;
-    assert!(run.target.starts_with("wss://"), "{}", run.target);
-    assert_eq!(run.results.len(), 315);
-    let expected = expected_file("client/wsconform-reference.json");
-    let diffs = common::compare(&run.results, &expected, &BTreeMap::new());
-    assert!(diffs.is_empty(), "differences over TLS:\n{}", diffs.join("\n"));
-    assert_eq!(common::failing(&run.results), BTreeSet::new());
-    assert!(run.passed && run.complete);
+    assert_same_verdicts_over_tls(&run, 315, "client/wsconform-reference.json");
 }
 
 /// Cases still fail over TLS: `never-pong` fails exactly the pong cases of
@@ -91,7 +89,7 @@ async fn tls_reference() -> (ReferenceServer, ServerTls) {
     (server, tls)
 }
 
-async fn run_url_trusting(url: String, trust: Trust) -> Result<wsconform::session::RunResults, SessionError> {
+async fn run_url_trusting(url: String, trust: Trust) -> Result<RunResults, SessionError> {
     let run = ServerRun {
         url: Some(url),
         trust,

@@ -22,6 +22,8 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod opcode;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod utf8;
 
 pub use close::{CloseClass, CloseCode, ClosePayload, ClosePayloadError};
