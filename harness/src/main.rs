@@ -564,11 +564,13 @@ async fn client(args: ClientArgs) -> anyhow::Result<ExitCode> {
     }
     let outdir = outdir(&args.run, spec.as_ref(), "reports/clients");
     check_outdir(&outdir)?;
-    // A wss:// URL in an Autobahn spec means TLS, as --tls does.
-    let tls = if spec_target.as_ref().is_some_and(|t| t.secure) && !args.identity.tls {
-        Some(ServerTls::self_signed()?)
-    } else {
-        args.identity.identity()?
+    // A wss:// URL in an Autobahn spec means TLS, as --tls does, with the
+    // spec's cert and key files if it names them.
+    let tls = match (&spec, spec_target.as_ref().is_some_and(|t| t.secure)) {
+        (Some(spec), true) if !args.identity.tls => {
+            Some(ServerTls::from_args(spec.cert.as_deref(), spec.key.as_deref())?)
+        }
+        _ => args.identity.identity()?,
     };
     let ca_file = match &tls {
         Some(tls) => {

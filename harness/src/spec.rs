@@ -28,6 +28,10 @@ pub struct Spec {
     pub servers: Vec<SpecServer>,
     /// fuzzingserver: the URL to listen on.
     pub url: Option<String>,
+    /// fuzzingserver with a `wss://` url: the certificate and key files
+    /// (PEM), as Autobahn's `cert` and `key`.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
     pub cases: Vec<String>,
     pub exclude_cases: Vec<String>,
     /// (agent pattern, case patterns), both anchored at both ends, `*` a wildcard.
@@ -88,6 +92,8 @@ impl Spec {
             exclude_cases: strings(doc, "exclude-cases")?,
             url: doc.get("url").and_then(Value::as_str).map(str::to_string),
             outdir: doc.get("outdir").and_then(Value::as_str).map(PathBuf::from),
+            cert: doc.get("cert").and_then(Value::as_str).map(PathBuf::from),
+            key: doc.get("key").and_then(Value::as_str).map(PathBuf::from),
             ..Spec::default()
         };
         if let Some(servers) = doc.get("servers") {
@@ -135,7 +141,15 @@ impl Spec {
         for key in top.keys() {
             if !matches!(
                 key.as_str(),
-                "servers" | "url" | "cases" | "exclude-cases" | "exclude-agent-cases" | "outdir" | "options"
+                "servers"
+                    | "url"
+                    | "cert"
+                    | "key"
+                    | "cases"
+                    | "exclude-cases"
+                    | "exclude-agent-cases"
+                    | "outdir"
+                    | "options"
             ) {
                 spec.warnings.push(format!("key {key:?} is ignored"));
             }
@@ -197,6 +211,12 @@ mod tests {
         assert_eq!(spec.timeouts.close_handshake, Some(Duration::from_secs(2)));
         assert_eq!(spec.warnings, ["option \"failByDrop\" is ignored"]);
         assert!(Spec::from_json(&serde_json::json!({"servers": [{}]})).is_err());
+        let tls = Spec::from_json(
+            &serde_json::json!({"url": "wss://127.0.0.1:9001", "cert": "c.pem", "key": "k.pem"}),
+        )
+        .expect("parses");
+        assert_eq!((tls.cert, tls.key), (Some("c.pem".into()), Some("k.pem".into())));
+        assert!(tls.warnings.is_empty());
     }
 
     #[test]

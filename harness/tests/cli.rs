@@ -119,6 +119,47 @@ fn tls_for_both_roles() {
     assert!(stdout.contains("tls-client: 22 cases"), "{stdout}");
     let pem = std::fs::read_to_string(dir.join("clients/wsconform-cert.pem")).expect("the certificate file");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+
+    // An Autobahn fuzzingserver spec with a wss:// url and its cert and key
+    // files: served with them, the client trusting that certificate.
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("rcgen");
+    let (cert, key) = (dir.join("spec-cert.pem"), dir.join("spec-key.pem"));
+    std::fs::write(&cert, made.cert.pem()).expect("writes");
+    std::fs::write(&key, made.key_pair.serialize_pem()).expect("writes");
+    let spec = dir.join("fuzzingserver.json");
+    let spec_json = |key: &std::path::Path| {
+        serde_json::json!({"url": "wss://127.0.0.1:0", "cert": s(&cert), "key": s(key), "cases": ["1.1.1"]})
+            .to_string()
+    };
+    std::fs::write(&spec, spec_json(&key)).expect("writes the spec");
+    let spec_run = |outdir: &str| {
+        wsconform(&[
+            "client",
+            "--spec",
+            s(&spec),
+            "--spawn",
+            &spawn,
+            "--agent",
+            "spec-tls",
+            "--outdir",
+            outdir,
+        ])
+    };
+    let out = spec_run(s(&dir.join("spec")));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = std::fs::read_to_string(dir.join("spec/wsconform-cert.pem")).expect("the certificate file");
+    assert_eq!(
+        served,
+        made.cert.pem(),
+        "the spec's certificate is the one served"
+    );
+    std::fs::write(&spec, spec_json(&dir.join("missing-key.pem"))).expect("writes the spec");
+    assert_usage_error(&spec_run(s(&dir.join("spec2"))), "missing-key.pem");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
