@@ -47,3 +47,14 @@ async fn reference_server_passes_every_handshake_case() {
     assert_eq!(results.results.len(), 30);
     assert_eq!(common::failing(&results.results), Default::default());
 }
+
+/// A message of many small frames (9.3.1: 4 MiB as 65 536 frames of 64
+/// bytes) leaves in large writes, as Autobahn hands its reactor the whole
+/// message, not in a system call or two per frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_small_frames_leave_in_large_writes() {
+    let run = run_reference([], selection(&["9.3.1"], &[])).await;
+    let writes: u64 = run.results[0].outcome.tx_octet_stats.values().sum();
+    assert!(writes < 100, "{writes} writes for 9.3.1");
+    assert!(run.passed && run.complete);
+}
