@@ -132,19 +132,31 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = |e: rustls::pki_types::pem::Error| TlsError::Pem {
+/// A [`TlsError::Pem`] for `path`, from whatever went wrong with it.
+fn unreadable<E: fmt::Display>(path: &Path) -> impl Fn(E) -> TlsError + '_ {
+    move |e| TlsError::Pem {
         path: path.display().to_string(),
         why: e.to_string(),
-    };
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(pem)?
+    }
+}
+
+fn read_pem(path: &Path) -> Result<String, TlsError> {
+    std::fs::read_to_string(path).map_err(unreadable(path))
+}
+
+/// The certificates in `pem` (the text of `path`).
+fn parse_certs(pem: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(pem)?;
+        .map_err(unreadable(path))?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate(path.display().to_string()));
     }
     Ok(certs)
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    parse_certs(&read_pem(path)?, path)
 }
 
 /// Which server certificates the harness accepts when it is the client.
@@ -352,15 +364,9 @@ impl ServerTls {
 
     /// The certificate chain and key from PEM files (`--cert`, `--key`).
     pub fn from_files(cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
-        let certs = read_certs(cert)?;
-        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Pem {
-            path: key.display().to_string(),
-            why: e.to_string(),
-        })?;
-        let pem = std::fs::read_to_string(cert).map_err(|e| TlsError::Pem {
-            path: cert.display().to_string(),
-            why: e.to_string(),
-        })?;
+        let pem = read_pem(cert)?;
+        let certs = parse_certs(&pem, cert)?;
+        let key = PrivateKeyDer::from_pem_slice(read_pem(key)?.as_bytes()).map_err(unreadable(key))?;
         ServerTls::new(certs, key, pem, false)
     }
 
