@@ -349,8 +349,9 @@ impl fmt::Debug for ServerTls {
 }
 
 /// A client that has not finished its TLS handshake by then is dropped: a
-/// stalled peer must not hold a task forever.
-const TLS_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// stalled peer must not hold a task forever (the fuzzing server scales it
+/// with `--timeout-scale`).
+pub const TLS_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl ServerTls {
     /// A fresh self-signed certificate for the loopback names.
@@ -402,25 +403,26 @@ impl ServerTls {
         Trust::RootsAndCerts(self.certs.clone())
     }
 
-    /// Runs the server side of the TLS handshake on `tcp`, bounded in time.
-    pub async fn accept(&self, tcp: TcpStream) -> std::io::Result<Stream> {
+    /// Runs the server side of the TLS handshake on `tcp`, for at most `limit`.
+    pub async fn accept(&self, tcp: TcpStream, limit: Duration) -> std::io::Result<Stream> {
         let accepting = self.acceptor.accept(tcp);
-        match tokio::time::timeout(TLS_ACCEPT_TIMEOUT, accepting).await {
+        match tokio::time::timeout(limit, accepting).await {
             Ok(Ok(tls)) => Ok(Box::new(tls)),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                format!("no TLS handshake within {TLS_ACCEPT_TIMEOUT:?}"),
+                format!("no TLS handshake within {limit:?}"),
             )),
         }
     }
 }
 
-/// Accepts one connection's stream: TLS when `tls` is given, else TCP as is.
-pub async fn accept(tcp: TcpStream, tls: Option<&ServerTls>) -> std::io::Result<Stream> {
+/// Accepts one connection's stream: TLS when `tls` is given (its handshake
+/// bounded by `limit`), else TCP as is.
+pub async fn accept(tcp: TcpStream, tls: Option<&ServerTls>, limit: Duration) -> std::io::Result<Stream> {
     let _ = tcp.set_nodelay(true);
     match tls {
-        Some(tls) => tls.accept(tcp).await,
+        Some(tls) => tls.accept(tcp, limit).await,
         None => Ok(Box::new(tcp)),
     }
 }

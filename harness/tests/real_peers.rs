@@ -290,6 +290,20 @@ async fn python_websockets_server_handshake_verdicts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_server_handshake_verdicts_over_tls() {
+    if enabled() {
+        check_server(Library::NodeWs, Part::Handshake, true).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_server_handshake_verdicts_over_tls() {
+    if enabled() {
+        check_server(Library::PyWebsockets, Part::Handshake, true).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_server_over_tls() {
     if enabled() {
         check_server(Library::NodeWs, Part::No9, true).await;

@@ -15,6 +15,7 @@
 'use strict';
 
 const fs = require('fs');
+const http = require('http');
 const https = require('https');
 const { WebSocketServer } = require('ws');
 
@@ -28,9 +29,15 @@ const maxPayload = 100 * 1024 * 1024; // >= 16 MiB (Autobahn 9.1.6 / 9.2.6)
 const { TLS_CERT, TLS_KEY } = process.env;
 let wss;
 if (TLS_CERT && TLS_KEY) {
+  // Plain (non-upgrade) requests get what ws's own HTTP server answers them
+  // (426), so that TLS changes nothing but the transport.
   const server = https.createServer({
     cert: fs.readFileSync(TLS_CERT),
     key: fs.readFileSync(TLS_KEY),
+  }, (req, res) => {
+    const body = http.STATUS_CODES[426];
+    res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+    res.end(body);
   });
   // ws forwards the HTTPS server's 'listening' and 'error' events.
   wss = new WebSocketServer({ server, maxPayload });

@@ -50,7 +50,9 @@ impl ReferenceServer {
             while let Ok((tcp, _)) = listener.accept().await {
                 let (knobs, tls) = (knobs.clone(), tls.clone());
                 tokio::spawn(async move {
-                    if let Ok(stream) = transport::accept(tcp, tls.as_ref()).await {
+                    if let Ok(stream) =
+                        transport::accept(tcp, tls.as_ref(), transport::TLS_ACCEPT_TIMEOUT).await
+                    {
                         serve(stream, knobs).await;
                     }
                 });

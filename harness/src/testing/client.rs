@@ -175,7 +175,8 @@ impl FuzzingServer {
             while let Ok((tcp, peer)) = listener.accept().await {
                 let shared = accept_shared.clone();
                 tokio::spawn(async move {
-                    let result = match transport::accept(tcp, shared.config.tls.as_ref()).await {
+                    let limit = transport::TLS_ACCEPT_TIMEOUT.mul_f64(shared.config.engine.timeout_scale);
+                    let result = match transport::accept(tcp, shared.config.tls.as_ref(), limit).await {
                         Ok(stream) => handle(stream, &shared).await,
                         Err(e) => Err(RequestError::Tls(e)),
                     };
