@@ -10,7 +10,7 @@ use wsconform::engine::EngineConfig;
 use wsconform::testing::server::{run_case, ClientOptions};
 use wsconform::transport::{Connector, Target, Trust};
 use wsconform::verdict::{judge, Expectations};
-use wsconform_cases::{catalog, Behavior, Case};
+use wsconform_cases::{catalog, Behavior, Case, HandshakeExpect};
 use wsconform_wire::handshake::{Request, Response};
 use wsconform_wire::{Frame, Opcode, Role};
 
@@ -160,6 +160,34 @@ async fn broken_handshakes_fail_the_case() {
         assert_eq!(behavior, Behavior::Failed, "{bad:?}");
         assert!(!outcome.handshake_completed, "{bad:?}");
         assert!(took < Duration::from_secs(4), "{bad:?} took {took:?}");
+    }
+}
+
+/// The handshake cases where the RFC leaves the answer open (INFORMATIONAL
+/// for any answer) still fail against a server that gives no answer in
+/// time, or answers with bytes that are not HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_handshake_cases_fail_without_a_valid_answer() {
+    let open_cases: Vec<String> = catalog()
+        .into_iter()
+        .filter(|c| {
+            c.handshake
+                .as_ref()
+                .is_some_and(|h| h.expect == HandshakeExpect::Either)
+        })
+        .map(|c| c.id)
+        .collect();
+    assert!(!open_cases.is_empty());
+    for id in &open_cases {
+        for bad in [Bad::GarbageHttp, Bad::StallBeforeHandshake] {
+            let (behavior, _, outcome) = verdict_against(bad, id).await;
+            assert_eq!(
+                behavior,
+                Behavior::Failed,
+                "{id} against {bad:?}: {:?}",
+                outcome.handshake_check
+            );
+        }
     }
 }
 

@@ -35,10 +35,15 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
     match tokio::time::timeout(timeout, open(case, target, options)).await {
         Err(_) => Outcome::setup_failed(started, format!("no handshake answer within {timeout:?}"), true),
         Ok(Err(refused)) => {
-            let mut o = Outcome::setup_failed(started, refused.error, false);
+            // Bytes that are not an HTTP response (or one cut off) differ
+            // from a server that closed without a word.
+            let invalid =
+                (refused.status.is_none() && !refused.response.is_empty()).then_some(refused.error.as_str());
+            let check = expect.and_then(|e| judge_refusal(e, refused.status.as_ref(), invalid));
+            let mut o = Outcome::setup_failed(started, refused.error.clone(), false);
             o.http_request = refused.request;
             o.http_response = refused.response;
-            o.handshake_check = expect.and_then(|e| judge_refusal(e, refused.status.as_ref()));
+            o.handshake_check = check;
             o
         }
         Ok(Ok(opened)) => {
@@ -61,22 +66,31 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
 
 /// The verdict on a server that did not upgrade, for cases that expect a
 /// refusal or leave it open; `status` is its HTTP answer, `None` when it
-/// closed the connection without one. `None` for cases that expect an
+/// gave none: it closed the connection, or (`invalid`, with why) sent bytes
+/// that are not a valid HTTP response. `None` for cases that expect an
 /// upgrade (those fail the usual way).
-fn judge_refusal(expect: &HandshakeExpect, status: Option<&Response>) -> Option<(Behavior, String)> {
-    Some(match (expect, status) {
+fn judge_refusal(
+    expect: &HandshakeExpect,
+    status: Option<&Response>,
+    invalid: Option<&str>,
+) -> Option<(Behavior, String)> {
+    Some(match (expect, status, invalid) {
         // Client cases never reach a server; upgrade cases fail the usual way.
-        (HandshakeExpect::Accept { .. } | HandshakeExpect::ClientFails | HandshakeExpect::FreshKey, _) => return None,
-        (HandshakeExpect::Either, Some(r)) => (Behavior::Informational, format!("The server answered {}.", r.status)),
-        (HandshakeExpect::Either, None) => {
+        (HandshakeExpect::Accept { .. } | HandshakeExpect::ClientFails | HandshakeExpect::FreshKey, _, _) => return None,
+        (_, None, Some(why)) => (
+            Behavior::Failed,
+            format!("The server's answer is not a valid HTTP response ({why})."),
+        ),
+        (HandshakeExpect::Either, Some(r), _) => (Behavior::Informational, format!("The server answered {}.", r.status)),
+        (HandshakeExpect::Either, None, None) => {
             (Behavior::Informational, "The server closed the connection without an answer.".into())
         }
-        (HandshakeExpect::Reject { .. }, None) => (
+        (HandshakeExpect::Reject { .. }, None, None) => (
             Behavior::Failed,
             "The server closed the connection without an HTTP answer (RFC 6455 §4.2.1: it MUST return an error code)."
                 .into(),
         ),
-        (HandshakeExpect::Reject { ok, with_header }, Some(r)) => {
+        (HandshakeExpect::Reject { ok, with_header }, Some(r), _) => {
             let header_ok = with_header
                 .as_ref()
                 .is_none_or(|(name, value)| r.headers.has_token(name, value));
