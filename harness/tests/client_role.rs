@@ -160,3 +160,34 @@ async fn reference_client_passes_every_handshake_case() {
     assert_eq!(run.results.len(), 14);
     assert_eq!(common::failing(&run.results), Default::default());
 }
+
+/// A fuzzing server that claims an absurd number of cases does not send
+/// the reference client's driver into an endless loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_client_refuses_an_absurd_case_count() {
+    use futures_util::SinkExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await {
+                let _ = ws.send(Message::text("1000000000000")).await;
+                let _ = ws.close(None).await;
+            }
+        }
+    });
+    let connector = wsconform::transport::Connector::new(&Default::default()).expect("TLS configuration");
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        wsconform::reference::client::run_driver(
+            &format!("ws://{addr}"),
+            "a",
+            &Default::default(),
+            &connector,
+        ),
+    )
+    .await
+    .expect("the driver gives up at once");
+    let err = result.expect_err("no believable case count");
+    assert!(err.to_string().contains("no case count"), "{err}");
+}

@@ -25,8 +25,10 @@ pub enum DriverError {
     Connect(String, ConnectError),
     #[error("{0}: {1}")]
     WebSocket(String, tokio_tungstenite::tungstenite::Error),
-    #[error("{0}: the server sent no case count")]
+    #[error("{0}: the server sent no case count (or more than 100000)")]
     NoCount(String),
+    #[error("{0}: the server did not close the connection within {1:?}")]
+    Stalled(String, Duration),
     #[error("bad URL: {0}")]
     Url(#[from] TargetError),
     #[error("{0}: handshake failed: {1}")]
@@ -48,23 +50,41 @@ pub async fn run_driver(
 ) -> Result<usize, DriverError> {
     let base = base.trim_end_matches('/');
     let count_url = format!("{base}/getCaseCount");
-    let mut ws = connect(&count_url, knobs, connector).await?;
-    let mut count = None;
-    while let Some(Ok(msg)) = ws.next().await {
-        if let Message::Text(t) = msg {
-            count = t.as_str().trim().parse::<usize>().ok();
-        }
-    }
-    let count = count.ok_or_else(|| DriverError::NoCount(count_url.clone()))?;
+    let count = last_text(&count_url, knobs, connector)
+        .await?
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .filter(|n| *n <= MAX_CASES)
+        .ok_or_else(|| DriverError::NoCount(count_url.clone()))?;
     let agent_q = encode_query(agent);
     for n in 1..=count {
         let url = format!("{base}/runCase?case={n}&agent={agent_q}");
         // A case the server fails or drops is part of the test, not an error.
         let _ = tokio::time::timeout(CASE_LIMIT, echo_case(&url, knobs, connector)).await;
     }
-    let mut ws = connect(&format!("{base}/updateReports?agent={agent_q}"), knobs, connector).await?;
-    while let Some(Ok(_)) = ws.next().await {}
+    last_text(&format!("{base}/updateReports?agent={agent_q}"), knobs, connector).await?;
     Ok(count)
+}
+
+/// A fuzzing server that claims more cases than this is not believed.
+const MAX_CASES: usize = 100_000;
+
+/// The last text message of one connection to `url`, read until it closes,
+/// for at most [`CASE_LIMIT`]: a server that stalls is an error, not a hang,
+/// and one that floods costs one message of memory.
+async fn last_text(url: &str, knobs: &Knobs, connector: &Connector) -> Result<Option<String>, DriverError> {
+    let read = async {
+        let mut ws = connect(url, knobs, connector).await?;
+        let mut last = None;
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Text(t) = msg {
+                last = Some(t.as_str().to_string());
+            }
+        }
+        Ok(last)
+    };
+    tokio::time::timeout(CASE_LIMIT, read)
+        .await
+        .map_err(|_| DriverError::Stalled(url.to_string(), CASE_LIMIT))?
 }
 
 /// Percent-encodes a query value.
