@@ -265,7 +265,15 @@ fn describe(e: &WireEntry) -> Option<String> {
         }
     };
     let t = |t_us: u64| format!("{:>9.3} ms", t_us as f64 / 1000.0);
-    let opname = |op: u8| wsconform_wire::Opcode(op).to_string();
+    let frame = |op: u8, fin: bool, rsv: u8, mask: &Option<[u8; 4]>, p: &wsconform::record::Digest| {
+        format!(
+            "{} fin={} rsv={rsv} mask={} {}",
+            wsconform_wire::Opcode(op),
+            u8::from(fin),
+            mask.map_or("-".into(), hex::encode),
+            payload(p)
+        )
+    };
     Some(match e {
         WireEntry::TxFrame {
             t_us,
@@ -277,12 +285,9 @@ fn describe(e: &WireEntry) -> Option<String> {
             chop,
             sync,
         } => format!(
-            "{} → {} fin={} rsv={rsv} mask={} {}{}{}",
+            "{} → {}{}{}",
             t(*t_us),
-            opname(*opcode),
-            u8::from(*fin),
-            mask.map_or("-".into(), hex::encode),
-            payload(p),
+            frame(*opcode, *fin, *rsv, mask, p),
             chop.map(|c| format!(" [chops of {c}]")).unwrap_or_default(),
             if *sync { " [own write]" } else { "" }
         ),
@@ -293,14 +298,7 @@ fn describe(e: &WireEntry) -> Option<String> {
             rsv,
             mask,
             payload: p,
-        } => format!(
-            "{} ← {} fin={} rsv={rsv} mask={} {}",
-            t(*t_us),
-            opname(*opcode),
-            u8::from(*fin),
-            mask.map_or("-".into(), hex::encode),
-            payload(p)
-        ),
+        } => format!("{} ← {}", t(*t_us), frame(*opcode, *fin, *rsv, mask, p)),
         WireEntry::Timer { t_us, timer, ms, .. } => format!("{} · {timer} timer armed: {ms} ms", t(*t_us)),
         WireEntry::TimerFired { t_us, timer, tag } => {
             format!(

@@ -15,6 +15,21 @@ fn tmpdir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf8")
+}
+
+/// Asserts the exit code (showing both output streams when it differs).
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A JSON file the run wrote.
 fn read_json(path: impl AsRef<std::path::Path>) -> serde_json::Value {
     let path = path.as_ref();
@@ -81,12 +96,7 @@ fn tls_for_both_roles() {
         "--outdir",
         s(&dir),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let results = std::fs::read_to_string(dir.join("results.json")).expect("results.json");
     assert!(
         results.contains("\"wss://127.0.0.1:"),
@@ -110,12 +120,7 @@ fn tls_for_both_roles() {
         s(&dir.join("clients")),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(stdout.contains("tls-client: 22 cases"), "{stdout}");
     let pem = std::fs::read_to_string(dir.join("clients/wsconform-cert.pem")).expect("the certificate file");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
@@ -146,12 +151,7 @@ fn tls_for_both_roles() {
         ])
     };
     let out = spec_run(s(&dir.join("spec")));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let served = std::fs::read_to_string(dir.join("spec/wsconform-cert.pem")).expect("the certificate file");
     assert_eq!(
         served,
@@ -166,19 +166,8 @@ fn tls_for_both_roles() {
 #[test]
 fn passing_run_exits_0_and_writes_reports() {
     let dir = tmpdir("pass");
-    let out = wsconform(&[
-        "server",
-        "--cases",
-        "2.*,7.1.*",
-        "--outdir",
-        dir.to_str().expect("utf8"),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = wsconform(&["server", "--cases", "2.*,7.1.*", "--outdir", s(&dir)]);
+    assert_exit(&out, 0);
     let index = read_json(dir.join("index.json"));
     let cases = index["wsconform-reference"].as_object().expect("agent");
     assert_eq!(cases.len(), 17);
@@ -203,10 +192,10 @@ fn conformance_failure_exits_1() {
         "--knob",
         "never-pong",
         "--outdir",
-        dir.to_str().expect("utf8"),
+        s(&dir),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_exit(&out, 1);
     assert!(stdout.contains("✗ 2.2 [FAILED / OK]"), "{stdout}");
     std::fs::remove_dir_all(dir).expect("cleans");
 }
@@ -214,7 +203,7 @@ fn conformance_failure_exits_1() {
 #[test]
 fn list_and_show() {
     let out = wsconform(&["list", "--cases", "6.4.*"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_exit(&out, 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
     let out = wsconform(&["show", "5.19"]);
     let case: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -225,19 +214,8 @@ fn list_and_show() {
 #[test]
 fn client_role_exit_codes_and_reports() {
     let dir = tmpdir("client");
-    let out = wsconform(&[
-        "client",
-        "--cases",
-        "2.*",
-        "--outdir",
-        dir.to_str().expect("utf8"),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = wsconform(&["client", "--cases", "2.*", "--outdir", s(&dir)]);
+    assert_exit(&out, 0);
     let index = read_json(dir.join("index.json"));
     assert_eq!(
         index["wsconform-reference-client"]
@@ -255,9 +233,9 @@ fn client_role_exit_codes_and_reports() {
         "--knob",
         "never-pong",
         "--outdir",
-        dir.to_str().expect("utf8"),
+        s(&dir),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_exit(&out, 1);
     // A client that dies at once: every case FAILED, and the report says why.
     let out = wsconform(&[
         "client",
@@ -266,18 +244,14 @@ fn client_role_exit_codes_and_reports() {
         "--spawn",
         "exit 3",
         "--outdir",
-        dir.to_str().expect("utf8"),
+        s(&dir),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_exit(&out, 1);
     assert!(stdout.contains("exit status: 3"), "{stdout}");
     let out = wsconform(&["client", "--spawn", "true", "--knob", "never-pong"]);
     assert_usage_error(&out, "--knob");
     std::fs::remove_dir_all(dir).expect("cleans");
-}
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().expect("utf8")
 }
 
 #[test]
@@ -292,12 +266,7 @@ fn baseline_fails_only_on_changes() {
     };
     // Record a baseline of a server that never answers pings.
     let out = run(&["--knob", "never-pong", "--expect", s(&base), "--update-expect"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_exit(&out, 0);
     let recorded = read_json(&base);
     assert_eq!(
         recorded["agents"]["wsconform-reference"]["2.1"]["behavior"],
@@ -308,16 +277,11 @@ fn baseline_fails_only_on_changes() {
         .is_none());
     // The same behaviour passes the gate although cases fail...
     let out = run(&["--knob", "never-pong", "--expect", s(&base)]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_exit(&out, 0);
     // ...and any change fails it, improvements included.
     let out = run(&["--expect", s(&base)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_exit(&out, 1);
     assert!(
         stdout.contains("changed 2.1: expected FAILED/OK, got OK/OK"),
         "{stdout}"
@@ -329,21 +293,16 @@ fn baseline_fails_only_on_changes() {
     std::fs::write(&base, serde_json::to_vec(&stale).expect("json")).expect("writes");
     let out = run(&["--knob", "never-pong", "--expect", s(&base)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_exit(&out, 1);
     assert!(stdout.contains("stale baseline entry: 99.9"), "{stdout}");
     // A tungstenite-style expected-results.json (an index.json) works as is.
     let out = run(&[]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_exit(&out, 0);
     let index = out_dir.join("index.json");
     let copy = dir.join("expected-results.json");
     std::fs::copy(&index, &copy).expect("copies");
     let out = run(&["--expect", s(&copy)]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_exit(&out, 0);
     std::fs::remove_dir_all(dir).expect("cleans");
 }
 
@@ -362,15 +321,10 @@ fn shards_merge_into_the_whole_run() {
             s(out),
             "--quiet",
         ]);
-        assert_eq!(st.status.code(), Some(0));
+        assert_exit(&st, 0);
     }
     let st = wsconform(&["report", "merge", "--outdir", s(&merged), s(&a), s(&b)]);
-    assert_eq!(
-        st.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    assert_exit(&st, 0);
     let results = read_json(merged.join("results.json"));
     let ids: Vec<&str> = results["runs"][0]["cases"]
         .as_array()
@@ -383,19 +337,14 @@ fn shards_merge_into_the_whole_run() {
     assert!(merged.join("wsconform_reference_case_3_7.json").exists());
     assert!(merged.join("index.html").exists());
     let st = wsconform(&["server", "--cases", "2.*,3.*", "--outdir", s(&whole), "--quiet"]);
-    assert_eq!(st.status.code(), Some(0));
+    assert_exit(&st, 0);
     let same = wsconform(&[
         "report",
         "diff",
         s(&whole.join("index.json")),
         s(&merged.join("results.json")),
     ]);
-    assert_eq!(
-        same.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&same.stdout)
-    );
+    assert_exit(&same, 0);
     let broken = dir.join("k");
     let st = wsconform(&[
         "server",
@@ -407,7 +356,7 @@ fn shards_merge_into_the_whole_run() {
         s(&broken),
         "--quiet",
     ]);
-    assert_eq!(st.status.code(), Some(1));
+    assert_exit(&st, 1);
     let changed = wsconform(&[
         "report",
         "diff",
@@ -415,7 +364,7 @@ fn shards_merge_into_the_whole_run() {
         s(&broken.join("results.json")),
     ]);
     let stdout = String::from_utf8_lossy(&changed.stdout);
-    assert_eq!(changed.status.code(), Some(1));
+    assert_exit(&changed, 1);
     assert!(
         stdout.contains("wsconform-reference 2.1: OK / OK → FAILED / OK"),
         "{stdout}"
@@ -447,12 +396,7 @@ fn ctrl_c_leaves_valid_reports_of_finished_cases() {
         .expect("kill runs");
     assert!(killed.success());
     let out = child.wait_with_output().expect("exits");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_exit(&out, 1);
     let results = read_json(dir.join("results.json"));
     assert_eq!(results["runs"][0]["complete"], false);
     let finished = results["runs"][0]["cases"].as_array().expect("cases").len();
@@ -479,12 +423,7 @@ fn autobahn_spec_file_selects_and_excludes() {
     });
     std::fs::write(&spec, doc.to_string()).expect("writes");
     let out = wsconform(&["server", "--spec", s(&spec), "--quiet"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stderr).contains("option \"failByDrop\" is ignored"));
     let index = read_json(outdir.join("index.json"));
     assert_eq!(index["wsconform-reference"].as_object().expect("agent").len(), 10);
@@ -495,7 +434,7 @@ fn autobahn_spec_file_selects_and_excludes() {
 fn replay_prints_the_wire_log_live() {
     let out = wsconform(&["replay", "2.2"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_exit(&out, 0);
     assert!(stdout.contains("→ ping fin=1"), "{stdout}");
     assert!(stdout.contains("← pong fin=1"), "{stdout}");
     assert!(stdout.contains("\"Hello, world!\""), "{stdout}");
@@ -517,7 +456,7 @@ fn reports_re_render_from_results_json() {
         s(&dir),
         "--quiet",
     ]);
-    assert_eq!(st.status.code(), Some(1));
+    assert_exit(&st, 1);
     let (md, xml, html) = (dir.join("s.md"), dir.join("j.xml"), dir.join("r.html"));
     let results = dir.join("results.json");
     let st = wsconform(&[
@@ -531,12 +470,7 @@ fn reports_re_render_from_results_json() {
         "--html",
         s(&html),
     ]);
-    assert_eq!(
-        st.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    assert_exit(&st, 0);
     let md = std::fs::read_to_string(md).expect("markdown");
     assert!(md.contains("2.1"), "{md}");
     let xml = std::fs::read_to_string(xml).expect("junit");
