@@ -47,24 +47,13 @@ WSTEST="${AUTOBAHN_HOME:-$HOME/.cache/autobahn-testsuite}/autobahn/bin/wstest"
 NODE=node
 PY="$REPO/peers/python/.venv/bin/python"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wsconform-autobahn.XXXXXX")
-PIDS=()
+# shellcheck source=scripts/pids-lib.sh
+source "$REPO/scripts/pids-lib.sh"
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  stop_all_pids
   if [ "${KEEP_WORK:-0}" = 1 ]; then log "scratch kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-
-forget_pid() { local p=$1 q keep=(); for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done; PIDS=("${keep[@]}"); }
-
-stop_pid() {  # stop one process we started, wait at most ~5 s, then SIGKILL
-  local p=$1 i
-  kill -TERM "$p" 2>/dev/null || true
-  for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  forget_pid "$p"
-}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

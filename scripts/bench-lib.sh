@@ -54,7 +54,8 @@ bench_build() {
   (cd "$REPO" && flock /tmp/wsconform-cargo.lock cargo build --release -p wsconform) >&2
 }
 
-PIDS=()      # single processes (echo servers)
+# shellcheck source=scripts/pids-lib.sh
+source "$REPO/scripts/pids-lib.sh"   # PIDS: single processes (echo servers)
 PGS=()       # process groups of running tools (timeout makes itself a group leader)
 bench_setup() {
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/wsconform-bench.XXXXXX")
@@ -69,21 +70,11 @@ bench_setup() {
 bench_cleanup() {
   local p
   for p in "${PGS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  stop_all_pids
   if [ "${KEEP_WORK:-0}" = 1 ]; then log "scratch kept: $WORK"; else rm -rf "$WORK"; fi
 }
 
-forget_pid() { local p=$1 q keep=(); for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done; PIDS=("${keep[@]}"); }
 forget_pg() { local p=$1 q keep=(); for q in "${PGS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done; PGS=("${keep[@]}"); }
-
-stop_pid() {  # stop one process we started (not a group): TERM, up to ~5 s, then KILL
-  local p=$1 i
-  kill -TERM "$p" 2>/dev/null || true
-  for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  forget_pid "$p"
-}
 
 proc_cpu_ticks() {  # utime+stime (all threads) of a live process, in clock ticks
   local s
