@@ -74,10 +74,26 @@ impl Target {
         if host.is_empty() {
             return Err(malformed("no host"));
         }
+        // Not `port_u16()`: it is `None` for a port that is not a u16 too
+        // (`:99999`), which silently tested port 80 instead.
+        let after_host = authority
+            .as_str()
+            .rsplit('@')
+            .next()
+            .and_then(|h| h.strip_prefix(authority.host()))
+            .unwrap_or_default();
+        let given = after_host.strip_prefix(':').unwrap_or(after_host);
+        let port = match after_host {
+            "" | ":" => default_port,
+            _ => after_host
+                .strip_prefix(':')
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(|| malformed(&format!("port {given:?} is not a number from 0 to 65535")))?,
+        };
         Ok(Target {
             url: url.to_string(),
             host,
-            port: authority.port_u16().unwrap_or(default_port),
+            port,
             secure,
             authority: authority.as_str().to_string(),
             path_and_query: uri
@@ -456,6 +472,14 @@ mod tests {
         assert!(matches!(Target::parse("http://x"), Err(TargetError::Scheme(..))));
         assert!(Target::parse("ws://").is_err());
         assert!(Target::parse("not a url").is_err());
+        for bad in ["ws://h:99999/", "ws://h:65536", "ws://[::1]:70000/"] {
+            assert!(
+                matches!(Target::parse(bad), Err(TargetError::Malformed(..))),
+                "{bad}"
+            );
+        }
+        assert_eq!(Target::parse("ws://h:/").expect("empty port").port, 80);
+        assert_eq!(Target::parse("ws://u@h:8080/").expect("user info").port, 8080);
     }
 
     #[test]
