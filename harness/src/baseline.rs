@@ -17,6 +17,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
+use crate::gate::{behavior_close_named, behavior_named, UnknownVerdict};
 use crate::runner::CaseResult;
 
 pub const FORMAT_VERSION: u64 = 1;
@@ -43,7 +44,7 @@ pub enum BaselineError {
     #[error("baseline {0} is not JSON: {1}")]
     Json(String, serde_json::Error),
     #[error("baseline {0}: {1}")]
-    Shape(String, String),
+    Shape(String, ShapeError),
     #[error("baseline {path} has no entries for agent {agent:?} (it has {have})")]
     NoAgent {
         path: String,
@@ -52,16 +53,70 @@ pub enum BaselineError {
     },
 }
 
-fn entry(v: &Value) -> Option<Entry> {
-    Some(Entry {
-        behavior: v.get("behavior")?.as_str()?.to_string(),
-        behavior_close: v.get("behaviorClose")?.as_str()?.to_string(),
-        reason: v.get("reason").and_then(Value::as_str).map(str::to_string),
+/// What is wrong inside a baseline that is valid JSON. Every entry is
+/// checked when the file is read, before the run: a typo in a checked-in
+/// baseline must stop CI at once, not after a whole run, and never pass as
+/// a "changed" verdict nobody can reproduce.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("not a JSON object")]
+    NotObject,
+    #[error("unsupported wsconform_baseline version {0}")]
+    Version(String),
+    #[error("no \"agents\" object")]
+    NoAgents,
+    #[error("agent {0:?}: not an object of case entries")]
+    AgentNotObject(String),
+    #[error("neither a wsconform baseline, nor an Autobahn index.json, nor a flat map of case verdicts")]
+    Unrecognized,
+    #[error("{at}: {key:?} must be a string")]
+    NotString { at: String, key: &'static str },
+    #[error("{at}: {key:?}: {why}")]
+    UnknownVerdict {
+        at: String,
+        key: &'static str,
+        why: UnknownVerdict,
+    },
+}
+
+/// Where an entry is, for messages: `case 1.1.1` or `agent "a", case 1.1.1`.
+fn place(agent: Option<&str>, id: &str) -> String {
+    match agent {
+        Some(agent) => format!("agent {agent:?}, case {id}"),
+        None => format!("case {id}"),
+    }
+}
+
+fn entry(v: &Value, at: impl Fn() -> String) -> Result<Entry, ShapeError> {
+    let string = |key: &'static str| match v.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(ShapeError::NotString { at: at(), key }),
+    };
+    let (behavior, behavior_close) = (string("behavior")?, string("behaviorClose")?);
+    let unknown = |key, why| ShapeError::UnknownVerdict { at: at(), key, why };
+    behavior_named(&behavior).map_err(|why| unknown("behavior", why))?;
+    behavior_close_named(&behavior_close).map_err(|why| unknown("behaviorClose", why))?;
+    let reason = match v.get("reason") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(r)) => Some(r.clone()),
+        Some(_) => {
+            return Err(ShapeError::NotString {
+                at: at(),
+                key: "reason",
+            })
+        }
+    };
+    Ok(Entry {
+        behavior,
+        behavior_close,
+        reason,
     })
 }
 
-fn entries(map: &Map<String, Value>) -> Option<BTreeMap<String, Entry>> {
-    map.iter().map(|(id, v)| Some((id.clone(), entry(v)?))).collect()
+fn entries(agent: Option<&str>, map: &Map<String, Value>) -> Result<BTreeMap<String, Entry>, ShapeError> {
+    map.iter()
+        .map(|(id, v)| Ok((id.clone(), entry(v, || place(agent, id))?)))
+        .collect()
 }
 
 fn is_entry(v: &Value) -> bool {
@@ -76,30 +131,32 @@ impl Baseline {
         Baseline::from_json(&doc).map_err(|why| BaselineError::Shape(name, why))
     }
 
-    pub fn from_json(doc: &Value) -> Result<Baseline, String> {
-        let top = doc.as_object().ok_or("not a JSON object")?;
-        let bad_entry = "an entry lacks a string \"behavior\" or \"behaviorClose\"";
+    pub fn from_json(doc: &Value) -> Result<Baseline, ShapeError> {
+        let top = doc.as_object().ok_or(ShapeError::NotObject)?;
         let mut agents = BTreeMap::new();
         if let Some(version) = top.get("wsconform_baseline") {
             if version.as_u64() != Some(FORMAT_VERSION) {
-                return Err(format!("unsupported wsconform_baseline version {version}"));
+                return Err(ShapeError::Version(version.to_string()));
             }
             let by_agent = top
                 .get("agents")
                 .and_then(Value::as_object)
-                .ok_or("no \"agents\" object")?;
+                .ok_or(ShapeError::NoAgents)?;
             for (agent, cases) in by_agent {
-                let cases = cases.as_object().ok_or("an agent's entry is not an object")?;
-                agents.insert(Some(agent.clone()), entries(cases).ok_or(bad_entry)?);
+                let cases = cases
+                    .as_object()
+                    .ok_or_else(|| ShapeError::AgentNotObject(agent.clone()))?;
+                agents.insert(Some(agent.clone()), entries(Some(agent), cases)?);
             }
         } else if top.values().all(is_entry) {
-            agents.insert(None, entries(top).ok_or(bad_entry)?);
+            agents.insert(None, entries(None, top)?);
         } else {
             for (agent, cases) in top {
-                let cases = cases.as_object().filter(|c| c.values().all(is_entry)).ok_or(
-                    "neither a wsconform baseline, nor an Autobahn index.json, nor a flat map of case verdicts",
-                )?;
-                agents.insert(Some(agent.clone()), entries(cases).ok_or(bad_entry)?);
+                let cases = cases
+                    .as_object()
+                    .filter(|c| c.values().all(is_entry))
+                    .ok_or(ShapeError::Unrecognized)?;
+                agents.insert(Some(agent.clone()), entries(Some(agent), cases)?);
             }
         }
         Ok(Baseline { agents })
@@ -256,5 +313,40 @@ mod tests {
             Baseline::from_json(&two).expect("two agents").for_agent("c", "f"),
             Err(BaselineError::NoAgent { .. })
         ));
+    }
+
+    #[test]
+    fn verdict_names_are_checked() {
+        let bogus = json!({"wsconform_baseline": 1, "agents": {"a": {"1.1.1": {"behavior": "BOGUS", "behaviorClose": "OK"}}}});
+        let why = Baseline::from_json(&bogus).expect_err("BOGUS").to_string();
+        assert!(
+            why.starts_with(
+                "agent \"a\", case 1.1.1: \"behavior\": unknown variant `BOGUS`, expected one of"
+            ),
+            "{why}"
+        );
+        let flat = json!({"2.1": {"behavior": "OK", "behaviorClose": "NON-STRICT"}});
+        let why = Baseline::from_json(&flat)
+            .expect_err("not a close verdict")
+            .to_string();
+        assert!(
+            why.starts_with("case 2.1: \"behaviorClose\": unknown variant `NON-STRICT`"),
+            "{why}"
+        );
+        let lower = json!({"T": {"2.1": {"behavior": "ok", "behaviorClose": "OK"}}});
+        assert!(
+            Baseline::from_json(&lower).is_err(),
+            "names are exact, as Autobahn writes them"
+        );
+        let number = json!({"2.1": {"behavior": 1, "behaviorClose": "OK"}});
+        assert_eq!(
+            Baseline::from_json(&number).expect_err("a number").to_string(),
+            "case 2.1: \"behavior\" must be a string"
+        );
+        let reason = json!({"2.1": {"behavior": "OK", "behaviorClose": "OK", "reason": 5}});
+        assert!(Baseline::from_json(&reason).is_err());
+        // Every verdict the harness writes reads back.
+        let all = json!({"2.1": {"behavior": "UNIMPLEMENTED", "behaviorClose": "FAILED BY CLIENT"}});
+        assert!(Baseline::from_json(&all).is_ok());
     }
 }
