@@ -78,6 +78,23 @@ pub enum Violation {
 }
 
 impl Violation {
+    /// One bit per rule, for [`Decoder::resume`].
+    fn rule_bit(&self) -> u16 {
+        match self {
+            Violation::ReservedBits(_) => rule::RSV,
+            Violation::ReservedOpcode(_) => rule::RESERVED_OPCODE,
+            Violation::UnmaskedClientFrame | Violation::MaskedServerFrame => rule::MASK,
+            Violation::ControlFrameTooLong { .. } => rule::CONTROL_LEN,
+            Violation::FragmentedControlFrame(_) => rule::FRAGMENTED_CONTROL,
+            Violation::LengthMsbSet => rule::LENGTH_MSB,
+            Violation::NonMinimalLength { .. } => rule::NON_MINIMAL,
+            Violation::ContinuationWithoutMessage => rule::CONTINUATION,
+            Violation::DataFrameInsideMessage(_) => rule::DATA_INSIDE,
+            Violation::FrameTooLarge { .. } => rule::FRAME_CAP,
+            Violation::MessageTooLarge { .. } => rule::MESSAGE_CAP,
+        }
+    }
+
     /// The RFC section the violated rule is in.
     pub fn rfc_section(&self) -> &'static str {
         match self {
@@ -102,6 +119,21 @@ impl Violation {
             _ => crate::CloseCode::PROTOCOL_ERROR,
         }
     }
+}
+
+/// The rules a header can break, one bit each (see [`Decoder::resume`]).
+mod rule {
+    pub const RSV: u16 = 1 << 0;
+    pub const RESERVED_OPCODE: u16 = 1 << 1;
+    pub const MASK: u16 = 1 << 2;
+    pub const CONTROL_LEN: u16 = 1 << 3;
+    pub const FRAGMENTED_CONTROL: u16 = 1 << 4;
+    pub const LENGTH_MSB: u16 = 1 << 5;
+    pub const NON_MINIMAL: u16 = 1 << 6;
+    pub const CONTINUATION: u16 = 1 << 7;
+    pub const DATA_INSIDE: u16 = 1 << 8;
+    pub const FRAME_CAP: u16 = 1 << 9;
+    pub const MESSAGE_CAP: u16 = 1 << 10;
 }
 
 /// One step of decoding.
@@ -259,6 +291,15 @@ pub struct Decoder {
     rsv_forbidden: u64,
     /// `config.reject_non_minimal_length` as 0 or 1.
     reject_non_minimal: u64,
+    /// Rules [`Decoder::resume`] waived for the header being decoded (bits
+    /// of [`Violation::rule_bit`]); cleared when the header completes.
+    waived: u16,
+    /// After [`Decoder::resume`]: the check of the buffered byte that failed
+    /// runs again, without the waived rule.
+    recheck: bool,
+    /// `header_have` when the last call started, so that [`Decoder::resume`]
+    /// knows how many of that call's bytes the failed header holds.
+    have_at_call: usize,
 }
 
 impl Decoder {
@@ -284,7 +325,29 @@ impl Decoder {
             },
             rsv_forbidden: u64::from(!config.allowed_rsv & 0b111),
             reject_non_minimal: u64::from(config.reject_non_minimal_length),
+            waived: 0,
+            recheck: false,
+            have_at_call: 0,
         }
+    }
+
+    /// Continues past the violation that the last call to [`Decoder::decode`]
+    /// returned, as an endpoint that fails the connection but keeps parsing
+    /// what follows does (Autobahn|Testsuite runs with `failByDrop=False`:
+    /// after sending its close frame it still reads, and checks, every frame
+    /// up to the end of the TCP connection). The violated rule is waived for
+    /// this frame only; the header's other rules are still checked, so a
+    /// second violation in the same header is reported by the next call.
+    /// Returns how many bytes of the failed call's input the decoder took
+    /// (they are buffered): the caller resumes after them.
+    pub fn resume(&mut self, violation: &Violation) -> usize {
+        self.waived |= violation.rule_bit();
+        self.recheck = true;
+        self.header_have - self.have_at_call
+    }
+
+    fn is_waived(&self, rule: u16) -> bool {
+        self.waived & rule != 0
     }
 
     pub fn config(&self) -> &DecoderConfig {
@@ -491,6 +554,7 @@ impl Decoder {
         self.header_buf[0] = b0;
         self.header_buf[1] = b1;
         self.header_have = have;
+        self.have_at_call = 0;
         self.state = State::HeaderPartial;
         violation
     }
@@ -532,6 +596,7 @@ impl Decoder {
         };
         self.header_buf[..header_len].copy_from_slice(&input[..header_len]);
         self.header_have = header_len;
+        self.have_at_call = 0;
         self.state = State::HeaderPartial;
         Err(violation)
     }
@@ -544,6 +609,18 @@ impl Decoder {
     #[inline(never)]
     fn decode_header_slow<'a>(&mut self, input: &[u8]) -> Result<(usize, Option<Decoded<'a>>), Violation> {
         let mut consumed = 0;
+        self.have_at_call = self.header_have;
+        if std::mem::take(&mut self.recheck) {
+            // Resumed after a violation: the byte that broke a rule is checked
+            // again without it (a rule of the complete header is rechecked
+            // by `finish_header` below anyway).
+            let b0 = self.header_buf[0];
+            match self.header_have {
+                1 => self.check_first_byte(b0)?,
+                2 => self.check_second_byte(b0, self.header_buf[1])?,
+                _ => {}
+            }
+        }
         if self.header_have == 0 {
             let Some(&b0) = input.first() else {
                 return Ok((0, None));
@@ -610,6 +687,7 @@ impl Decoder {
         };
         self.finish_header(&header, form)?;
         self.header_have = 0;
+        self.waived = 0;
         self.remaining = payload_len;
         self.mask = mask_word(mask);
         self.payload_seen = 0;
@@ -627,24 +705,24 @@ impl Decoder {
         let fin = b0 & 0x80 != 0;
         let rsv = (b0 >> 4) & 0b111;
         let opcode = Opcode(b0 & 0x0F);
-        if rsv & !self.config.allowed_rsv != 0 {
+        if rsv & !self.config.allowed_rsv != 0 && !self.is_waived(rule::RSV) {
             return Err(Violation::ReservedBits(rsv));
         }
         if opcode.is_reserved() {
-            if self.config.allow_reserved_opcodes {
+            if self.config.allow_reserved_opcodes || self.is_waived(rule::RESERVED_OPCODE) {
                 return Ok(());
             }
             return Err(Violation::ReservedOpcode(opcode));
         }
         if opcode.is_control() {
-            if !fin {
+            if !fin && !self.is_waived(rule::FRAGMENTED_CONTROL) {
                 return Err(Violation::FragmentedControlFrame(opcode));
             }
         } else if opcode == Opcode::CONTINUATION {
-            if self.message == NO_MESSAGE {
+            if self.message == NO_MESSAGE && !self.is_waived(rule::CONTINUATION) {
                 return Err(Violation::ContinuationWithoutMessage);
             }
-        } else if self.message != NO_MESSAGE {
+        } else if self.message != NO_MESSAGE && !self.is_waived(rule::DATA_INSIDE) {
             return Err(Violation::DataFrameInsideMessage(opcode));
         }
         Ok(())
@@ -653,13 +731,14 @@ impl Decoder {
     fn check_second_byte(&self, b0: u8, b1: u8) -> Result<(), Violation> {
         let masked = b1 & 0x80 != 0;
         match (self.config.sender, masked) {
+            _ if self.is_waived(rule::MASK) => {}
             (Role::Client, false) => return Err(Violation::UnmaskedClientFrame),
             (Role::Server, true) => return Err(Violation::MaskedServerFrame),
             _ => {}
         }
         let opcode = Opcode(b0 & 0x0F);
         let marker = u64::from(b1 & 0x7F);
-        if opcode.is_control() && marker > 125 {
+        if opcode.is_control() && marker > 125 && !self.is_waived(rule::CONTROL_LEN) {
             // The extended length is at least 126 if minimal, and a control
             // frame may not use the extended forms at all.
             return Err(Violation::ControlFrameTooLong { opcode, len: marker });
@@ -672,13 +751,16 @@ impl Decoder {
     /// nothing on error.
     fn finish_header(&mut self, header: &FrameHeader, form: LengthForm) -> Result<(), Violation> {
         let payload_len = header.payload_len;
-        if payload_len >> 63 != 0 {
+        if payload_len >> 63 != 0 && !self.is_waived(rule::LENGTH_MSB) {
             return Err(Violation::LengthMsbSet);
         }
-        if self.config.reject_non_minimal_length && LengthForm::minimal_for(payload_len) != form {
+        if self.config.reject_non_minimal_length
+            && LengthForm::minimal_for(payload_len) != form
+            && !self.is_waived(rule::NON_MINIMAL)
+        {
             return Err(Violation::NonMinimalLength { len: payload_len });
         }
-        if payload_len > self.config.max_frame_payload {
+        if payload_len > self.config.max_frame_payload && !self.is_waived(rule::FRAME_CAP) {
             return Err(Violation::FrameTooLarge {
                 len: payload_len,
                 max: self.config.max_frame_payload,
@@ -691,7 +773,7 @@ impl Decoder {
                 0
             };
             let total = so_far.saturating_add(payload_len);
-            if total > self.config.max_message_payload {
+            if total > self.config.max_message_payload && !self.is_waived(rule::MESSAGE_CAP) {
                 return Err(Violation::MessageTooLarge {
                     len: total,
                     max: self.config.max_message_payload,
@@ -1013,5 +1095,80 @@ mod tests {
         config.allowed_rsv = crate::frame::RSV1;
         let bytes = Frame::new(Opcode::TEXT, "x").rsv(crate::frame::RSV1).encode();
         assert!(decode_all(config, &bytes).is_ok());
+    }
+
+    /// Decodes `bytes` in pieces of `chunk` bytes, resuming after every
+    /// violation: the violations in order, and the frames (header, payload).
+    fn decode_resuming(
+        config: DecoderConfig,
+        bytes: &[u8],
+        chunk: usize,
+    ) -> (Vec<Violation>, Vec<(FrameHeader, Vec<u8>)>) {
+        let mut d = Decoder::new(config);
+        let (mut violations, mut frames) = (Vec::new(), Vec::<(FrameHeader, Vec<u8>)>::new());
+        for piece in bytes.chunks(chunk) {
+            let mut buf = piece.to_vec();
+            let mut pos = 0;
+            loop {
+                match d.decode(&mut buf[pos..]) {
+                    Err(v) => {
+                        pos += d.resume(&v);
+                        violations.push(v);
+                    }
+                    Ok((_, None)) => break,
+                    Ok((n, Some(item))) => {
+                        pos += n;
+                        match item {
+                            Decoded::Header(h) => frames.push((h, Vec::new())),
+                            Decoded::Payload(p) => frames.last_mut().expect("header").1.extend_from_slice(p),
+                            Decoded::FrameEnd => {}
+                        }
+                    }
+                }
+            }
+        }
+        (violations, frames)
+    }
+
+    /// `resume` reports every rule a header breaks, in order, then yields the
+    /// frame as sent and goes on with the next one, however the input is cut.
+    #[test]
+    fn resume_reports_each_violation_then_continues() {
+        let mut bytes = Frame::new(Opcode(0x3), "ab")
+            .rsv(0b010)
+            .mask(Some([1, 2, 3, 4]))
+            .encode();
+        let mut long_close = Vec::new();
+        FrameHeader::new(Opcode::CLOSE, 126).encode(LengthForm::Extended16, &mut long_close);
+        long_close.extend_from_slice(&[0x03, 0xE8]);
+        long_close.resize(long_close.len() + 124, b'x');
+        let mut non_minimal = Vec::new();
+        FrameHeader::new(Opcode::TEXT, 2).encode(LengthForm::Extended64, &mut non_minimal);
+        non_minimal.extend_from_slice(b"hi");
+        bytes.extend_from_slice(&long_close);
+        bytes.extend_from_slice(&non_minimal);
+        bytes.extend_from_slice(&Frame::new(Opcode::TEXT, "ok").encode());
+        for chunk in [1, 2, 3, 7, bytes.len()] {
+            let (violations, frames) = decode_resuming(from_server(), &bytes, chunk);
+            assert_eq!(
+                violations,
+                vec![
+                    Violation::ReservedBits(0b010),
+                    Violation::ReservedOpcode(Opcode(0x3)),
+                    Violation::MaskedServerFrame,
+                    Violation::ControlFrameTooLong {
+                        opcode: Opcode::CLOSE,
+                        len: 126
+                    },
+                    Violation::NonMinimalLength { len: 2 },
+                ],
+                "chunk {chunk}"
+            );
+            let got: Vec<(u8, Vec<u8>)> = frames.iter().map(|(h, p)| (h.opcode.0, p.clone())).collect();
+            assert_eq!(got[0], (3, b"ab".to_vec()), "chunk {chunk}");
+            assert_eq!(got[1].0, 8);
+            assert_eq!(got[1].1.len(), 126);
+            assert_eq!(got[2..], [(1, b"hi".to_vec()), (1, b"ok".to_vec())]);
+        }
     }
 }
