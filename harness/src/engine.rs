@@ -19,9 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 use wsconform_cases::{message_frames, Case, FrameSpec, Judge, Step, Write};
 use wsconform_wire::frame::FrameHeader;
-use wsconform_wire::{
-    apply_mask, ClosePayload, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator,
-};
+use wsconform_wire::{apply_mask, CloseCode, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator};
 
 use crate::record::{CloseFrame, Digest, DigestBuilder, Observed, Outcome, WireEntry};
 use crate::verdict::Expectations;
@@ -74,8 +72,6 @@ impl EngineConfig {
 const WRITE_PIECE: usize = 256 * 1024;
 /// Writes queued between the script and the writer at most.
 const MAX_PENDING: usize = 4;
-/// Consecutive whole writes are joined up to this size.
-const COALESCE: usize = 1 << 20;
 /// Bytes read from the socket at once.
 const READ_BUF: usize = 64 * 1024;
 /// Wire log entries kept per case. No catalog case comes near it (the
@@ -89,8 +85,14 @@ const MAX_EVENTS: usize = 10_000;
 #[derive(Debug)]
 enum ScriptOp {
     Write(Outgoing),
-    Close { code: Option<u16>, reason: Vec<u8> },
-    Arm { timer: Timer, ms: u64 },
+    Close {
+        code: Option<CloseCode>,
+        reason: Vec<u8>,
+    },
+    Arm {
+        timer: Timer,
+        ms: u64,
+    },
     Timeout(String),
 }
 
@@ -107,6 +109,9 @@ struct Outgoing {
     write: Write,
     /// The frames that start in these bytes.
     frames: Vec<TxFrameInfo>,
+    /// A close step that follows these bytes in the same write, if the
+    /// connection is still open when they are queued.
+    then_close: Option<(Option<CloseCode>, Vec<u8>)>,
 }
 
 #[derive(Debug)]
@@ -194,7 +199,8 @@ where
     ));
 
     let mut conn = Conn::new(case, config, log.clone(), outcome, echo_tx);
-    conn.feed(leftover);
+    let mut leftover = leftover;
+    conn.feed_slice(&mut leftover);
     conn.drive(reader, writer_tx, &mut writer_task, script_rx).await;
 
     script.abort();
@@ -214,32 +220,12 @@ async fn write_loop<W: AsyncWrite>(
     log: Arc<Mutex<Log>>,
 ) -> std::io::Result<()> {
     tokio::pin!(writer);
-    let mut held: Option<WriterCmd> = None;
-    loop {
-        let cmd = match held.take() {
-            Some(cmd) => cmd,
-            None => match rx.recv().await {
-                Some(cmd) => cmd,
-                None => return Ok(()),
-            },
-        };
+    // One command is one write (or its chops): what goes out together was
+    // decided by the script, never by what happens to be queued, so the
+    // bytes reach the peer the same way whatever the load.
+    while let Some(cmd) = rx.recv().await {
         match cmd {
-            WriterCmd::Write(mut out) => {
-                // Frames written "whole" one after the other go out in one
-                // write, as Autobahn's reactor sends what one callback wrote
-                // (and it saves system calls on large transfers).
-                while out.write == Write::Whole && out.bytes.len() < COALESCE {
-                    match rx.try_recv() {
-                        Ok(WriterCmd::Write(next)) if next.write == Write::Whole => {
-                            out.bytes.extend_from_slice(&next.bytes)
-                        }
-                        Ok(other) => {
-                            held = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
+            WriterCmd::Write(out) => {
                 let chop = match out.write {
                     Write::Chop(n) => n.max(1),
                     _ => out.bytes.len().max(1),
@@ -274,6 +260,7 @@ async fn write_loop<W: AsyncWrite>(
             }
         }
     }
+    Ok(())
 }
 
 /// Walks the steps, producing writes and timer requests in order.
@@ -321,13 +308,14 @@ async fn run_script(
                     header,
                     payload: None,
                 };
-                tx.send(ScriptOp::Write(Outgoing {
-                    bytes,
-                    write: Write::Whole,
-                    frames: vec![info],
-                }))
-                .await
-                .is_ok()
+                batch
+                    .push(Outgoing {
+                        bytes,
+                        write: Write::Whole,
+                        frames: vec![info],
+                        then_close: None,
+                    })
+                    .await
             }
             Step::FrameData { payload } => {
                 let mut bytes = payload.to_vec();
@@ -337,28 +325,28 @@ async fn run_script(
                     }
                     *offset += bytes.len() as u64;
                 }
-                tx.send(ScriptOp::Write(Outgoing {
-                    bytes,
-                    write: Write::Whole,
-                    frames: Vec::new(),
-                }))
-                .await
-                .is_ok()
+                batch
+                    .push(Outgoing {
+                        bytes,
+                        write: Write::Whole,
+                        frames: Vec::new(),
+                        then_close: None,
+                    })
+                    .await
             }
             Step::Wait { ms, tag } => {
+                // What this "reactor turn" wrote goes out before the pause
+                // (Autobahn's `continueLater` runs the rest in a new turn).
+                if !batch.flush().await {
+                    return;
+                }
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 match tag {
                     Some(tag) => tx.send(ScriptOp::Timeout(tag)).await.is_ok(),
                     None => true,
                 }
             }
-            Step::Close { code, reason } => tx
-                .send(ScriptOp::Close {
-                    code,
-                    reason: reason.to_vec(),
-                })
-                .await
-                .is_ok(),
+            Step::Close { code, reason } => batch.close(code.map(CloseCode), reason.to_vec()).await,
             Step::KillAfter { ms } => arm(&tx, Timer::Kill, ms, scale).await,
             Step::CloseAfter { ms } => arm(&tx, Timer::Close, ms, scale).await,
             Step::RoundTrips {
@@ -379,12 +367,11 @@ async fn run_script(
                 ok
             }
         };
-        // A step's writes go out before the next step starts (its waits and
-        // timers are timed from there).
-        if !(sent && batch.flush().await) {
+        if !sent {
             return;
         }
     }
+    batch.flush().await;
 }
 
 /// Joins a step's consecutive whole writes into pieces of up to
@@ -414,6 +401,19 @@ impl Batch<'_> {
             return true;
         }
         self.tx.send(ScriptOp::Write(out)).await.is_ok()
+    }
+
+    /// A close step: its frame goes out in the same write as what the
+    /// step's turn wrote before it, as Autobahn's `sendClose` in the same
+    /// callback does; false when the loop has gone.
+    async fn close(&mut self, code: Option<CloseCode>, reason: Vec<u8>) -> bool {
+        match self.held.as_mut() {
+            Some(held) => {
+                held.then_close = Some((code, reason));
+                self.flush().await
+            }
+            None => self.tx.send(ScriptOp::Close { code, reason }).await.is_ok(),
+        }
     }
 
     /// Sends what is held; false when the loop has gone.
@@ -472,6 +472,7 @@ async fn send_frame(
             bytes: std::mem::take(&mut bytes),
             write,
             frames: info.take().into_iter().collect(),
+            then_close: None,
         };
         if !batch.push(out).await {
             return false;
@@ -482,10 +483,23 @@ async fn send_frame(
     }
 }
 
+/// Where the connection is, as Autobahn's protocol states (autobahn
+/// 0.10.9, `websocket/protocol.py`): what the harness still reads and checks
+/// depends on it alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+enum Phase {
+    /// `STATE_OPEN`.
     Open,
+    /// `STATE_CLOSING`: the harness sent a close frame (first, or as a client
+    /// answering the server's). Every frame the peer sends is still read
+    /// and checked until the TCP connection ends.
     Closing,
+    /// `STATE_CLOSED` reached by the harness as a server after the closing
+    /// handshake: the close frame still queued goes out, then the harness
+    /// closes TCP. Nothing more is read.
+    Flushing,
+    /// `STATE_CLOSED`: the case is over.
+    Ended,
 }
 
 /// A message being received.
@@ -503,11 +517,12 @@ struct Conn<'a> {
     log: Arc<Mutex<Log>>,
     outcome: Outcome,
     decoder: Decoder,
-    state: State,
-    sent_close: bool,
-    received_close: bool,
-    /// Stop interpreting the peer's bytes after a protocol violation.
-    discard_input: bool,
+    phase: Phase,
+    /// A text message from the peer broke UTF-8: like Autobahn (whose
+    /// `onFrameData` then stops processing the buffered input), the rest of
+    /// that read is ignored, and any later byte fails the connection again,
+    /// which in `Closing` drops it.
+    utf8_stalled: bool,
     frame: Option<(FrameHeader, DigestBuilder)>,
     message: Option<MessageAcc>,
     pending: VecDeque<WriterCmd>,
@@ -516,9 +531,6 @@ struct Conn<'a> {
     close_handshake_at: Option<Instant>,
     drop_at: Option<Instant>,
     deadline: Instant,
-    /// The harness closes TCP once the writer has flushed.
-    shutting_down: bool,
-    finished: bool,
     echo_tx: mpsc::Sender<()>,
     echoes_seen: u32,
 }
@@ -531,11 +543,12 @@ impl<'a> Conn<'a> {
         outcome: Outcome,
         echo_tx: mpsc::Sender<()>,
     ) -> Conn<'a> {
+        // Strict RFC 6455 checks, minimal length encodings included
+        // (Autobahn's `processDataHybi`: "invalid data frame length (not
+        // using minimal length encoding)", for both extended forms).
         let mut decoder_config = DecoderConfig::strict(config.role.peer());
         decoder_config.max_frame_payload = config.max_message;
         decoder_config.max_message_payload = config.max_message;
-        // Autobahn does not check for minimal length encodings.
-        decoder_config.reject_non_minimal_length = false;
         Conn {
             case,
             config,
@@ -543,10 +556,8 @@ impl<'a> Conn<'a> {
             log,
             outcome,
             decoder: Decoder::new(decoder_config),
-            state: State::Open,
-            sent_close: false,
-            received_close: false,
-            discard_input: false,
+            phase: Phase::Open,
+            utf8_stalled: false,
             frame: None,
             message: None,
             pending: VecDeque::new(),
@@ -555,8 +566,6 @@ impl<'a> Conn<'a> {
             close_handshake_at: None,
             drop_at: None,
             deadline: Instant::now() + config.deadline_for(case),
-            shutting_down: false,
-            finished: false,
             echo_tx,
             echoes_seen: 0,
         }
@@ -564,6 +573,12 @@ impl<'a> Conn<'a> {
 
     fn note(&self, text: String) {
         lock(&self.log).push(|t_us| WireEntry::Note { t_us, text });
+    }
+
+    /// Whether the peer's bytes are still read and checked (Autobahn's
+    /// `consumeData`: in `STATE_OPEN` and `STATE_CLOSING`).
+    fn reading(&self) -> bool {
+        matches!(self.phase, Phase::Open | Phase::Closing)
     }
 
     async fn drive<R: AsyncRead>(
@@ -577,7 +592,7 @@ impl<'a> Conn<'a> {
         let mut buf = vec![0u8; READ_BUF];
         let mut script_live = true;
         let mut writer_done = false;
-        while !self.finished {
+        while self.phase != Phase::Ended {
             let next_timer = self.next_timer();
             tokio::select! {
                 read = reader.read(&mut buf) => match read {
@@ -601,10 +616,9 @@ impl<'a> Conn<'a> {
                 },
                 _ = &mut *writer_task, if !writer_done => {
                     writer_done = true;
-                    if self.shutting_down {
+                    if self.phase == Phase::Flushing {
                         // The harness (as server) closed TCP after the closing handshake.
-                        self.outcome.dropped_by_me = true;
-                        self.finished = true;
+                        self.phase = Phase::Ended;
                     }
                 },
                 _ = sleep_until(next_timer.into()) => self.on_timer(),
@@ -630,28 +644,41 @@ impl<'a> Conn<'a> {
             return;
         }
         if due(self.kill_at) {
+            // Autobahn's `executeKillAfter`: `failConnection()` unless closed.
             self.kill_at = None;
-            self.timer_fired("kill", None);
-            self.fail(1001, "Going Away");
+            if self.phase != Phase::Ended {
+                self.timer_fired("kill", None);
+                self.fail_connection(CloseCode::GOING_AWAY, "Going Away");
+            }
         }
         if due(self.close_at) {
+            // Autobahn's `executeCloseAfter`: `sendClose()` with no code.
             self.close_at = None;
-            self.timer_fired("close", None);
-            self.send_close(None, Vec::new());
+            if self.phase != Phase::Ended {
+                self.timer_fired("close", None);
+                self.send_close(None, Vec::new());
+            }
         }
         if due(self.close_handshake_at) {
+            // Autobahn's `onCloseHandshakeTimeout`.
             self.close_handshake_at = None;
-            self.outcome.was_close_handshake_timeout = true;
-            self.not_clean("peer did not respond (in time) in closing handshake");
-            self.drop_tcp();
+            if self.phase != Phase::Ended {
+                self.outcome.was_close_handshake_timeout = true;
+                self.not_clean("peer did not respond (in time) in closing handshake");
+                self.drop_tcp();
+            }
         }
         if due(self.drop_at) {
+            // Autobahn's `onServerConnectionDropTimeout` (the harness is the client).
             self.drop_at = None;
-            if self.config.role == Role::Client {
+            if self.phase == Phase::Flushing {
+                // The harness's own close could not be flushed in time.
+                self.phase = Phase::Ended;
+            } else if self.phase != Phase::Ended {
                 self.outcome.was_server_connection_drop_timeout = true;
                 self.not_clean("server did not drop TCP connection (in time)");
+                self.drop_tcp();
             }
-            self.drop_tcp();
         }
     }
 
@@ -664,24 +691,42 @@ impl<'a> Conn<'a> {
         self.outcome.was_not_clean_reason = Some(reason.into());
     }
 
-    /// The harness closes the TCP connection itself.
-    fn drop_tcp(&mut self) {
-        self.outcome.dropped_by_me = true;
-        self.finished = true;
+    /// A protocol timer, or `None` when the spec disabled it (Autobahn
+    /// arms each only when its timeout is `> 0`).
+    fn timer(&self, timeout: Duration) -> Option<Instant> {
+        (!timeout.is_zero()).then(|| Instant::now() + self.config.scaled(timeout))
     }
 
+    /// The harness closes the TCP connection itself (Autobahn's
+    /// `dropConnection`).
+    fn drop_tcp(&mut self) {
+        if self.phase != Phase::Ended {
+            self.outcome.dropped_by_me = true;
+            self.phase = Phase::Ended;
+        }
+    }
+
+    /// The peer closed the TCP connection (Autobahn's `_connectionLost`).
     fn connection_lost(&mut self) {
-        if !(self.outcome.was_clean || self.sent_close && self.received_close) {
+        if !self.outcome.was_clean && !self.outcome.dropped_by_me {
             self.outcome.was_not_clean_reason.get_or_insert_with(|| {
                 "peer dropped the TCP connection without previous WebSocket closing handshake".into()
             });
         }
-        self.finished = true;
+        self.phase = Phase::Ended;
     }
 
     fn on_script(&mut self, op: ScriptOp) {
         match op {
-            ScriptOp::Write(out) => self.queue(out),
+            ScriptOp::Write(mut out) => match out.then_close.take() {
+                Some((code, reason)) if self.phase == Phase::Open => {
+                    // One write: the turn's frames, then the close frame.
+                    self.queue(out);
+                    self.send_close(code, reason);
+                    self.join_last_two_writes();
+                }
+                _ => self.queue(out),
+            },
             ScriptOp::Close { code, reason } => self.send_close(code, reason),
             ScriptOp::Arm { timer, ms } => {
                 let at = Instant::now() + Duration::from_millis(ms);
@@ -703,7 +748,7 @@ impl<'a> Conn<'a> {
                 });
             }
             ScriptOp::Timeout(tag) => {
-                if self.state == State::Open {
+                if self.phase == Phase::Open {
                     self.timer_fired("wait", Some(tag.clone()));
                     self.outcome.received.push(Observed::Timeout { tag });
                 }
@@ -741,6 +786,16 @@ impl<'a> Conn<'a> {
         self.pending.push_back(WriterCmd::Write(out));
     }
 
+    /// Joins the last two queued writes into one (both whole writes).
+    fn join_last_two_writes(&mut self) {
+        if let (Some(WriterCmd::Write(last)), Some(WriterCmd::Write(prev))) =
+            (self.pending.pop_back(), self.pending.back_mut())
+        {
+            prev.bytes.extend_from_slice(&last.bytes);
+            prev.frames.extend(last.frames);
+        }
+    }
+
     /// Sends a frame the connection loop itself produces (close, pong).
     fn send_control(&mut self, opcode: Opcode, payload: Vec<u8>) {
         let mask = (self.config.role == Role::Client).then(rand::random::<[u8; 4]>);
@@ -753,63 +808,80 @@ impl<'a> Conn<'a> {
             bytes: frame.encode(),
             write: Write::Whole,
             frames: vec![info],
+            then_close: None,
         });
     }
 
-    /// Autobahn's `sendCloseFrame`: only from the open state.
-    fn send_close(&mut self, code: Option<u16>, reason: Vec<u8>) {
-        if self.state != State::Open {
+    /// Autobahn's `sendCloseFrame`: only from the open state. The close
+    /// starts the closing handshake unless it answers the peer's close.
+    fn send_close(&mut self, code: Option<CloseCode>, reason: Vec<u8>) {
+        if self.phase != Phase::Open {
             return;
         }
         let payload = match code {
-            Some(c) => [&c.to_be_bytes()[..], &reason].concat(),
+            Some(c) => [&c.0.to_be_bytes()[..], &reason].concat(),
             None => reason.clone(),
         };
         self.send_control(Opcode::CLOSE, payload);
-        self.sent_close = true;
-        self.state = State::Closing;
-        self.outcome.local_close = Some(CloseFrame { code, reason });
-        if !self.received_close {
+        self.phase = Phase::Closing;
+        self.outcome.local_close = Some(CloseFrame {
+            code: code.map(|c| c.0),
+            reason,
+        });
+        let is_reply = self.outcome.remote_close.is_some();
+        if !is_reply {
             self.outcome.closed_by_me = true;
-            self.close_handshake_at =
-                Some(Instant::now() + self.config.scaled(self.config.close_handshake_timeout));
+            self.close_handshake_at = self.timer(self.config.close_handshake_timeout);
         }
     }
 
-    /// Autobahn's `failConnection`: close with `code` (the harness fails it).
-    fn fail(&mut self, code: u16, reason: &str) {
-        if self.state != State::Open {
-            return;
-        }
-        self.outcome.failed_by_me = true;
-        self.send_close(Some(code), reason.as_bytes().to_vec());
-    }
-
-    fn protocol_violation(&mut self, code: u16, why: String) {
-        self.note(why.clone());
-        self.discard_input = true;
-        self.fail(code, &why[..why.len().min(100)]);
-        // A reason cut inside a code point would itself be invalid.
-        if let Some(local) = &mut self.outcome.local_close {
-            while std::str::from_utf8(&local.reason).is_err() {
-                local.reason.pop();
+    /// Autobahn's `failConnection` with `failByDrop=False`: from the open
+    /// state the harness sends a close frame with `code` and goes on
+    /// reading; once closing, a further failure drops the TCP connection.
+    fn fail_connection(&mut self, code: CloseCode, reason: &str) {
+        match self.phase {
+            Phase::Open => {
+                self.outcome.failed_by_me = true;
+                // Autobahn cuts the reason to 123 bytes; never inside a code point.
+                let mut end = reason.len().min(123);
+                while !reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                self.send_close(Some(code), reason.as_bytes()[..end].to_vec());
             }
+            Phase::Closing => {
+                self.outcome.failed_by_me = true;
+                self.drop_tcp();
+            }
+            Phase::Flushing | Phase::Ended => {}
         }
     }
 
-    fn feed(&mut self, mut bytes: Vec<u8>) {
-        self.feed_slice(&mut bytes);
+    /// The peer broke a rule: noted in the wire log, then the connection is
+    /// failed as Autobahn's `protocolViolation` / `invalidPayload` do.
+    fn protocol_violation(&mut self, code: CloseCode, why: String) {
+        self.note(why.clone());
+        self.fail_connection(code, &why);
     }
 
     fn feed_slice(&mut self, input: &mut [u8]) {
+        if self.utf8_stalled && !input.is_empty() {
+            self.protocol_violation(
+                CloseCode::INVALID_PAYLOAD,
+                "more bytes after invalid UTF-8 from the peer".into(),
+            );
+            return;
+        }
         // Loop until the decoder needs more input: it reports a frame's end
         // without consuming anything, possibly after the last byte.
         let mut pos = 0;
-        while !self.discard_input {
+        while self.reading() && !self.utf8_stalled {
             match self.decoder.decode(&mut input[pos..]) {
                 Err(v) => {
-                    self.protocol_violation(v.close_code().0, v.to_string());
-                    return;
+                    // Like Autobahn, go on parsing the frame as it says it
+                    // is: every later frame is still checked.
+                    pos += self.decoder.resume(&v);
+                    self.protocol_violation(v.close_code(), v.to_string());
                 }
                 Ok((_, None)) => return,
                 Ok((n, Some(item))) => {
@@ -824,7 +896,10 @@ impl<'a> Conn<'a> {
         match item {
             Decoded::Header(h) => {
                 *self.outcome.rx_frame_stats.entry(h.opcode.0).or_default() += 1;
-                if !h.opcode.is_control() && h.opcode != Opcode::CONTINUATION {
+                let data = !h.opcode.is_control();
+                if data && self.message.is_none() {
+                    // Autobahn's `onFrameBegin`: a data frame outside a
+                    // message starts one, whatever its opcode says.
                     self.message = Some(MessageAcc {
                         binary: h.opcode == Opcode::BINARY,
                         utf8: (h.opcode == Opcode::TEXT).then(Utf8Validator::new),
@@ -848,8 +923,10 @@ impl<'a> Conn<'a> {
                         if let Some(m) = &mut self.message {
                             m.digest.update(p);
                             if let Some(Err(e)) = m.utf8.as_mut().map(|v| v.feed(p)) {
+                                m.utf8 = None;
+                                self.utf8_stalled = true;
                                 self.protocol_violation(
-                                    1007,
+                                    CloseCode::INVALID_PAYLOAD,
                                     format!("invalid UTF-8 in text message from the peer: {e}"),
                                 );
                             }
@@ -875,19 +952,29 @@ impl<'a> Conn<'a> {
             payload: payload.clone(),
         });
         match h.opcode {
-            Opcode::PING if self.state == State::Open => self.send_control(Opcode::PONG, payload.head),
-            Opcode::PING => {}
+            Opcode::PING if self.phase == Phase::Open => self.send_control(Opcode::PONG, payload.head),
+            // Autobahn hands every pong to the case, even after failing the
+            // connection (`processControlFrame`).
             Opcode::PONG => {
                 self.outcome.received.push(Observed::Pong { payload });
                 self.after_event();
             }
             Opcode::CLOSE => self.on_close(&payload.head),
+            op if op.is_control() => {}
             _ if h.fin => {
                 if let Some(m) = self.message.take() {
                     if let Some(Err(e)) = m.utf8.as_ref().map(Utf8Validator::finish) {
                         self.protocol_violation(
-                            1007,
+                            CloseCode::INVALID_PAYLOAD,
                             format!("text message from the peer ends inside a code point: {e}"),
+                        );
+                        return;
+                    }
+                    // Autobahn's `onMessageEnd`: once the harness has failed
+                    // the connection, messages are no longer delivered.
+                    if self.outcome.failed_by_me {
+                        self.note(
+                            "message received after the harness failed the connection: not counted".into(),
                         );
                         return;
                     }
@@ -921,13 +1008,13 @@ impl<'a> Conn<'a> {
                         kind(binary)
                     ),
                 ));
-                self.send_close(Some(1000), Vec::new());
+                self.send_close(Some(CloseCode::NORMAL), Vec::new());
                 return;
             }
             self.echoes_seen += 1;
             if self.echoes_seen >= want {
                 self.outcome.echo_verdict = Some((true, format!("Received {want} echo(es) of {len} bytes.")));
-                self.send_close(Some(1000), Vec::new());
+                self.send_close(Some(CloseCode::NORMAL), Vec::new());
             } else {
                 let _ = self.echo_tx.try_send(());
             }
@@ -940,59 +1027,100 @@ impl<'a> Conn<'a> {
     fn after_event(&mut self) {
         if self.outcome.received.len() >= MAX_EVENTS {
             self.protocol_violation(
-                1008,
+                CloseCode::POLICY_VIOLATION,
                 format!("the peer sent {MAX_EVENTS} events; failing the connection as a flood"),
             );
             return;
         }
         if matches!(self.case.judge, Judge::Events | Judge::EventsWrongCodeFatal)
+            && self.case.expected_close.closed_by_me
             && self.expectations.done(&self.outcome.received)
         {
-            let code = self.case.expected_close.close_codes.first().copied();
+            let code = self
+                .case
+                .expected_close
+                .close_codes
+                .first()
+                .copied()
+                .map(CloseCode);
             self.send_close(code, Vec::new());
         }
     }
 
+    /// Autobahn's `processControlFrame` and `onCloseFrame` for a close frame
+    /// from the peer. The code is recorded before it is checked, so an
+    /// invalid code still reaches the verdict (WRONG CODE); a bad payload
+    /// fails the connection, and the frame still counts as the peer's close.
     fn on_close(&mut self, payload: &[u8]) {
-        let parsed = match ClosePayload::parse(payload) {
-            Ok(p) => p,
-            Err(e) => {
-                self.protocol_violation(
-                    e.close_code().0,
-                    format!("invalid close frame from the peer: {e}"),
-                );
-                return;
-            }
-        };
-        self.received_close = true;
+        let code = payload
+            .first_chunk::<2>()
+            .map(|b| CloseCode(u16::from_be_bytes(*b)));
+        let reason = payload.get(2..).unwrap_or_default().to_vec();
+        let reason_error = std::str::from_utf8(&reason).err();
         self.outcome.remote_close = Some(CloseFrame {
-            code: parsed.code.map(|c| c.0),
-            reason: parsed.reason,
+            code: code.map(|c| c.0),
+            reason,
         });
-        self.outcome.was_clean = true;
-        self.close_handshake_at = None;
-        // Autobahn answers a peer's close with 1000, not the peer's code.
-        self.send_close(Some(1000), Vec::new());
-        // Whatever follows a close frame is ignored (RFC 6455 §5.5.1).
-        self.discard_input = true;
-        match self.config.role {
-            Role::Server => {
-                // The closing handshake is done: what the script still had
-                // queued is pointless (the peer stopped reading), so only
-                // the close frame goes out before TCP is closed; a writer
-                // stuck on a peer that no longer reads gets a short grace.
-                self.pending.retain(|cmd| match cmd {
-                    WriterCmd::Write(out) => out.frames.iter().any(|f| f.header.opcode == Opcode::CLOSE),
-                    WriterCmd::Shutdown => true,
-                });
-                self.pending.push_back(WriterCmd::Shutdown);
-                self.shutting_down = true;
-                self.drop_at = Some(Instant::now() + self.config.scaled(self.config.server_drop_timeout));
-            }
-            Role::Client => {
-                self.drop_at = Some(Instant::now() + self.config.scaled(self.config.server_drop_timeout));
-            }
+        if payload.len() == 1 {
+            self.protocol_violation(
+                CloseCode::PROTOCOL_ERROR,
+                "close frame from the peer with a 1-byte payload (RFC 6455 §5.5.1)".into(),
+            );
         }
+        if let Some(code) = code.filter(|c| !c.is_sendable()) {
+            self.protocol_violation(
+                CloseCode::PROTOCOL_ERROR,
+                format!("invalid close code {} from the peer (RFC 6455 §7.4)", code.0),
+            );
+        }
+        if let Some(e) = reason_error {
+            self.protocol_violation(
+                CloseCode::INVALID_PAYLOAD,
+                format!("close reason from the peer is not UTF-8 (RFC 6455 §5.5.1): {e}"),
+            );
+        }
+        match self.phase {
+            Phase::Closing => {
+                // The answer to the harness's close.
+                self.close_handshake_at = None;
+                self.outcome.was_clean = true;
+                match self.config.role {
+                    Role::Server => self.shut_down(),
+                    Role::Client => self.drop_at = self.timer(self.config.server_drop_timeout),
+                }
+            }
+            Phase::Open => {
+                // The peer starts the closing handshake; Autobahn answers
+                // with 1000, not the peer's code.
+                self.outcome.was_clean = true;
+                self.send_close(Some(CloseCode::NORMAL), Vec::new());
+                if self.config.role == Role::Server {
+                    self.shut_down();
+                }
+            }
+            // A failure above dropped the connection.
+            Phase::Flushing | Phase::Ended => self.outcome.was_clean = false,
+        }
+    }
+
+    /// The harness, as a server, closes TCP after the closing handshake:
+    /// what the script still had queued is pointless (the peer stopped
+    /// reading), so only close frames go out first; a writer stuck on a peer
+    /// that no longer reads gets a short grace.
+    fn shut_down(&mut self) {
+        self.pending.retain(|cmd| match cmd {
+            WriterCmd::Write(out) => out.frames.iter().any(|f| f.header.opcode == Opcode::CLOSE),
+            WriterCmd::Shutdown => true,
+        });
+        self.pending.push_back(WriterCmd::Shutdown);
+        self.outcome.dropped_by_me = true;
+        self.phase = Phase::Flushing;
+        self.drop_at = Some(
+            Instant::now()
+                + self
+                    .config
+                    .scaled(self.config.server_drop_timeout.max(Duration::from_secs(1))),
+        );
     }
 }
 

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use wsconform_wire::frame::FrameHeader;
-use wsconform_wire::{CloseCode, ClosePayload, Decoded, Decoder, DecoderConfig, Frame, Opcode, Role};
+use wsconform_wire::{
+    CloseCode, ClosePayload, Decoded, Decoder, DecoderConfig, Frame, LengthForm, Opcode, Role,
+};
 
 /// One way to break the reference server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize)]
@@ -36,6 +38,22 @@ pub enum Knob {
     WrongAccept,
     /// Client only: send the same Sec-WebSocket-Key on every connection (§4.1).
     FixedKey,
+    /// Put the reserved code 1004 in every close frame (§7.4.1: "MUST NOT be set").
+    InvalidCloseCode,
+    /// Put a reason that is not UTF-8 in every close frame (§5.5.1).
+    InvalidCloseReason,
+    /// Pad every close frame to 126 bytes, one more than a control frame may carry (§5.5).
+    LongClose,
+    /// Write data frames' lengths in a longer form than needed (§5.2: "the
+    /// minimal number of bytes MUST be used").
+    NonMinimalLength,
+    /// Send data frames 1.5 s late.
+    LateEcho,
+    /// Handle each read as a unit: when a read holds a protocol violation,
+    /// the valid frames before it in the same read are never processed (the
+    /// NON-STRICT behaviour of Autobahn 3.2, 4.1.3, 5.15, …, but only when
+    /// the frames arrive together: verdicts then show how writes arrive).
+    BatchedReads,
 }
 
 impl Knob {
@@ -52,6 +70,7 @@ impl Knob {
                 | Knob::IgnoreReservedOpcodes
                 | Knob::NoUtf8Validation
                 | Knob::AcceptAnyCloseCode
+                | Knob::BatchedReads
         )
     }
 }
@@ -113,6 +132,8 @@ struct Pending {
 /// What to do with a complete frame.
 enum Action {
     Forward(Frame),
+    /// Forward after a pause.
+    Later(Frame),
     Drop,
     /// Close the connection instead of sending anything.
     Hangup,
@@ -162,10 +183,15 @@ where
             writer.write_all(data).await?;
             continue;
         }
+        // `BatchedReads`: what this read forwards, held until the read is done.
+        let mut batch: Option<Vec<u8>> =
+            (dir == Direction::In && knobs.has(Knob::BatchedReads)).then(Vec::new);
         let mut pos = 0;
         loop {
             match decoder.decode(&mut data[pos..]) {
                 Err(_) => {
+                    // The valid frames of this read are dropped with it.
+                    batch = None;
                     // Not ours to judge: let tungstenite see the bytes as
                     // sent, after any frames still held for repair.
                     for (header, payload) in std::mem::take(&mut text.frames) {
@@ -198,7 +224,14 @@ where
                             if let Some(f) = frame.take() {
                                 for action in rewrite(f, dir, &knobs, &mut text) {
                                     match action {
-                                        Action::Forward(out) => writer.write_all(&out.encode()).await?,
+                                        Action::Forward(out) => match batch.as_mut() {
+                                            Some(held) => held.extend_from_slice(&out.encode()),
+                                            None => writer.write_all(&out.encode()).await?,
+                                        },
+                                        Action::Later(out) => {
+                                            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                                            writer.write_all(&out.encode()).await?
+                                        }
                                         Action::Drop => {}
                                         Action::Hangup => return writer.shutdown().await,
                                     }
@@ -209,6 +242,9 @@ where
                     pos += used;
                 }
             }
+        }
+        if let Some(held) = batch {
+            writer.write_all(&held).await?;
         }
         writer.flush().await?;
     }
@@ -246,6 +282,35 @@ fn rewrite(f: Pending, dir: Direction, knobs: &Knobs, text: &mut TextRepair) -> 
         }
         Direction::Out => match header.opcode {
             Opcode::PONG if knobs.has(Knob::NeverPong) => vec![Action::Drop],
+            Opcode::CLOSE if knobs.has(Knob::InvalidCloseCode) => {
+                let reason = f.payload.get(2..).unwrap_or_default().to_vec();
+                vec![Action::Forward(frame(
+                    header,
+                    ClosePayload::new(CloseCode::RESERVED, reason).encode(),
+                ))]
+            }
+            Opcode::CLOSE if knobs.has(Knob::InvalidCloseReason) => {
+                vec![Action::Forward(frame(
+                    header,
+                    ClosePayload::new(CloseCode::NORMAL, [0xFF, 0xFE]).encode(),
+                ))]
+            }
+            Opcode::CLOSE if knobs.has(Knob::LongClose) => {
+                let mut long = ClosePayload::new(CloseCode::NORMAL, []).encode();
+                long.resize(126, b'*');
+                vec![Action::Forward(frame(header, long))]
+            }
+            op if !op.is_control() && knobs.has(Knob::NonMinimalLength) => {
+                let mut out = frame(header, f.payload);
+                out.length_form = match out.header.payload_len {
+                    0..=125 => LengthForm::Extended16,
+                    _ => LengthForm::Extended64,
+                };
+                vec![Action::Forward(out)]
+            }
+            op if !op.is_control() && knobs.has(Knob::LateEcho) => {
+                vec![Action::Later(frame(header, f.payload))]
+            }
             Opcode::CLOSE if knobs.has(Knob::DropOnClose) => vec![Action::Hangup],
             Opcode::CLOSE if knobs.has(Knob::WrongCloseCode) => {
                 vec![Action::Forward(frame(
