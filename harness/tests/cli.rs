@@ -1,48 +1,11 @@
 //! The command line's contract: exit codes, one-line errors, report files.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn wsconform(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wsconform"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
+#[path = "common/cli.rs"]
+mod cli_common;
 
-fn tmpdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("wsconform-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().expect("utf8")
-}
-
-/// Asserts the exit code (showing both output streams when it differs).
-fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A JSON file the run wrote.
-fn read_json(path: impl AsRef<std::path::Path>) -> serde_json::Value {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn assert_usage_error(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.contains(needle), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-}
+use cli_common::{assert_exit, assert_usage_error, read_json, s, tmpdir, wsconform};
 
 #[test]
 fn bad_input_is_a_one_line_error_with_exit_2() {
@@ -481,4 +444,67 @@ fn reports_re_render_from_results_json() {
         "nothing to render",
     );
     std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+/// Files named on the command line are read and checked before the first
+/// connection: a broken one costs no run and leaves no reports.
+#[test]
+fn files_are_checked_before_the_run() {
+    let dir = tmpdir("checked-first");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let outdir = dir.join("reports");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["server", "--cases", "1.1.1", "--quiet", "--outdir", s(&outdir)];
+        args.extend_from_slice(extra);
+        wsconform(&args)
+    };
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, "{\"1.1.1\": ").expect("writes");
+    assert_usage_error(&run(&["--expect", s(&broken)]), "is not JSON");
+    let bogus = dir.join("bogus.json");
+    let doc = serde_json::json!({"wsconform_baseline": 1, "agents": {"wsconform-reference": {"1.1.1": {"behavior": "BOGUS", "behaviorClose": "OK"}}}});
+    std::fs::write(&bogus, doc.to_string()).expect("writes");
+    assert_usage_error(
+        &run(&["--expect", s(&bogus)]),
+        "agent \"wsconform-reference\", case 1.1.1: \"behavior\": unknown variant `BOGUS`",
+    );
+    // --update-expect reads an existing file first: its reasons are kept.
+    assert_usage_error(&run(&["--expect", s(&bogus), "--update-expect"]), "BOGUS");
+    let other_agent = dir.join("other.json");
+    let doc = serde_json::json!({"a": {"1.1.1": {"behavior": "OK", "behaviorClose": "OK"}}, "b": {}});
+    std::fs::write(&other_agent, doc.to_string()).expect("writes");
+    assert_usage_error(
+        &run(&["--expect", s(&other_agent)]),
+        "has no entries for agent \"wsconform-reference\"",
+    );
+    assert_usage_error(
+        &run(&["--expect", s(&dir.join("missing.json"))]),
+        "cannot read baseline",
+    );
+    let spec = dir.join("spec.json");
+    std::fs::write(&spec, r#"{"exclude-agent-cases": {"*": 5}}"#).expect("writes");
+    assert_usage_error(
+        &run(&["--spec", s(&spec)]),
+        "exclude-agent-cases[\"*\"] must be a list of strings, got 5",
+    );
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").expect("writes");
+    assert_usage_error(&run(&["--junit", s(&file.join("j.xml"))]), "is not a directory");
+    assert!(!outdir.exists(), "no report folder for a run that never started");
+    // An OS error is said once.
+    let out = wsconform(&["server", "--outdir", s(&file.join("sub"))]);
+    assert_usage_error(&out, "is not writable: Not a directory (os error 20)");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).matches("os error").count(),
+        1
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+/// A port that is not one is an error, never the default port.
+#[test]
+fn urls_are_checked_whole() {
+    assert_usage_error(&wsconform(&["server", "ws://127.0.0.1:99999/"]), "port \"99999\"");
+    assert_usage_error(&wsconform(&["server", "ws://127.0.0.1:0/"]), "port 0");
+    assert_usage_error(&wsconform(&["server", "ws://:9001/"]), "no host");
 }

@@ -1,0 +1,553 @@
+//! The one validated configuration a command runs with, built from what
+//! clap parsed before anything starts (ripgrep's "low" and "high" arguments):
+//! every number range-checked, every URL, address and agent name checked, the
+//! spec and the baseline read and checked, TLS material loaded, the case
+//! selection resolved and the output folder probed. Past this point a run can
+//! fail because of the peer or the machine, never because of its input.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use wsconform::baseline::{Baseline, BaselineError};
+use wsconform::gate::Gate;
+use wsconform::reference::Knobs;
+use wsconform::report::agent_prefix;
+use wsconform::session::{check_outdir, ClientRun, ClientUnderTest, Common, ServerRun, SessionError};
+use wsconform::spec::{Spec, SpecError};
+use wsconform::transport::{Connector, ServerTls, Target, TlsError, Trust};
+use wsconform_cases::{Selection, Shard};
+use wsconform_wire::Role;
+
+use super::args::{Cli, ClientArgs, Command, IdentityArgs, ReplayArgs, RunArgs, ServerArgs, TrustArgs};
+use super::validate::{self, InputError};
+use crate::report_cmd::ReportCommand;
+
+/// Why the command line (or a file it names) cannot be run: one line on
+/// stderr, exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Options that do not go together.
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("spec {spec}: {key}: {why}")]
+    SpecValue {
+        spec: String,
+        key: String,
+        why: InputError,
+    },
+    #[error(
+        "spec {spec}: url {url:?}: the address to listen on must be an IP address (e.g. ws://127.0.0.1:9001)"
+    )]
+    SpecListen { spec: String, url: String },
+    #[error("agents {a:?} and {b:?} would write the same report files ({prefix}_case_*.json)")]
+    SameReports { a: String, b: String, prefix: String },
+}
+
+/// What `wsconform` was asked to do, validated.
+#[allow(clippy::large_enum_variant)]
+pub enum Mode {
+    Server(ServerConfig),
+    Client(ClientConfig),
+    Replay(ReplayConfig),
+    ReferenceServer(ReferenceServerConfig),
+    ReferenceClient(ReferenceClientConfig),
+    List { cases: Vec<String>, json: bool },
+    Show { id: String },
+    Report(ReportCommand),
+}
+
+/// What the end of a run does: where reports go, how verdicts are judged,
+/// and what the exit code is measured against.
+#[derive(Debug)]
+pub struct Outputs {
+    pub outdir: PathBuf,
+    /// The pass policy, built once (`RunFlags::check`): the runs judge with a
+    /// copy of it (`Common::gate`), the reports and the exit code with this.
+    pub gate: Gate,
+    pub baseline: Option<BaselineUse>,
+    pub junit: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// `--expect`, read and checked before the run.
+#[derive(Debug)]
+pub enum BaselineUse {
+    /// Exit 1 only on changes against `baseline`.
+    Compare { path: PathBuf, baseline: Baseline },
+    /// `--update-expect`: rewrite `path`, keeping the reasons of `previous`.
+    Update {
+        path: PathBuf,
+        previous: Option<Baseline>,
+    },
+}
+
+/// `wsconform server`: one run per target (the URL, the spec's servers, or
+/// the reference server).
+#[derive(Debug)]
+pub struct ServerConfig {
+    pub runs: Vec<ServerRun>,
+    pub out: Outputs,
+    /// Printed before the run: what the spec says that is not acted on.
+    pub warnings: Vec<String>,
+}
+
+/// `wsconform client`.
+#[derive(Debug)]
+pub struct ClientConfig {
+    pub run: ClientRun,
+    pub out: Outputs,
+    /// With TLS: where the certificate clients must trust is written.
+    pub cert_file: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// `wsconform replay`.
+#[derive(Debug)]
+pub struct ReplayConfig {
+    pub id: String,
+    pub url: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub timeout_scale: f64,
+    pub trust: Trust,
+    pub identity: Option<ServerTls>,
+}
+
+/// `wsconform reference-server`.
+#[derive(Debug)]
+pub struct ReferenceServerConfig {
+    pub listen: SocketAddr,
+    pub knobs: Knobs,
+    pub tls: Option<ServerTls>,
+}
+
+/// `wsconform reference-client`.
+#[derive(Debug)]
+pub struct ReferenceClientConfig {
+    pub url: String,
+    pub agent: String,
+    pub knobs: Knobs,
+    pub connector: Connector,
+}
+
+impl Mode {
+    /// Validates everything `cli` says, reading the files it names.
+    pub fn from_cli(cli: Cli) -> Result<Mode, ConfigError> {
+        Ok(match cli.command {
+            Command::Server(args) => Mode::Server(server(args)?),
+            Command::Client(args) => Mode::Client(client(args)?),
+            Command::Replay(args) => Mode::Replay(replay(args)?),
+            Command::ReferenceServer {
+                listen,
+                knobs,
+                identity,
+            } => Mode::ReferenceServer(ReferenceServerConfig {
+                listen: validate::listen("--listen", &listen)?,
+                knobs: Knobs::new(knobs),
+                tls: server_identity(&identity)?,
+            }),
+            Command::ReferenceClient {
+                url,
+                agent,
+                knobs,
+                trust,
+            } => Mode::ReferenceClient(ReferenceClientConfig {
+                url: validate::connect_url_arg("URL", &url)?,
+                agent: validate::agent_arg("--agent", &agent)?,
+                knobs: Knobs::new(knobs),
+                connector: Connector::new(&client_trust(&trust))?,
+            }),
+            Command::List { cases, json } => Mode::List { cases, json },
+            Command::Show { id } => Mode::Show { id },
+            Command::Report(cmd) => Mode::Report(cmd),
+        })
+    }
+}
+
+fn server_identity(args: &IdentityArgs) -> Result<Option<ServerTls>, TlsError> {
+    if !args.tls {
+        return Ok(None);
+    }
+    ServerTls::from_args(args.cert.as_deref(), args.key.as_deref()).map(Some)
+}
+
+fn client_trust(args: &TrustArgs) -> Trust {
+    Trust::from_args(&args.ca, args.insecure)
+}
+
+/// The spec file, if any, with its warnings (prefixed with its path).
+fn load_spec(args: &RunArgs, warnings: &mut Vec<String>) -> Result<Option<Spec>, SpecError> {
+    let Some(path) = &args.spec else { return Ok(None) };
+    let spec = Spec::load(path)?;
+    warnings.extend(spec.warnings.iter().map(|w| format!("{}: {w}", path.display())));
+    Ok(Some(spec))
+}
+
+fn spec_name(args: &RunArgs) -> String {
+    args.spec
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Warnings for the timers a spec disables (`0`), which the harness cannot
+/// disable yet (see the TODO in [`common`]).
+fn disabled_timers(spec: Option<&Spec>, name: &str) -> Vec<String> {
+    let Some(t) = spec.map(|s| &s.timeouts) else {
+        return Vec::new();
+    };
+    [
+        (t.open_handshake, "openHandshakeTimeout"),
+        (t.close_handshake, "closeHandshakeTimeout"),
+        (t.server_connection_drop, "serverConnectionDropTimeout"),
+    ]
+    .into_iter()
+    .filter(|(timer, _)| *timer == Some(None))
+    .map(|(_, key)| {
+        format!("{name}: options.{key} is 0 (disabled): wsconform cannot disable this timer yet and keeps its default")
+    })
+    .collect()
+}
+
+/// The flags every run shares, checked.
+#[derive(Debug, Clone, Copy)]
+struct RunFlags {
+    timeout_scale: f64,
+    shard: Option<Shard>,
+    gate: Gate,
+}
+
+impl RunFlags {
+    fn check(args: &RunArgs) -> Result<RunFlags, InputError> {
+        Ok(RunFlags {
+            timeout_scale: validate::timeout_scale(&args.timeout_scale)?,
+            shard: args.shard.as_deref().map(validate::shard).transpose()?,
+            gate: Gate {
+                strict: args.strict,
+                require_features: args.require_features,
+            },
+        })
+    }
+}
+
+/// What every run shares, from the flags, the spec and the checked values.
+fn common(args: &RunArgs, spec: Option<&Spec>, flags: RunFlags) -> Common {
+    let mut selection = Selection {
+        include: args.cases.clone(),
+        exclude: args.exclude.clone(),
+    };
+    if let Some(spec) = spec {
+        if selection.include.is_empty() {
+            // Autobahn's "*" means every case, as our empty list does.
+            selection.include = spec.cases.iter().filter(|c| c.as_str() != "*").cloned().collect();
+        }
+        selection.exclude.extend(spec.exclude_cases.iter().cloned());
+    }
+    let timers = spec.map(|s| s.timeouts.clone()).unwrap_or_default();
+    Common {
+        selection,
+        shard: flags.shard,
+        timeout_scale: flags.timeout_scale,
+        // TODO(engine): each spec timer is `None` (not in the spec: the
+        // harness's default), `Some(None)` (0: disabled, as Autobahn's
+        // protocol.py arms a timer only when it is > 0) or `Some(Some(d))`.
+        // `Common`'s and `EngineConfig`'s timeout fields can only say
+        // "default" or "d", so `flatten()` turns a disabled timer into the
+        // default (and `disabled_timers` warns). They need to become
+        // `Option<Duration>` with `None` = disabled (the case's hard deadline
+        // still bounding it), set here from `Some(t)` => `t`.
+        open_handshake_timeout: timers.open_handshake.flatten(),
+        close_handshake_timeout: timers.close_handshake.flatten(),
+        server_drop_timeout: timers.server_connection_drop.flatten(),
+        gate: flags.gate,
+    }
+}
+
+/// Where the reports go and how the end is judged; `--expect` is read and
+/// checked here, before the first connection.
+fn outputs(
+    args: &RunArgs,
+    spec: Option<&Spec>,
+    default_outdir: &str,
+    flags: RunFlags,
+) -> Result<Outputs, ConfigError> {
+    let outdir = args
+        .outdir
+        .clone()
+        .or_else(|| spec.and_then(|s| s.outdir.clone()))
+        .unwrap_or_else(|| PathBuf::from(default_outdir));
+    let baseline = match (&args.expect, args.update_expect) {
+        (None, _) => None,
+        (Some(path), false) => Some(BaselineUse::Compare {
+            path: path.clone(),
+            baseline: Baseline::load(path)?,
+        }),
+        (Some(path), true) => {
+            validate::output_file("--expect", path)?;
+            let previous = path.exists().then(|| Baseline::load(path)).transpose()?;
+            Some(BaselineUse::Update {
+                path: path.clone(),
+                previous,
+            })
+        }
+    };
+    if let Some(path) = &args.junit {
+        validate::output_file("--junit", path)?;
+    }
+    if let Some(path) = &args.summary {
+        validate::output_file("--summary", path)?;
+    }
+    Ok(Outputs {
+        outdir,
+        gate: flags.gate,
+        baseline,
+        junit: args.junit.clone(),
+        summary: args.summary.clone(),
+        quiet: args.quiet,
+    })
+}
+
+impl Outputs {
+    /// A comparison with a baseline that has no entries for `agent` would
+    /// fail only after the whole run: when the agent is known now, check now.
+    fn check_agent(&self, agent: &str) -> Result<(), BaselineError> {
+        if let Some(BaselineUse::Compare { path, baseline }) = &self.baseline {
+            baseline.for_agent(agent, &path.display().to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Creates the report folder and checks it takes files: the last check,
+    /// so that no other mistake leaves a folder behind.
+    fn probe(&self) -> Result<(), SessionError> {
+        check_outdir(&self.outdir)
+    }
+}
+
+/// Agent names whose report files would collide (`a b` and `a-b` both
+/// write `a_b_case_*.json`) cannot both be reported.
+fn distinct_reports<'a>(agents: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    for a in agents {
+        let prefix = agent_prefix(a);
+        if let Some((b, _)) = seen.iter().find(|(_, p)| *p == prefix) {
+            return Err(ConfigError::SameReports {
+                a: b.to_string(),
+                b: a.to_string(),
+                prefix,
+            });
+        }
+        seen.push((a, prefix));
+    }
+    Ok(())
+}
+
+fn server(args: ServerArgs) -> Result<ServerConfig, ConfigError> {
+    let flags = RunFlags::check(&args.run)?;
+    let jobs = validate::jobs(&args.jobs)?;
+    let agent = args
+        .agent
+        .as_deref()
+        .map(|a| validate::agent_arg("--agent", a))
+        .transpose()?;
+    let url = args
+        .url
+        .as_deref()
+        .map(|u| validate::connect_url_arg("URL", u))
+        .transpose()?;
+    let mut warnings = Vec::new();
+    let spec = load_spec(&args.run, &mut warnings)?;
+    let spec_value = |key: String, why| ConfigError::SpecValue {
+        spec: spec_name(&args.run),
+        key,
+        why,
+    };
+    let targets: Vec<(Option<String>, Option<String>)> = match (url, &spec) {
+        (Some(url), _) => vec![(Some(url), agent)],
+        (None, Some(spec)) if !spec.servers.is_empty() => {
+            let mut targets = Vec::new();
+            for (n, s) in spec.servers.iter().enumerate() {
+                let key = |k: &str| format!("servers[{n}].{k}");
+                validate::connect_url(&s.url).map_err(|why| spec_value(key("url"), why))?;
+                let agent = match (&agent, &s.agent) {
+                    (Some(a), _) => Some(a.clone()),
+                    (None, Some(a)) => {
+                        Some(validate::agent("agent", a).map_err(|why| spec_value(key("agent"), why))?)
+                    }
+                    (None, None) => None,
+                };
+                targets.push((Some(s.url.clone()), agent));
+            }
+            targets
+        }
+        (None, _) => vec![(None, agent)],
+    };
+    let external = targets.iter().any(|(url, _)| url.is_some());
+    if external && !args.knobs.is_empty() {
+        return Err(ConfigError::Conflict(
+            "--knob applies to the built-in reference server only (no URL)",
+        ));
+    }
+    if external && args.identity.tls {
+        return Err(ConfigError::Conflict(
+            "--tls applies to the built-in reference server only (no URL); a wss:// URL means TLS",
+        ));
+    }
+    distinct_reports(targets.iter().filter_map(|(_, a)| a.as_deref()))?;
+    let out = outputs(&args.run, spec.as_ref(), "reports/servers", flags)?;
+    let trust = client_trust(&args.trust);
+    // Reads the --ca files now: an unreadable one is an input error.
+    Connector::new(&trust)?;
+    let reference_tls = server_identity(&args.identity)?;
+    warnings.extend(disabled_timers(spec.as_ref(), &spec_name(&args.run)));
+    let mut runs = Vec::new();
+    for (url, agent) in targets {
+        let mut common = common(&args.run, spec.as_ref(), flags);
+        if let (Some(spec), Some(agent)) = (&spec, &agent) {
+            common.selection.exclude.extend(spec.excluded_for(agent));
+        }
+        common.cases(Role::Server)?;
+        let known_agent = match (&agent, &url) {
+            (Some(a), _) => Some(a.as_str()),
+            (None, None) => Some("wsconform-reference"),
+            (None, Some(_)) => None,
+        };
+        if let Some(a) = known_agent {
+            out.check_agent(a)?;
+        }
+        runs.push(ServerRun {
+            url,
+            knobs: Knobs::new(args.knobs.clone()),
+            agent,
+            jobs,
+            trust: trust.clone(),
+            reference_tls: reference_tls.clone(),
+            common,
+        });
+    }
+    out.probe()?;
+    Ok(ServerConfig { runs, out, warnings })
+}
+
+/// The address a fuzzingserver spec's `url` asks to listen on, and whether
+/// it is `wss://`. Port 0 is allowed: any free port.
+fn spec_listen(spec: &Spec, name: &str) -> Result<Option<(SocketAddr, bool)>, ConfigError> {
+    let Some(url) = &spec.url else { return Ok(None) };
+    let target = Target::parse(url).map_err(|why| ConfigError::SpecValue {
+        spec: name.to_string(),
+        key: "url".into(),
+        why: InputError::Url(why),
+    })?;
+    let ip = target
+        .host
+        .parse::<std::net::IpAddr>()
+        .map_err(|_| ConfigError::SpecListen {
+            spec: name.to_string(),
+            url: url.clone(),
+        })?;
+    Ok(Some((SocketAddr::new(ip, target.port), target.secure)))
+}
+
+fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
+    let flags = RunFlags::check(&args.run)?;
+    let agents = args
+        .agents
+        .iter()
+        .map(|a| validate::agent_arg("--agent", a))
+        .collect::<Result<Vec<_>, _>>()?;
+    distinct_reports(agents.iter().map(String::as_str))?;
+    let listen_flag = args
+        .listen
+        .as_deref()
+        .map(|l| validate::listen("--listen", l))
+        .transpose()?;
+    let mut warnings = Vec::new();
+    let spec = load_spec(&args.run, &mut warnings)?;
+    let from_spec = match &spec {
+        Some(spec) => spec_listen(spec, &spec_name(&args.run))?,
+        None => None,
+    };
+    let listen = listen_flag.or(from_spec.map(|(addr, _)| addr));
+    if (args.spawn.is_some() || listen.is_some()) && !args.knobs.is_empty() {
+        return Err(ConfigError::Conflict(
+            "--knob applies to the built-in reference client only (no --spawn or --listen)",
+        ));
+    }
+    let out = outputs(&args.run, spec.as_ref(), "reports/clients", flags)?;
+    // A wss:// URL in an Autobahn spec means TLS, as --tls does, with the
+    // spec's cert and key files if it names them.
+    let tls = match (&spec, from_spec.is_some_and(|(_, secure)| secure)) {
+        (Some(spec), true) if !args.identity.tls => {
+            Some(ServerTls::from_args(spec.cert.as_deref(), spec.key.as_deref())?)
+        }
+        _ => server_identity(&args.identity)?,
+    };
+    let cert_file = tls.as_ref().map(|_| out.outdir.join("wsconform-cert.pem"));
+    let client = match (&args.spawn, listen) {
+        (Some(cmd), _) => {
+            let ca = match (&cert_file, cmd.contains("{ca}")) {
+                (Some(path), _) => path.display().to_string(),
+                (None, true) => return Err(ConfigError::Conflict("{ca} in --spawn needs --tls")),
+                (None, false) => String::new(),
+            };
+            ClientUnderTest::Spawn(cmd.replace("{ca}", &ca))
+        }
+        (None, Some(_)) => ClientUnderTest::External,
+        (None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
+    };
+    warnings.extend(disabled_timers(spec.as_ref(), &spec_name(&args.run)));
+    let common = common(&args.run, spec.as_ref(), flags);
+    common.cases(Role::Client)?;
+    for a in &agents {
+        out.check_agent(a)?;
+    }
+    out.probe()?;
+    Ok(ClientConfig {
+        run: ClientRun {
+            listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            client,
+            agents,
+            until_stopped: args.until_stopped,
+            tls,
+            common,
+        },
+        out,
+        cert_file,
+        warnings,
+    })
+}
+
+fn replay(args: ReplayArgs) -> Result<ReplayConfig, ConfigError> {
+    let ReplayArgs {
+        id,
+        url,
+        listen,
+        timeout_scale,
+        trust,
+        identity,
+    } = args;
+    Ok(ReplayConfig {
+        id,
+        url: url
+            .as_deref()
+            .map(|u| validate::connect_url_arg("URL", u))
+            .transpose()?,
+        listen: listen
+            .as_deref()
+            .map(|l| validate::listen("--listen", l))
+            .transpose()?,
+        timeout_scale: validate::timeout_scale(&timeout_scale)?,
+        trust: client_trust(&trust),
+        identity: server_identity(&identity)?,
+    })
+}
