@@ -228,7 +228,8 @@ pub enum Requirement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Write {
-    /// One write for the whole frame, possibly coalesced with the next.
+    /// In one write with every other whole frame the steps write up to the
+    /// next pause.
     #[default]
     Whole,
     /// Its own write, with a pause before the next ("frame-wise chops").
@@ -304,8 +305,11 @@ pub enum Step {
     FrameHeader { opcode: u8, fin: bool, len: u64 },
     /// The next payload bytes of the frame opened by `FrameHeader`.
     FrameData { payload: Payload },
-    /// Pause; with a tag, record a `timeout` event when the pause ends
-    /// (Autobahn's `continueLater`).
+    /// Pause; what the steps before it wrote leaves first (one "reactor
+    /// turn" of writes ends here). With a tag, a `timeout` event is recorded
+    /// when the pause ends, and the remaining steps run only if the
+    /// connection is still open then (Autobahn's `continueLater` callbacks
+    /// in 6.4.x check `STATE_OPEN`).
     Wait {
         ms: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]

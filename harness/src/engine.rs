@@ -21,6 +21,7 @@ use wsconform_cases::{message_frames, Case, FrameSpec, Judge, Step, Write};
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{apply_mask, CloseCode, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator};
 
+use crate::budget::{CaseBudget, RunBudget};
 use crate::record::{CloseFrame, Digest, DigestBuilder, Observed, Outcome, WireEntry};
 use crate::verdict::Expectations;
 
@@ -31,15 +32,19 @@ pub struct EngineConfig {
     pub role: Role,
     /// Multiplies every timer (kill, close, protocol timeouts) for slow peers.
     pub timeout_scale: f64,
-    /// After the harness sent close, the peer has this long to answer.
-    pub close_handshake_timeout: Duration,
+    /// After the harness sent close, the peer has this long to answer;
+    /// `None`: no limit (a spec's 0, as Autobahn arms the timer only when
+    /// it is `> 0`), but the case's hard deadline.
+    pub close_handshake_timeout: Option<Duration>,
     /// As a client, after the closing handshake the server must close TCP
-    /// within this time.
-    pub server_drop_timeout: Duration,
+    /// within this time; `None` as above.
+    pub server_drop_timeout: Option<Duration>,
     /// Largest message accepted from the peer.
     pub max_message: u64,
     /// Receives every wire log entry as it happens (`wsconform replay`).
     pub live: Option<mpsc::UnboundedSender<WireEntry>>,
+    /// What the run may keep about the peer, shared by its cases.
+    pub memory: RunBudget,
 }
 
 impl EngineConfig {
@@ -47,10 +52,11 @@ impl EngineConfig {
         EngineConfig {
             role,
             timeout_scale: 1.0,
-            close_handshake_timeout: Duration::from_secs(1),
-            server_drop_timeout: Duration::from_secs(1),
+            close_handshake_timeout: Some(Duration::from_secs(1)),
+            server_drop_timeout: Some(Duration::from_secs(1)),
             max_message: 64 << 20,
             live: None,
+            memory: RunBudget::default(),
         }
     }
 
@@ -63,7 +69,10 @@ impl EngineConfig {
     pub fn deadline_for(&self, case: &Case) -> Duration {
         let nominal = Duration::from_millis(case.nominal_duration_ms());
         self.scaled(
-            nominal + self.close_handshake_timeout + self.server_drop_timeout + Duration::from_secs(3),
+            nominal
+                + self.close_handshake_timeout.unwrap_or_default()
+                + self.server_drop_timeout.unwrap_or_default()
+                + Duration::from_secs(3),
         )
     }
 }
@@ -72,16 +81,23 @@ impl EngineConfig {
 const WRITE_PIECE: usize = 256 * 1024;
 /// Writes queued between the script and the writer at most.
 const MAX_PENDING: usize = 4;
-/// The pause after each frame-wise or octet-wise chop.
+/// The pause after each octet-wise chop.
 const PACE: Duration = Duration::from_millis(1);
+/// The pause after each frame written on its own ("sync"): long enough for
+/// a peer to have handled the frame, its echo included, before the next one
+/// arrives, even with the machine busy (measured: scripts/verdict-stability.sh).
+const FRAME_PACE: Duration = Duration::from_millis(10);
 /// Chops of at least this size are a bulk transfer, not a test of how the
 /// peer reassembles a cut stream, and are not paced by a timer.
 const BULK_CHOP: usize = 64;
 /// Bytes read from the socket at once.
 const READ_BUF: usize = 64 * 1024;
-/// Wire log entries kept per case. No catalog case comes near it (the
-/// largest logged case, 9.x aside, has a few hundred); a flooding peer does.
-const MAX_WIRELOG: usize = 100_000;
+/// Writes the connection loop may have queued for the writer before it stops
+/// reading from the peer: a peer that floods pings while it does not read
+/// the pongs is pushed back by TCP instead of growing a queue.
+const MAX_QUEUED_WRITES: usize = 64;
+/// What a kept wire log entry or payload head costs besides its bytes.
+const ENTRY_COST: usize = 64;
 /// Events a peer may send in one case before the harness fails the
 /// connection as a flood (the most any case expects is 10).
 const MAX_EVENTS: usize = 10_000;
@@ -137,6 +153,10 @@ struct Log {
     live: Option<mpsc::UnboundedSender<WireEntry>>,
     entries: Vec<WireEntry>,
     tx_octets: std::collections::BTreeMap<usize, u64>,
+    /// Bytes the case may still keep: wire log entries and payload heads.
+    budget: CaseBudget,
+    /// Where the note that the log was cut stands, once it was.
+    cut_at: Option<usize>,
 }
 
 impl Log {
@@ -149,18 +169,39 @@ impl Log {
             return;
         }
         let t_us = self.t_us();
-        if self.entries.len() < MAX_WIRELOG {
-            let entry = make(t_us);
+        let entry = make(t_us);
+        if self.budget.keep(ENTRY_COST + entry.kept_bytes()) {
             if let Some(live) = &self.live {
                 let _ = live.send(entry.clone());
             }
             self.entries.push(entry);
-        } else if self.entries.len() == MAX_WIRELOG {
+        } else if self.cut_at.is_none() {
+            self.cut_at = Some(self.entries.len());
             self.entries.push(WireEntry::Note {
                 t_us,
-                text: format!("wire log stopped after {MAX_WIRELOG} entries to bound memory"),
+                text: String::new(),
             });
         }
+    }
+
+    /// Whether a received payload's first bytes may be kept in the events;
+    /// its length and SHA-1, which verdicts use, are kept regardless.
+    fn keep_head(&mut self, head: &[u8]) -> bool {
+        head.is_empty() || self.budget.keep(ENTRY_COST + head.len())
+    }
+
+    /// The wire log, with the note of where it was cut and how much was
+    /// not kept.
+    fn finish(&mut self) -> (Vec<WireEntry>, u64) {
+        let dropped = self.budget.dropped;
+        if let Some(WireEntry::Note { text, .. }) = self.cut_at.and_then(|i| self.entries.get_mut(i)) {
+            *text = format!(
+                "wire log cut here: the case's memory budget ({} KiB per case, {} MiB per run) was spent; {dropped} later entries and payload heads were counted, not kept",
+                crate::budget::CASE_BYTES >> 10,
+                crate::budget::RUN_BYTES >> 20
+            );
+        }
+        (std::mem::take(&mut self.entries), dropped)
     }
 }
 
@@ -188,6 +229,8 @@ where
         live: config.live.clone(),
         entries: std::mem::take(&mut outcome.wirelog),
         tx_octets: Default::default(),
+        budget: CaseBudget::new(&config.memory),
+        cut_at: None,
     }));
     let (reader, writer) = tokio::io::split(stream);
     let (writer_tx, writer_rx) = mpsc::channel(MAX_PENDING);
@@ -213,7 +256,7 @@ where
     let mut outcome = conn.outcome;
     outcome.duration_ms = start.elapsed().as_millis() as u64;
     let mut log = lock(&log);
-    outcome.wirelog = std::mem::take(&mut log.entries);
+    (outcome.wirelog, outcome.not_kept) = log.finish();
     outcome.tx_octet_stats = std::mem::take(&mut log.tx_octets);
     outcome.wirelog_enabled = wirelog;
     outcome
@@ -257,7 +300,7 @@ async fn write_loop<W: AsyncWrite>(
                         // (a 10 µs `callLater`) is shorter than its own
                         // reactor turn, so its "sync" frames often leave
                         // together (docs/verdict-rules.md, W2).
-                        Write::Sync => tokio::time::sleep(PACE).await,
+                        Write::Sync => tokio::time::sleep(FRAME_PACE).await,
                         Write::Chop(n) if n < BULK_CHOP => tokio::time::sleep(PACE).await,
                         // Bulk transfers in large chops (1.1.8, 9.5.x, 9.6.x):
                         // each chop its own segment (TCP_NODELAY), a
@@ -515,11 +558,30 @@ enum Phase {
     Ended,
 }
 
+/// Why the harness sends a close frame (Autobahn's `isReply`): only a close
+/// that starts the closing handshake makes the harness the closer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseKind {
+    Initiate,
+    Answer,
+}
+
 /// A message being received.
 struct MessageAcc {
     binary: bool,
-    utf8: Option<Utf8Validator>,
+    utf8: Utf8Check,
     digest: DigestBuilder,
+}
+
+/// The UTF-8 check of a message from the peer (RFC 6455 §8.1), as
+/// Autobahn's `onFrameData` / `onFrameEnd` make it: once a text message
+/// broke UTF-8, every later payload byte of it and its end fail the
+/// connection again (which, once closing, drops it).
+enum Utf8Check {
+    /// A binary message.
+    Binary,
+    Text(Utf8Validator),
+    Broken,
 }
 
 /// The connection loop's state.
@@ -531,11 +593,6 @@ struct Conn<'a> {
     outcome: Outcome,
     decoder: Decoder,
     phase: Phase,
-    /// A text message from the peer broke UTF-8: like Autobahn (whose
-    /// `onFrameData` then stops processing the buffered input), the rest of
-    /// that read is ignored, and any later byte fails the connection again,
-    /// which in `Closing` drops it.
-    utf8_stalled: bool,
     frame: Option<(FrameHeader, DigestBuilder)>,
     message: Option<MessageAcc>,
     pending: VecDeque<WriterCmd>,
@@ -545,7 +602,6 @@ struct Conn<'a> {
     drop_at: Option<Instant>,
     deadline: Instant,
     echo_tx: mpsc::Sender<()>,
-    echoes_seen: u32,
 }
 
 impl<'a> Conn<'a> {
@@ -570,7 +626,6 @@ impl<'a> Conn<'a> {
             outcome,
             decoder: Decoder::new(decoder_config),
             phase: Phase::Open,
-            utf8_stalled: false,
             frame: None,
             message: None,
             pending: VecDeque::new(),
@@ -580,7 +635,6 @@ impl<'a> Conn<'a> {
             drop_at: None,
             deadline: Instant::now() + config.deadline_for(case),
             echo_tx,
-            echoes_seen: 0,
         }
     }
 
@@ -608,7 +662,7 @@ impl<'a> Conn<'a> {
         while self.phase != Phase::Ended {
             let next_timer = self.next_timer();
             tokio::select! {
-                read = reader.read(&mut buf) => match read {
+                read = reader.read(&mut buf), if self.pending.len() < MAX_QUEUED_WRITES => match read {
                     Ok(0) | Err(_) => self.connection_lost(),
                     Ok(n) => {
                         *self.outcome.rx_octet_stats.entry(n).or_default() += 1;
@@ -617,9 +671,8 @@ impl<'a> Conn<'a> {
                         self.feed_slice(&mut buf[..n]);
                     }
                 },
-                op = script_rx.recv(), if script_live && self.pending.len() < MAX_PENDING => match op {
-                    Some(op) => self.on_script(op),
-                    None => script_live = false,
+                op = script_rx.recv(), if script_live && self.pending.len() < MAX_PENDING => {
+                    script_live = op.is_some_and(|op| self.on_script(op));
                 },
                 permit = writer_tx.reserve(), if !self.pending.is_empty() && !writer_done => {
                     match (permit, self.pending.pop_front()) {
@@ -704,10 +757,9 @@ impl<'a> Conn<'a> {
         self.outcome.was_not_clean_reason = Some(reason.into());
     }
 
-    /// A protocol timer, or `None` when the spec disabled it (Autobahn
-    /// arms each only when its timeout is `> 0`).
-    fn timer(&self, timeout: Duration) -> Option<Instant> {
-        (!timeout.is_zero()).then(|| Instant::now() + self.config.scaled(timeout))
+    /// When a protocol timer fires, or `None` when the spec disabled it.
+    fn timer(&self, timeout: Option<Duration>) -> Option<Instant> {
+        timeout.map(|t| Instant::now() + self.config.scaled(t))
     }
 
     /// The harness closes the TCP connection itself (Autobahn's
@@ -729,7 +781,8 @@ impl<'a> Conn<'a> {
         self.phase = Phase::Ended;
     }
 
-    fn on_script(&mut self, op: ScriptOp) {
+    /// Carries out one script operation; false when the script ends here.
+    fn on_script(&mut self, op: ScriptOp) -> bool {
         match op {
             ScriptOp::Write(mut out) => match out.then_close.take() {
                 Some((code, reason)) if self.phase == Phase::Open => {
@@ -761,12 +814,17 @@ impl<'a> Conn<'a> {
                 });
             }
             ScriptOp::Timeout(tag) => {
-                if self.phase == Phase::Open {
-                    self.timer_fired("wait", Some(tag.clone()));
-                    self.outcome.received.push(Observed::Timeout { tag });
+                // Autobahn's tagged `continueLater` callbacks (6.4.x) record
+                // the timeout and go on only while the connection is open.
+                if self.phase != Phase::Open {
+                    self.note(format!("wait {tag:?} ended with the connection closing: the case's remaining steps are skipped"));
+                    return false;
                 }
+                self.timer_fired("wait", Some(tag.clone()));
+                self.outcome.received.push(Observed::Timeout { tag });
             }
         }
+        true
     }
 
     fn queue(&mut self, out: Outgoing) {
@@ -825,9 +883,13 @@ impl<'a> Conn<'a> {
         });
     }
 
-    /// Autobahn's `sendCloseFrame`: only from the open state. The close
-    /// starts the closing handshake unless it answers the peer's close.
+    /// Starts the closing handshake (Autobahn's `sendClose`).
     fn send_close(&mut self, code: Option<CloseCode>, reason: Vec<u8>) {
+        self.write_close(code, reason, CloseKind::Initiate);
+    }
+
+    /// Autobahn's `sendCloseFrame`: only from the open state.
+    fn write_close(&mut self, code: Option<CloseCode>, reason: Vec<u8>, kind: CloseKind) {
         if self.phase != Phase::Open {
             return;
         }
@@ -841,8 +903,7 @@ impl<'a> Conn<'a> {
             code: code.map(|c| c.0),
             reason,
         });
-        let is_reply = self.outcome.remote_close.is_some();
-        if !is_reply {
+        if kind == CloseKind::Initiate {
             self.outcome.closed_by_me = true;
             self.close_handshake_at = self.timer(self.config.close_handshake_timeout);
         }
@@ -878,17 +939,10 @@ impl<'a> Conn<'a> {
     }
 
     fn feed_slice(&mut self, input: &mut [u8]) {
-        if self.utf8_stalled && !input.is_empty() {
-            self.protocol_violation(
-                CloseCode::INVALID_PAYLOAD,
-                "more bytes after invalid UTF-8 from the peer".into(),
-            );
-            return;
-        }
         // Loop until the decoder needs more input: it reports a frame's end
         // without consuming anything, possibly after the last byte.
         let mut pos = 0;
-        while self.reading() && !self.utf8_stalled {
+        while self.reading() {
             match self.decoder.decode(&mut input[pos..]) {
                 Err(v) => {
                     // Like Autobahn, go on parsing the frame as it says it
@@ -915,7 +969,11 @@ impl<'a> Conn<'a> {
                     // message starts one, whatever its opcode says.
                     self.message = Some(MessageAcc {
                         binary: h.opcode == Opcode::BINARY,
-                        utf8: (h.opcode == Opcode::TEXT).then(Utf8Validator::new),
+                        utf8: if h.opcode == Opcode::TEXT {
+                            Utf8Check::Text(Utf8Validator::new())
+                        } else {
+                            Utf8Check::Binary
+                        },
                         // 9.x judges type and length only: no hashing.
                         digest: if matches!(self.case.judge, Judge::Echoes { .. }) {
                             DigestBuilder::counting()
@@ -935,13 +993,16 @@ impl<'a> Conn<'a> {
                     if !h.opcode.is_control() {
                         if let Some(m) = &mut self.message {
                             m.digest.update(p);
-                            if let Some(Err(e)) = m.utf8.as_mut().map(|v| v.feed(p)) {
-                                m.utf8 = None;
-                                self.utf8_stalled = true;
-                                self.protocol_violation(
-                                    CloseCode::INVALID_PAYLOAD,
-                                    format!("invalid UTF-8 in text message from the peer: {e}"),
-                                );
+                            let why = match &mut m.utf8 {
+                                Utf8Check::Text(v) => v.feed(p).err().map(|e| {
+                                    m.utf8 = Utf8Check::Broken;
+                                    format!("invalid UTF-8 in text message from the peer: {e}")
+                                }),
+                                Utf8Check::Broken => Some("more of a text message that is not UTF-8".into()),
+                                Utf8Check::Binary => None,
+                            };
+                            if let Some(why) = why {
+                                self.protocol_violation(CloseCode::INVALID_PAYLOAD, why);
                             }
                         }
                     }
@@ -969,6 +1030,7 @@ impl<'a> Conn<'a> {
             // Autobahn hands every pong to the case, even after failing the
             // connection (`processControlFrame`).
             Opcode::PONG => {
+                let payload = self.budgeted(payload);
                 self.outcome.received.push(Observed::Pong { payload });
                 self.after_event();
             }
@@ -976,11 +1038,16 @@ impl<'a> Conn<'a> {
             op if op.is_control() => {}
             _ if h.fin => {
                 if let Some(m) = self.message.take() {
-                    if let Some(Err(e)) = m.utf8.as_ref().map(Utf8Validator::finish) {
-                        self.protocol_violation(
-                            CloseCode::INVALID_PAYLOAD,
-                            format!("text message from the peer ends inside a code point: {e}"),
-                        );
+                    let why = match &m.utf8 {
+                        Utf8Check::Text(v) => v
+                            .finish()
+                            .err()
+                            .map(|e| format!("text message from the peer ends inside a code point: {e}")),
+                        Utf8Check::Broken => Some("the end of a text message that is not UTF-8".into()),
+                        Utf8Check::Binary => None,
+                    };
+                    if let Some(why) = why {
+                        self.protocol_violation(CloseCode::INVALID_PAYLOAD, why);
                         return;
                     }
                     // Autobahn's `onMessageEnd`: once the harness has failed
@@ -1001,6 +1068,7 @@ impl<'a> Conn<'a> {
 
     fn on_message(&mut self, binary: bool, payload: Digest) {
         let (len, count) = (payload.len, self.outcome.received.len());
+        let payload = self.budgeted(payload);
         self.outcome.received.push(Observed::Message { binary, payload });
         if let Judge::Echoes {
             count: want,
@@ -1012,21 +1080,14 @@ impl<'a> Conn<'a> {
             if count > 0 {
                 self.outcome.received.remove(0);
             }
+            let echoes = self.outcome.echoes.get_or_insert_with(Default::default);
             if binary != want_binary || len != want_len {
-                self.outcome.echo_verdict = Some((
-                    false,
-                    format!(
-                        "Expected a {} message of {want_len} bytes, got a {} message of {len} bytes.",
-                        kind(want_binary),
-                        kind(binary)
-                    ),
-                ));
+                echoes.mismatch = Some((binary, len));
                 self.send_close(Some(CloseCode::NORMAL), Vec::new());
                 return;
             }
-            self.echoes_seen += 1;
-            if self.echoes_seen >= want {
-                self.outcome.echo_verdict = Some((true, format!("Received {want} echo(es) of {len} bytes.")));
+            echoes.matched += 1;
+            if echoes.matched >= want {
                 self.send_close(Some(CloseCode::NORMAL), Vec::new());
             } else {
                 let _ = self.echo_tx.try_send(());
@@ -1034,6 +1095,15 @@ impl<'a> Conn<'a> {
             return;
         }
         self.after_event();
+    }
+
+    /// `payload` as the events keep it: without its first bytes once the
+    /// memory budget is spent.
+    fn budgeted(&self, mut payload: Digest) -> Digest {
+        if !lock(&self.log).keep_head(&payload.head) {
+            payload.head = Vec::new();
+        }
+        payload
     }
 
     /// Autobahn's `finishWhenDone`, and the flood guard.
@@ -1106,7 +1176,7 @@ impl<'a> Conn<'a> {
                 // The peer starts the closing handshake; Autobahn answers
                 // with 1000, not the peer's code.
                 self.outcome.was_clean = true;
-                self.send_close(Some(CloseCode::NORMAL), Vec::new());
+                self.write_close(Some(CloseCode::NORMAL), Vec::new(), CloseKind::Answer);
                 if self.config.role == Role::Server {
                     self.shut_down();
                 }
@@ -1128,19 +1198,13 @@ impl<'a> Conn<'a> {
         self.pending.push_back(WriterCmd::Shutdown);
         self.outcome.dropped_by_me = true;
         self.phase = Phase::Flushing;
-        self.drop_at = Some(
-            Instant::now()
-                + self
-                    .config
-                    .scaled(self.config.server_drop_timeout.max(Duration::from_secs(1))),
-        );
-    }
-}
-
-fn kind(binary: bool) -> &'static str {
-    if binary {
-        "binary"
-    } else {
-        "text"
+        // The grace to flush the close frame: the server-drop timeout, at
+        // least a second, however the spec set it.
+        let grace = self
+            .config
+            .server_drop_timeout
+            .unwrap_or_default()
+            .max(Duration::from_secs(1));
+        self.drop_at = Some(Instant::now() + self.config.scaled(grace));
     }
 }

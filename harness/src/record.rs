@@ -193,6 +193,60 @@ pub enum WireEntry {
     Note { t_us: u64, text: String },
 }
 
+/// What a peer did with an opening handshake that is itself the test
+/// (RFC 6455 §4): facts only; `verdict` judges them against the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum HandshakeAnswer {
+    /// Testing servers: the server upgraded the connection.
+    Upgraded,
+    /// Testing servers: a complete HTTP response that is not an upgrade.
+    Refused {
+        response: wsconform_wire::handshake::Response,
+    },
+    /// Testing servers: bytes that are not a valid HTTP response.
+    NotHttp { why: String },
+    /// Testing servers: the server closed the connection without a word.
+    NoAnswer,
+    /// Testing clients, after an invalid response and a probe message: the
+    /// client closed the TCP connection.
+    ClientClosed,
+    /// … the client sent this frame first (a close frame fails the
+    /// connection; anything else uses it).
+    ClientSent { opcode: wsconform_wire::Opcode },
+    /// … the client kept the connection open this long without a frame.
+    ClientKeptOpen { ms: u64 },
+    /// Testing clients: the client's `Sec-WebSocket-Key` was already sent
+    /// on an earlier connection of the run.
+    KeyRepeated,
+    /// Testing clients: the client's first connection, so no earlier key to
+    /// compare with.
+    NoEarlierKey,
+}
+
+/// The echoes of a 9.x case (Autobahn compares type and length only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Echoes {
+    /// Echoes with the sent type and length.
+    pub matched: u32,
+    /// The first echo of another type or length: (binary, length).
+    pub mismatch: Option<(bool, u64)>,
+}
+
+impl WireEntry {
+    /// The bytes the entry holds besides its fixed fields.
+    pub fn kept_bytes(&self) -> usize {
+        match self {
+            WireEntry::TxOctets { head, .. } | WireEntry::RxOctets { head, .. } => head.len(),
+            WireEntry::TxFrame { payload, .. } | WireEntry::RxFrame { payload, .. } => payload.head.len(),
+            WireEntry::Timer { tag, .. } | WireEntry::TimerFired { tag, .. } => {
+                tag.as_ref().map_or(0, String::len)
+            }
+            WireEntry::Note { text, .. } => text.len(),
+        }
+    }
+}
+
 /// A close frame sent or received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CloseFrame {
@@ -234,17 +288,20 @@ pub struct Outcome {
     pub hit_deadline: bool,
     pub local_close: Option<CloseFrame>,
     pub remote_close: Option<CloseFrame>,
-    /// For `hs.*` cases that expect a refusal or leave it open: the verdict
-    /// on the server's answer to the handshake.
-    pub handshake_check: Option<(wsconform_cases::Behavior, String)>,
-    /// The verdict a 9.x-style judge reached while the case ran.
-    pub echo_verdict: Option<(bool, String)>,
+    /// For `hs.*` cases whose handshake is the whole test: what the peer
+    /// did with it (no WebSocket connection follows).
+    pub handshake_answer: Option<HandshakeAnswer>,
+    /// 9.x: the echoes counted while the case ran.
+    pub echoes: Option<Echoes>,
     pub rx_frame_stats: BTreeMap<u8, u64>,
     pub tx_frame_stats: BTreeMap<u8, u64>,
     pub rx_octet_stats: BTreeMap<usize, u64>,
     pub tx_octet_stats: BTreeMap<usize, u64>,
     pub wirelog_enabled: bool,
     pub wirelog: Vec<WireEntry>,
+    /// Wire log entries and payload heads not kept because the memory
+    /// budget (`budget.rs`) was spent; verdicts do not depend on them.
+    pub not_kept: u64,
 }
 
 fn iso_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -270,16 +327,17 @@ impl Outcome {
             was_close_handshake_timeout: false,
             was_server_connection_drop_timeout: false,
             hit_deadline: false,
-            handshake_check: None,
+            handshake_answer: None,
             local_close: None,
             remote_close: None,
-            echo_verdict: None,
+            echoes: None,
             rx_frame_stats: BTreeMap::new(),
             tx_frame_stats: BTreeMap::new(),
             rx_octet_stats: BTreeMap::new(),
             tx_octet_stats: BTreeMap::new(),
             wirelog_enabled: true,
             wirelog: Vec::new(),
+            not_kept: 0,
         }
     }
 

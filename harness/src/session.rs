@@ -13,6 +13,7 @@ use wsconform_wire::handshake::Response;
 use wsconform_wire::Role;
 
 use crate::engine::EngineConfig;
+use crate::spec::SpecTimer;
 use crate::gate::Gate;
 use crate::reference::{Knobs, ReferenceServer};
 use crate::report::{self, results::RunInfo, ReportError};
@@ -27,10 +28,11 @@ pub struct Common {
     pub selection: Selection,
     pub shard: Option<Shard>,
     pub timeout_scale: f64,
-    /// Overrides of Autobahn's protocol timeouts (from a spec's `options`).
-    pub open_handshake_timeout: Option<Duration>,
-    pub close_handshake_timeout: Option<Duration>,
-    pub server_drop_timeout: Option<Duration>,
+    /// Overrides of Autobahn's protocol timeouts (from a spec's `options`):
+    /// `None` keeps the default, `Some(None)` disables the timer.
+    pub open_handshake_timeout: SpecTimer,
+    pub close_handshake_timeout: SpecTimer,
+    pub server_drop_timeout: SpecTimer,
     pub gate: Gate,
 }
 
@@ -255,8 +257,8 @@ pub async fn run_servers(
     // case forever).
     let open_handshake_timeout = match run.common.open_handshake_timeout {
         None => Duration::from_secs(5),
-        Some(d) if d.is_zero() => Duration::from_secs(60),
-        Some(d) => d,
+        Some(None) => Duration::from_secs(60),
+        Some(Some(d)) => d,
     };
     // One connection (and TLS handshake) first: an unreachable server, an
     // untrusted certificate or a silent TLS server is one clear error, not

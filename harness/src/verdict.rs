@@ -2,9 +2,10 @@
 //! (reference §6.4), so that results compare case for case.
 
 use serde::Serialize;
-use wsconform_cases::{Behavior, BehaviorClose, Case, Event, Judge};
+use wsconform_cases::{Behavior, BehaviorClose, Case, Event, HandshakeExpect, Judge};
+use wsconform_wire::Opcode;
 
-use crate::record::{Digest, Observed, Outcome};
+use crate::record::{Digest, Echoes, HandshakeAnswer, Observed, Outcome};
 
 /// The two verdicts of a case and the sentences that explain them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,17 +118,19 @@ pub fn judge(
     expectations: &Expectations,
     harness_is_server: bool,
 ) -> Verdict {
-    if let Some((behavior, text)) = &outcome.handshake_check {
+    if let Some(answer) = &outcome.handshake_answer {
         // The handshake was the test; no WebSocket connection followed.
+        let expect = case.handshake.as_ref().map(|h| &h.expect);
+        let (behavior, text) = judge_handshake(expect, answer);
         let behavior_close = match behavior {
             Behavior::Failed => BehaviorClose::Failed,
             Behavior::Informational => BehaviorClose::Informational,
             _ => BehaviorClose::Ok,
         };
         return Verdict {
-            behavior: *behavior,
+            behavior,
             behavior_close,
-            result: text.clone(),
+            result: text,
             result_close: "No WebSocket connection: the opening handshake was the test.".into(),
         };
     }
@@ -152,17 +155,11 @@ pub fn judge(
             ),
         },
         Judge::Informational => (Behavior::Informational, informational_result(outcome)),
-        Judge::Echoes { .. } => match &outcome.echo_verdict {
-            Some((true, text)) => (Behavior::Ok, text.clone()),
-            Some((false, text)) => (Behavior::Failed, text.clone()),
-            None => (
-                Behavior::Failed,
-                format!(
-                    "Did not receive the echo(es) within {} seconds.",
-                    close_after_secs(case)
-                ),
-            ),
-        },
+        Judge::Echoes { count, binary, len } => judge_echoes(
+            outcome.echoes.as_ref(),
+            (*count, *binary, *len),
+            close_after_secs(case),
+        ),
     };
     let expected_close = &case.expected_close;
     let remote_code = outcome.remote_close.as_ref().and_then(|c| c.code);
@@ -216,6 +213,121 @@ pub fn judge(
         behavior_close,
         result,
         result_close,
+    }
+}
+
+/// 9.x: OK once `count` echoes of the sent type and length arrived (content
+/// is not compared, as in Autobahn's case 9 classes), FAILED at the first
+/// other echo or when the case's `closeAfter` ended it first.
+fn judge_echoes(
+    echoes: Option<&Echoes>,
+    (count, binary, len): (u32, bool, u64),
+    secs: u64,
+) -> (Behavior, String) {
+    let e = echoes.cloned().unwrap_or_default();
+    match e.mismatch {
+        Some((got_binary, got_len)) => (
+            Behavior::Failed,
+            format!(
+                "Expected a {} message of {len} bytes, got a {} message of {got_len} bytes.",
+                kind(binary),
+                kind(got_binary)
+            ),
+        ),
+        None if e.matched >= count => (Behavior::Ok, format!("Received {count} echo(es) of {len} bytes.")),
+        None => (
+            Behavior::Failed,
+            format!(
+                "Did not receive the echo(es) within {secs} seconds ({} of {count} arrived).",
+                e.matched
+            ),
+        ),
+    }
+}
+
+fn kind(binary: bool) -> &'static str {
+    if binary {
+        "binary"
+    } else {
+        "text"
+    }
+}
+
+/// The verdict on what a peer did with an opening handshake that is the
+/// whole test (`hs.*` cases, RFC 6455 §4).
+fn judge_handshake(expect: Option<&HandshakeExpect>, answer: &HandshakeAnswer) -> (Behavior, String) {
+    use HandshakeAnswer as A;
+    use HandshakeExpect as E;
+    let failed_client = |what: String| {
+        (
+            Behavior::Failed,
+            format!("The client accepted the invalid response: {what}."),
+        )
+    };
+    match (expect, answer) {
+        (_, A::NotHttp { why }) => (
+            Behavior::Failed,
+            format!("The server's answer is not a valid HTTP response ({why})."),
+        ),
+        (Some(E::Either), A::Upgraded) => (Behavior::Informational, "The server accepted the upgrade.".into()),
+        (Some(E::Either), A::Refused { response }) => {
+            (Behavior::Informational, format!("The server answered {}.", response.status))
+        }
+        (Some(E::Either), A::NoAnswer) => (
+            Behavior::Informational,
+            "The server closed the connection without an answer.".into(),
+        ),
+        (Some(E::Reject { .. }), A::Upgraded) => (
+            Behavior::Failed,
+            "The server accepted (101) a request it must refuse.".into(),
+        ),
+        (Some(E::Reject { .. }), A::NoAnswer) => (
+            Behavior::Failed,
+            "The server closed the connection without an HTTP answer (RFC 6455 §4.2.1: it MUST return an error code)."
+                .into(),
+        ),
+        (Some(E::Reject { ok, with_header }), A::Refused { response: r }) => {
+            let header_ok = with_header
+                .as_ref()
+                .is_none_or(|(name, value)| r.headers.has_token(name, value));
+            if ok.contains(&r.status) && header_ok {
+                (Behavior::Ok, format!("The server refused with {}.", r.status))
+            } else if (400..500).contains(&r.status) {
+                let missing = with_header
+                    .as_ref()
+                    .filter(|_| !header_ok)
+                    .map(|(n, v)| format!(" without {n}: {v}"))
+                    .unwrap_or_default();
+                (
+                    Behavior::NonStrict,
+                    format!("The server refused with {}{missing}; {ok:?} is asked for.", r.status),
+                )
+            } else {
+                (
+                    Behavior::Failed,
+                    format!("The server answered {} to a request it must refuse with {ok:?}.", r.status),
+                )
+            }
+        }
+        (_, A::ClientClosed) => (Behavior::Ok, "The client closed the connection.".into()),
+        (_, A::ClientSent { opcode: Opcode::CLOSE }) => (
+            Behavior::Ok,
+            "The client failed the connection with a close frame.".into(),
+        ),
+        (_, A::ClientSent { opcode }) => failed_client(format!("it sent a {opcode} frame")),
+        (_, A::ClientKeptOpen { ms }) => failed_client(format!("it kept the connection open for {ms} ms")),
+        (_, A::KeyRepeated) => (
+            Behavior::Failed,
+            "The client sent a Sec-WebSocket-Key it had already sent on an earlier connection (RFC 6455 §4.1: a new random nonce for each connection).".into(),
+        ),
+        (_, A::NoEarlierKey) => (
+            Behavior::Informational,
+            "This was the client's first connection: there was no earlier key to compare with.".into(),
+        ),
+        (_, answer) => (
+            Behavior::Failed,
+            format!("The handshake answer {answer:?} does not fit this case."),
+        ),
     }
 }
 

@@ -185,7 +185,7 @@ async fn open_handshake_cases_fail_without_a_valid_answer() {
                 behavior,
                 Behavior::Failed,
                 "{id} against {bad:?}: {:?}",
-                outcome.handshake_check
+                outcome.handshake_answer
             );
         }
     }
@@ -244,4 +244,24 @@ async fn refused_connection_is_a_failed_case_not_a_missing_one() {
         .setup_error
         .as_deref()
         .is_some_and(|e| e.contains("cannot connect")));
+}
+
+/// A spec's `closeHandshakeTimeout: 0` disables the timer, as in Autobahn
+/// (protocol.py arms it only when it is > 0): against a server that never
+/// answers the harness's close, the case then ends at the harness's own
+/// deadline, not after the default second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_close_handshake_timer_does_not_fire() {
+    let addr = bad_server(Bad::StallAfterHandshake).await;
+    let target = Target::parse(&format!("ws://{addr}/")).expect("url");
+    // 7.1.1 closes right after its text message; the stalled server never
+    // echoes, so the kill timer (1 s) starts the closing handshake.
+    let c = case("7.1.1");
+    for (timeout, fires) in [(Some(Duration::from_secs(1)), true), (None, false)] {
+        let mut options = options();
+        options.engine.close_handshake_timeout = timeout;
+        let outcome = run_case(&c, &target, &options).await;
+        assert_eq!(outcome.was_close_handshake_timeout, fires, "{timeout:?}");
+        assert_eq!(outcome.hit_deadline, !fires, "{timeout:?}");
+    }
 }

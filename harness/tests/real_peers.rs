@@ -351,11 +351,24 @@ fn tolerated_entries_name_real_cases() {
         let file = expected_file(&format!("{role}/tolerated.json"));
         for (agent, cases) in &file {
             let expected = expected_file(&format!("{role}/{agent}.json"));
-            for id in cases.as_object().expect("map").keys() {
+            for (id, entry) in cases.as_object().expect("map") {
                 assert!(
                     expected.contains_key(id),
                     "{role}/tolerated.json: {agent} {id} is not a case"
                 );
+                // Only where Autobahn itself varies, or a difference argued
+                // in docs/verdict-rules.md; either way with measured evidence.
+                let kind = entry["kind"].as_str().unwrap_or_default();
+                assert!(
+                    ["autobahn-varies", "deliberate"].contains(&kind),
+                    "{role}/tolerated.json: {agent} {id}: kind {kind:?}"
+                );
+                for key in ["why", "evidence"] {
+                    assert!(
+                        entry[key].as_str().is_some_and(|t| !t.is_empty()),
+                        "{role}/tolerated.json: {agent} {id}: no {key}"
+                    );
+                }
             }
         }
     }

@@ -289,7 +289,7 @@ fn odd_documents() -> Vec<Value> {
              "expected_close": {"closeCode": "1000"},
              "outcome": {"received": [{"event": "pong", "payload": {"head": {"base64": "!!"}}}],
                          "remote_close": {"code": "x", "reason": 5},
-                         "echo_verdict": [null],
+                         "echoes": [null],
                          "duration_ms": -3,
                          "wirelog": [{}, 3, {"kind": "tx_frame", "payload": 7, "opcode": "x"},
                                      {"kind": "rx_octets", "head": {"hex": "zz"}, "len": "big"},

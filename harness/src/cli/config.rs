@@ -200,25 +200,6 @@ fn spec_name(args: &RunArgs) -> String {
         .unwrap_or_default()
 }
 
-/// Warnings for the timers a spec disables (`0`), which the harness cannot
-/// disable yet (see the TODO in [`common`]).
-fn disabled_timers(spec: Option<&Spec>, name: &str) -> Vec<String> {
-    let Some(t) = spec.map(|s| &s.timeouts) else {
-        return Vec::new();
-    };
-    [
-        (t.open_handshake, "openHandshakeTimeout"),
-        (t.close_handshake, "closeHandshakeTimeout"),
-        (t.server_connection_drop, "serverConnectionDropTimeout"),
-    ]
-    .into_iter()
-    .filter(|(timer, _)| *timer == Some(None))
-    .map(|(_, key)| {
-        format!("{name}: options.{key} is 0 (disabled): wsconform cannot disable this timer yet and keeps its default")
-    })
-    .collect()
-}
-
 /// The flags every run shares, checked.
 #[derive(Debug, Clone, Copy)]
 struct RunFlags {
@@ -258,17 +239,12 @@ fn common(args: &RunArgs, spec: Option<&Spec>, flags: RunFlags) -> Common {
         selection,
         shard: flags.shard,
         timeout_scale: flags.timeout_scale,
-        // TODO(engine): each spec timer is `None` (not in the spec: the
-        // harness's default), `Some(None)` (0: disabled, as Autobahn's
-        // protocol.py arms a timer only when it is > 0) or `Some(Some(d))`.
-        // `Common`'s and `EngineConfig`'s timeout fields can only say
-        // "default" or "d", so `flatten()` turns a disabled timer into the
-        // default (and `disabled_timers` warns). They need to become
-        // `Option<Duration>` with `None` = disabled (the case's hard deadline
-        // still bounding it), set here from `Some(t)` => `t`.
-        open_handshake_timeout: timers.open_handshake.flatten(),
-        close_handshake_timeout: timers.close_handshake.flatten(),
-        server_drop_timeout: timers.server_connection_drop.flatten(),
+        // Each is `None` (not in the spec: the default), `Some(None)` (0:
+        // disabled, as Autobahn's protocol.py arms a timer only when it is
+        // > 0; the case's hard deadline still bounds it) or `Some(Some(d))`.
+        open_handshake_timeout: timers.open_handshake,
+        close_handshake_timeout: timers.close_handshake,
+        server_drop_timeout: timers.server_connection_drop,
         gate: flags.gate,
     }
 }
@@ -409,7 +385,6 @@ fn server(args: ServerArgs) -> Result<ServerConfig, ConfigError> {
     // Reads the --ca files now: an unreadable one is an input error.
     Connector::new(&trust)?;
     let reference_tls = server_identity(&args.identity)?;
-    warnings.extend(disabled_timers(spec.as_ref(), &spec_name(&args.run)));
     let mut runs = Vec::new();
     for (url, agent) in targets {
         let mut common = common(&args.run, spec.as_ref(), flags);
@@ -505,7 +480,6 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
         (None, Some(_)) => ClientUnderTest::External,
         (None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
     };
-    warnings.extend(disabled_timers(spec.as_ref(), &spec_name(&args.run)));
     let common = common(&args.run, spec.as_ref(), flags);
     common.cases(Role::Client)?;
     for a in &agents {

@@ -240,8 +240,8 @@ mod tests {
         use wsconform::spec::MAX_TIMEOUT;
         let mut engine = EngineConfig::new(wsconform_wire::Role::Client);
         engine.timeout_scale = MAX_TIMEOUT_SCALE;
-        engine.close_handshake_timeout = MAX_TIMEOUT;
-        engine.server_drop_timeout = MAX_TIMEOUT;
+        engine.close_handshake_timeout = Some(MAX_TIMEOUT);
+        engine.server_drop_timeout = Some(MAX_TIMEOUT);
         let whole_run = wsconform_cases::catalog()
             .iter()
             .map(|c| engine.deadline_for(c) + std::time::Duration::from_secs(1))

@@ -194,7 +194,7 @@ fn case_data(run: usize, c: Case, gate: &Gate) -> Value {
         "ec": c.expected_close_line(),
         "ac": c.actual_close_line(),
         "cr": c.close_record(),
-        "echo": echo_verdict(o),
+        "echo": echoes(o),
         "http": [
             truncate(o.get("http_request").and_then(Value::as_str).unwrap_or("?"), MAX_HTTP),
             truncate(o.get("http_response").and_then(Value::as_str).unwrap_or("?"), MAX_HTTP),
@@ -205,16 +205,25 @@ fn case_data(run: usize, c: Case, gate: &Gate) -> Value {
     })
 }
 
-/// The 9.x echo judgement (`[passed, text]`), when the case has one.
-fn echo_verdict(outcome: &Value) -> Option<String> {
-    let v = outcome.get("echo_verdict")?.as_array()?;
-    let passed = match v.first().and_then(Value::as_bool) {
-        Some(true) => "passed",
-        Some(false) => "failed",
-        None => "?",
+/// The 9.x echoes counted (`{matched, mismatch}`), when the case has them.
+fn echoes(outcome: &Value) -> Option<String> {
+    let e = outcome.get("echoes")?.as_object()?;
+    let matched = e.get("matched").and_then(Value::as_u64).unwrap_or(0);
+    let mismatch = match e.get("mismatch").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([binary, len]) => format!(
+            "; then a {} message of {} bytes",
+            if binary.as_bool() == Some(true) {
+                "binary"
+            } else {
+                "text"
+            },
+            len.as_u64().map_or("?".into(), |n| n.to_string())
+        ),
+        _ => String::new(),
     };
-    let text = v.get(1).and_then(Value::as_str).unwrap_or("?");
-    Some(format!("{passed}: {text}"))
+    Some(format!(
+        "{matched} echo(es) of the sent type and length{mismatch}"
+    ))
 }
 
 /// JSON that can sit inside `<script>`: `<`, `>` and `&` only occur inside

@@ -14,13 +14,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use wsconform_cases::{Behavior, Case, HandshakeExpect, ResponseEdits};
+use wsconform_cases::{Case, HandshakeExpect, ResponseEdits};
 use wsconform_wire::handshake::Request;
 use wsconform_wire::{ClosePayload, Frame, Opcode};
 use wsconform_wire::{Decoded, Decoder, DecoderConfig, Role};
 
 use crate::engine::{self, EngineConfig};
-use crate::record::Outcome;
+use crate::record::{HandshakeAnswer, Outcome};
 use crate::runner::CaseResult;
 use crate::server_handshake::{self, read_head, AcceptError, Leniency};
 use crate::transport::{self, ServerTls, Stream};
@@ -92,19 +92,13 @@ impl Keys {
 }
 
 impl KeySeen {
-    /// The verdict of `hs.client.fresh-key` when it is decided by the key
-    /// alone; `None` when the key is fresh and the case's steps decide.
-    fn check(self) -> Option<(Behavior, String)> {
+    /// What `hs.client.fresh-key` found when the key alone decides; `None`
+    /// when the key is fresh and the case's steps decide.
+    fn answer(self) -> Option<HandshakeAnswer> {
         if self.repeated {
-            Some((
-                Behavior::Failed,
-                "The client sent a Sec-WebSocket-Key it had already sent on an earlier connection (RFC 6455 §4.1: a new random nonce for each connection).".into(),
-            ))
+            Some(HandshakeAnswer::KeyRepeated)
         } else if self.earlier_connections == 0 {
-            Some((
-                Behavior::Informational,
-                "This was the client's first connection: there was no earlier key to compare with.".into(),
-            ))
+            Some(HandshakeAnswer::NoEarlierKey)
         } else {
             None
         }
@@ -301,20 +295,14 @@ async fn upgrade(stream: &mut Stream, req: &Request) -> Result<String, RequestEr
 
 /// After an invalid response (hs.client.* cases that expect the client to
 /// fail the connection): send a probe message and see what the client does
-/// within `wait`. Closing is OK; using the connection is FAILED.
-async fn probe_client(stream: &mut Stream, mut leftover: Vec<u8>, wait: Duration) -> (Behavior, String) {
-    let failed = |what: String| {
-        (
-            Behavior::Failed,
-            format!("The client accepted the invalid response: {what}."),
-        )
-    };
+/// within `wait`: whether it closes the connection or uses it.
+async fn probe_client(stream: &mut Stream, mut leftover: Vec<u8>, wait: Duration) -> HandshakeAnswer {
     if stream
         .write_all(&Frame::new(Opcode::TEXT, "probe").encode())
         .await
         .is_err()
     {
-        return (Behavior::Ok, "The client closed the connection.".into());
+        return HandshakeAnswer::ClientClosed;
     }
     let mut config = DecoderConfig::strict(Role::Client);
     config.allowed_rsv = 0b111;
@@ -327,20 +315,18 @@ async fn probe_client(stream: &mut Stream, mut leftover: Vec<u8>, wait: Duration
         while let Ok((n, Some(item))) = decoder.decode(&mut leftover[pos..]) {
             pos += n;
             if let Decoded::Header(h) = item {
-                return match h.opcode {
-                    Opcode::CLOSE => (
-                        Behavior::Ok,
-                        "The client failed the connection with a close frame.".into(),
-                    ),
-                    op => failed(format!("it sent a {op} frame")),
-                };
+                return HandshakeAnswer::ClientSent { opcode: h.opcode };
             }
         }
         leftover.drain(..pos);
         let mut chunk = [0u8; 4096];
         match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Err(_) => return failed(format!("it kept the connection open for {wait:?}")),
-            Ok(Ok(0)) | Ok(Err(_)) => return (Behavior::Ok, "The client closed the connection.".into()),
+            Err(_) => {
+                return HandshakeAnswer::ClientKeptOpen {
+                    ms: wait.as_millis() as u64,
+                }
+            }
+            Ok(Ok(0)) | Ok(Err(_)) => return HandshakeAnswer::ClientClosed,
             Ok(Ok(n)) => leftover.extend_from_slice(&chunk[..n]),
         }
     }
@@ -460,26 +446,25 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
             outcome.http_request = head;
             outcome.http_response = response;
             let expect = case.handshake.as_ref().map(|h| &h.expect);
-            let check = match expect {
+            let answer = match expect {
                 Some(HandshakeExpect::ClientFails) => {
                     let wait = Duration::from_secs(2).mul_f64(shared.config.engine.timeout_scale);
-                    let check = probe_client(&mut stream, std::mem::take(&mut leftover), wait).await;
+                    let answer = probe_client(&mut stream, std::mem::take(&mut leftover), wait).await;
                     let _ = stream.shutdown().await;
-                    Some(check)
+                    Some(answer)
                 }
-                Some(HandshakeExpect::FreshKey) => match key.check() {
-                    Some(check) => {
+                Some(HandshakeExpect::FreshKey) => match key.answer() {
+                    Some(answer) => {
                         let _ = reply_and_close(&mut stream, None).await;
-                        Some(check)
+                        Some(answer)
                     }
                     None => None,
                 },
                 _ => None,
             };
-            let outcome = match check {
-                Some(check) => {
-                    outcome.setup_error = Some(check.1.clone());
-                    outcome.handshake_check = Some(check);
+            let outcome = match answer {
+                Some(answer) => {
+                    outcome.handshake_answer = Some(answer);
                     outcome
                 }
                 None => {

@@ -5,12 +5,12 @@
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wsconform_cases::{Behavior, Case, HandshakeExpect, Write};
+use wsconform_cases::{Case, HandshakeExpect, Write};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
 use wsconform_wire::{Frame, Opcode};
 
 use crate::engine::{self, EngineConfig};
-use crate::record::Outcome;
+use crate::record::{HandshakeAnswer, Outcome};
 use crate::transport::{Connector, Stream, Target};
 
 /// Options of the server-testing role.
@@ -37,25 +37,29 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
         Ok(Err(refused)) => {
             // Bytes that are not an HTTP response (or one cut off) differ
             // from a server that closed without a word.
-            let invalid =
-                (refused.status.is_none() && !refused.response.is_empty()).then_some(refused.error.as_str());
-            let check = expect.and_then(|e| judge_refusal(e, refused.status.as_ref(), invalid));
+            let answer = match refused.status {
+                Some(response) => HandshakeAnswer::Refused { response },
+                None if refused.response.is_empty() => HandshakeAnswer::NoAnswer,
+                None => HandshakeAnswer::NotHttp {
+                    why: refused.error.clone(),
+                },
+            };
             let mut o = Outcome::setup_failed(started, refused.error.clone(), false);
             o.http_request = refused.request;
             o.http_response = refused.response;
-            o.handshake_check = check;
+            // Only the cases whose handshake is the test judge the answer;
+            // the others fail the usual way (no connection).
+            o.handshake_answer = expect.filter(|e| is_handshake_test(e)).map(|_| answer);
             o
         }
         Ok(Ok(opened)) => {
             let mut outcome = Outcome::new(started);
             outcome.http_request = opened.request;
             outcome.http_response = opened.response;
-            if let Some(e) = expect.filter(|e| !matches!(e, HandshakeExpect::Accept { .. })) {
+            if expect.is_some_and(is_handshake_test) {
                 // Upgraded where it had to refuse, or a case that only
                 // reports: the steps do not run.
-                let check = judge_upgrade(e);
-                outcome.setup_error = Some(check.1.clone());
-                outcome.handshake_check = Some(check);
+                outcome.handshake_answer = Some(HandshakeAnswer::Upgraded);
                 return outcome;
             }
             outcome.handshake_completed = true;
@@ -64,62 +68,9 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
     }
 }
 
-/// The verdict on a server that did not upgrade, for cases that expect a
-/// refusal or leave it open; `status` is its HTTP answer, `None` when it
-/// gave none: it closed the connection, or (`invalid`, with why) sent bytes
-/// that are not a valid HTTP response. `None` for cases that expect an
-/// upgrade (those fail the usual way).
-fn judge_refusal(
-    expect: &HandshakeExpect,
-    status: Option<&Response>,
-    invalid: Option<&str>,
-) -> Option<(Behavior, String)> {
-    Some(match (expect, status, invalid) {
-        // Client cases never reach a server; upgrade cases fail the usual way.
-        (HandshakeExpect::Accept { .. } | HandshakeExpect::ClientFails | HandshakeExpect::FreshKey, _, _) => return None,
-        (_, None, Some(why)) => (
-            Behavior::Failed,
-            format!("The server's answer is not a valid HTTP response ({why})."),
-        ),
-        (HandshakeExpect::Either, Some(r), _) => (Behavior::Informational, format!("The server answered {}.", r.status)),
-        (HandshakeExpect::Either, None, None) => {
-            (Behavior::Informational, "The server closed the connection without an answer.".into())
-        }
-        (HandshakeExpect::Reject { .. }, None, None) => (
-            Behavior::Failed,
-            "The server closed the connection without an HTTP answer (RFC 6455 §4.2.1: it MUST return an error code)."
-                .into(),
-        ),
-        (HandshakeExpect::Reject { ok, with_header }, Some(r), _) => {
-            let header_ok = with_header
-                .as_ref()
-                .is_none_or(|(name, value)| r.headers.has_token(name, value));
-            if ok.contains(&r.status) && header_ok {
-                (Behavior::Ok, format!("The server refused with {}.", r.status))
-            } else if (400..500).contains(&r.status) {
-                let missing = with_header
-                    .as_ref()
-                    .filter(|_| !header_ok)
-                    .map(|(n, v)| format!(" without {n}: {v}"))
-                    .unwrap_or_default();
-                (Behavior::NonStrict, format!("The server refused with {}{missing}; {ok:?} is asked for.", r.status))
-            } else {
-                (Behavior::Failed, format!("The server answered {} to a request it must refuse with {ok:?}.", r.status))
-            }
-        }
-    })
-}
-
-/// The verdict on a server that upgraded, for cases that expect a refusal
-/// or leave it open.
-fn judge_upgrade(expect: &HandshakeExpect) -> (Behavior, String) {
-    match expect {
-        HandshakeExpect::Either => (Behavior::Informational, "The server accepted the upgrade.".into()),
-        _ => (
-            Behavior::Failed,
-            "The server accepted (101) a request it must refuse.".into(),
-        ),
-    }
+/// Server cases whose answer to the handshake is the whole test.
+fn is_handshake_test(expect: &HandshakeExpect) -> bool {
+    matches!(expect, HandshakeExpect::Reject { .. } | HandshakeExpect::Either)
 }
 
 struct Opened {
