@@ -14,6 +14,7 @@
 //! which are Autobahn's HTML reduced to `<br>` and `<b>` here.
 
 use std::fmt::Write as _;
+use std::io::Write as IoWrite;
 use std::path::Path;
 
 use serde_json::{json, Value};
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 use super::view::{
     category_name, escape_html as esc, sanitize_description, truncate, wire_row, Case, Doc, Run,
 };
-use super::{write_atomic, ReportError};
+use super::{write_atomic_with, ReportError};
 use crate::gate::Gate;
 
 /// Wire log rows shown per case: a flooding peer can log 100,000 entries,
@@ -31,43 +32,61 @@ pub const MAX_WIRE_ROWS: usize = 500;
 const MAX_RECEIVED: usize = 50;
 /// Characters of each HTTP handshake shown.
 const MAX_HTTP: usize = 4000;
+/// Characters shown of any other text that the peer may have shaped (setup
+/// errors, close reasons, agent names, targets): the page stays readable,
+/// and its size bounded, whatever the peer sent.
+const MAX_TEXT: usize = 1000;
 
 /// The HTML report for a results.json document under `gate`.
 pub fn render_html(doc: &Value, gate: &Gate) -> String {
+    let mut out = Vec::with_capacity(256 * 1024);
+    // Writing into a Vec cannot fail, and the page is UTF-8 throughout.
+    let _ = render_into(&mut out, doc, gate);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Renders and writes the HTML report to `path` atomically, streamed: the
+/// page is written case by case, so its size never has to fit in memory.
+pub fn write_html(path: &Path, doc: &Value, gate: &Gate) -> Result<(), ReportError> {
+    write_atomic_with(path, |w| {
+        render_into(w, doc, gate).map_err(|source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+}
+
+/// Writes the page into `out`: the header and run summaries, then the data
+/// the script renders, one case at a time.
+fn render_into(out: &mut impl IoWrite, doc: &Value, gate: &Gate) -> std::io::Result<()> {
     let doc = Doc(doc);
     let runs: Vec<Run> = doc.runs().collect();
-    let agents: Vec<&str> = runs.iter().map(Run::agent).collect();
-    let mut out = String::with_capacity(256 * 1024);
+    let agents: Vec<String> = runs.iter().map(|r| truncate(r.agent(), MAX_TEXT)).collect();
+    let mut head = String::new();
     let _ = write!(
-        out,
+        head,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>wsconform report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
          <header><h1>WebSocket conformance report</h1>\
          <p class=\"tool\">{} · {}</p></header>\n",
-        esc(&agents.join(", ")),
+        esc(&truncate(&agents.join(", "), MAX_TEXT)),
         esc(&doc.tool()),
         esc(&gate.describe()),
     );
     if runs.is_empty() {
-        out.push_str("<p class=\"empty\">The report holds no runs.</p>\n");
+        head.push_str("<p class=\"empty\">The report holds no runs.</p>\n");
     }
+    out.write_all(head.as_bytes())?;
     for run in &runs {
-        run_header(&mut out, run, gate);
+        let mut section = String::new();
+        run_header(&mut section, run, gate);
+        out.write_all(section.as_bytes())?;
     }
-    out.push_str(BODY);
-    let _ = write!(
-        out,
-        "<script type=\"application/json\" id=\"wsconform-data\">{}</script>\n\
-         <script>{JS}</script>\n</body>\n</html>\n",
-        script_safe_json(&data(&runs, gate))
-    );
-    out
-}
-
-/// Renders and writes the HTML report to `path` atomically.
-pub fn write_html(path: &Path, doc: &Value, gate: &Gate) -> Result<(), ReportError> {
-    write_atomic(path, render_html(doc, gate).as_bytes())
+    out.write_all(BODY.as_bytes())?;
+    out.write_all(b"<script type=\"application/json\" id=\"wsconform-data\">")?;
+    write_data(&mut ScriptSafe(&mut *out), &runs, gate)?;
+    write!(out, "</script>\n<script>{JS}</script>\n</body>\n</html>\n")
 }
 
 /// Who was tested and how it went: the run's facts and verdict counts.
@@ -91,9 +110,9 @@ fn run_header(out: &mut String, run: &Run, gate: &Gate) {
          <dl><dt>target</dt><dd>{}</dd><dt>started</dt><dd>{}</dd>\
          <dt>complete</dt><dd>{complete}</dd></dl>\
          <div class=\"counts\">{}{}</div></section>",
-        esc(run.agent()),
+        esc(&truncate(run.agent(), MAX_TEXT)),
         esc(run.role()),
-        esc(run.target()),
+        esc(&truncate(run.target(), MAX_TEXT)),
         esc(run.started()),
         badges("behavior", &counts.behavior),
         badges("behaviorClose", &counts.behavior_close),
@@ -128,12 +147,13 @@ fn verdict_class(verdict: &str) -> &'static str {
     }
 }
 
-/// The data the script renders: filter choices and one object per case.
-fn data(runs: &[Run], gate: &Gate) -> Value {
+/// The data the script renders: filter choices and one object per case,
+/// as one JSON object. The cases are serialized one at a time, so only one
+/// case's data is ever held.
+fn write_data(out: &mut impl IoWrite, runs: &[Run], gate: &Gate) -> std::io::Result<()> {
     let mut cats: Vec<&str> = Vec::new();
     let (mut behaviors, mut closes) = (Vec::new(), Vec::new());
-    let mut cases = Vec::new();
-    for (i, run) in runs.iter().enumerate() {
+    for run in runs {
         let counts = run.counts(gate);
         add_names(&mut behaviors, counts.behavior);
         add_names(&mut closes, counts.behavior_close);
@@ -141,17 +161,35 @@ fn data(runs: &[Run], gate: &Gate) -> Value {
             if !cats.contains(&case.category()) {
                 cats.push(case.category());
             }
-            cases.push(case_data(i, case, gate));
         }
     }
     cats.sort_by_key(|c| (c.parse::<u64>().unwrap_or(u64::MAX), *c));
-    json!({
-        "runs": runs.iter().map(|r| r.agent()).collect::<Vec<_>>(),
-        "cats": cats.iter().map(|c| [*c, category_name(c)]).collect::<Vec<_>>(),
-        "behaviors": behaviors,
-        "closes": closes,
-        "cases": cases,
-    })
+    let agents: Vec<String> = runs.iter().map(|r| truncate(r.agent(), MAX_TEXT)).collect();
+    let cats: Vec<[&str; 2]> = cats.iter().map(|c| [*c, category_name(c)]).collect();
+    out.write_all(b"{")?;
+    field(out, "runs", &agents)?;
+    field(out, "cats", &cats)?;
+    field(out, "behaviors", &behaviors)?;
+    field(out, "closes", &closes)?;
+    out.write_all(b"\"cases\":[")?;
+    let mut first = true;
+    for (i, run) in runs.iter().enumerate() {
+        for case in run.cases() {
+            if !first {
+                out.write_all(b",")?;
+            }
+            first = false;
+            serde_json::to_writer(&mut *out, &case_data(i, case, gate))?;
+        }
+    }
+    out.write_all(b"]}")
+}
+
+/// `"key":value,` into a JSON object being written.
+fn field<T: serde::Serialize>(out: &mut impl IoWrite, key: &str, value: &T) -> std::io::Result<()> {
+    write!(out, "\"{key}\":")?;
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b",")
 }
 
 /// Adds the verdict names of `counts` not yet in `names`, keeping the
@@ -187,13 +225,13 @@ fn case_data(run: usize, c: Case, gate: &Gate) -> Value {
         "f": !c.passes(gate),
         "code": c.remote_close_code(),
         "ms": c.duration_ms().map_or("?".into(), |ms| ms.to_string()),
-        "err": c.setup_error(),
+        "err": c.setup_error().map(|e| truncate(e, MAX_TEXT)),
         "exp": c.expected(),
         "rcv": received.iter().take(MAX_RECEIVED).collect::<Vec<_>>(),
         "rcvn": received.len(),
         "ec": c.expected_close_line(),
         "ac": c.actual_close_line(),
-        "cr": c.close_record(),
+        "cr": c.close_record().into_iter().map(|(k, v)| (k, truncate(&v, MAX_TEXT))).collect::<Vec<_>>(),
         "echo": echoes(o),
         "http": [
             truncate(o.get("http_request").and_then(Value::as_str).unwrap_or("?"), MAX_HTTP),
@@ -226,14 +264,32 @@ fn echoes(outcome: &Value) -> Option<String> {
     ))
 }
 
-/// JSON that can sit inside `<script>`: `<`, `>` and `&` only occur inside
-/// JSON strings, where their `\u` escapes mean the same, so the blob can
-/// never contain `</script>` or `<!--` whatever the peer sent.
-fn script_safe_json(v: &Value) -> String {
-    v.to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+/// A writer for JSON that sits inside `<script>`: `<`, `>` and `&` only
+/// occur inside JSON strings, where their `\u` escapes mean the same, so
+/// the blob can never contain `</script>` or `<!--` whatever the peer sent.
+struct ScriptSafe<W>(W);
+
+impl<W: IoWrite> IoWrite for ScriptSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut start = 0;
+        for (i, b) in buf.iter().enumerate() {
+            let escaped: &[u8] = match b {
+                b'<' => b"\\u003c",
+                b'>' => b"\\u003e",
+                b'&' => b"\\u0026",
+                _ => continue,
+            };
+            self.0.write_all(&buf[start..i])?;
+            self.0.write_all(escaped)?;
+            start = i + 1;
+        }
+        self.0.write_all(&buf[start..])?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// The filters and the empty case table the script fills.

@@ -10,8 +10,10 @@ pub mod results;
 pub mod summary;
 pub mod view;
 
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +24,19 @@ pub enum ReportError {
     Json(String, serde_json::Error),
 }
 
-/// Writes `bytes` to `path` atomically.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+/// Temporary files made so far, so that each has its own short name
+/// whatever the length of the report's name.
+static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `path` atomically: `fill` writes into a buffered temporary file in
+/// the same folder, which is then synced and renamed over `path`. Reports are
+/// streamed into the file this way rather than built in memory first, so a
+/// large report costs a buffer, not its size. On any error the temporary file
+/// is removed and `path` is left as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
     let io = |source| ReportError::Io {
         path: path.display().to_string(),
         source,
@@ -33,25 +46,55 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    let n = TEMP_FILES.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".wsconform.{}.{n}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = BufWriter::new(File::create(&tmp).map_err(io)?);
+        fill(&mut file)?;
+        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
-/// Serializes `value` as pretty JSON with Autobahn's 3-space indent.
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_atomic_with(path, |w| {
+        w.write_all(bytes).map_err(|source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+}
+
+/// Writes `value` to `path` atomically as pretty JSON with Autobahn's 3-space
+/// indent, streamed into the file (see [`write_atomic_with`]).
+pub fn write_json_atomic<T: serde::Serialize>(path: &Path, what: &str, value: &T) -> Result<(), ReportError> {
+    write_atomic_with(path, |w| {
+        write_json(&mut *w, value).map_err(|e| ReportError::Json(what.into(), e))?;
+        w.write_all(b"\n").map_err(|source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+}
+
+/// `value` as pretty JSON with Autobahn's 3-space indent, into `out`.
+fn write_json<W: std::io::Write, T: serde::Serialize>(out: W, value: &T) -> Result<(), serde_json::Error> {
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"   ");
+    let mut ser = serde_json::Serializer::with_formatter(out, fmt);
+    value.serialize(&mut ser)
+}
+
+/// Serializes `value` as pretty JSON with Autobahn's 3-space indent (for
+/// small documents; reports are streamed with [`write_json_atomic`]).
 pub fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, ReportError> {
     let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"   ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    value
-        .serialize(&mut ser)
-        .map_err(|e| ReportError::Json(what.into(), e))?;
+    write_json(&mut out, value).map_err(|e| ReportError::Json(what.into(), e))?;
     out.push(b'\n');
     Ok(out)
 }
@@ -62,8 +105,9 @@ pub fn read_results(path: &Path) -> Result<serde_json::Value, ReportError> {
         path: path.display().to_string(),
         source,
     };
-    let text = std::fs::read_to_string(path).map_err(io)?;
-    serde_json::from_str(&text).map_err(|e| ReportError::Json(path.display().to_string(), e))
+    // Parsed from the file as it is read: no copy of the whole text.
+    let file = std::io::BufReader::new(File::open(path).map_err(io)?);
+    serde_json::from_reader(file).map_err(|e| ReportError::Json(path.display().to_string(), e))
 }
 
 /// ISO 8601 UTC with milliseconds, as Autobahn writes `started`.

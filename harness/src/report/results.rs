@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use wsconform_cases::{Behavior, Event, ExpectedClose, RfcRef};
 
-use super::{iso8601, to_json, write_atomic, ReportError};
+use super::{iso8601, write_json_atomic, ReportError};
 use crate::record::Outcome;
 use crate::runner::CaseResult;
 use crate::verdict::Verdict;
@@ -91,7 +91,9 @@ struct CaseEntry<'a> {
     outcome: &'a Outcome,
 }
 
-/// Writes `results.json` into `outdir`: one run per agent tested.
+/// Writes `results.json` into `outdir`: one run per agent tested. The
+/// document borrows the results and is serialized straight into the file,
+/// so writing it never holds a second copy of what the run kept.
 pub fn write(outdir: &Path, runs: &[(RunInfo, &[CaseResult])]) -> Result<(), ReportError> {
     let doc = Results {
         schema_version: SCHEMA_VERSION,
@@ -108,7 +110,7 @@ pub fn write(outdir: &Path, runs: &[(RunInfo, &[CaseResult])]) -> Result<(), Rep
             })
             .collect(),
     };
-    write_atomic(&outdir.join("results.json"), &to_json("results", &doc)?)
+    write_json_atomic(&outdir.join("results.json"), "results", &doc)
 }
 
 fn entry(r: &CaseResult) -> CaseEntry<'_> {

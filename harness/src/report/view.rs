@@ -664,9 +664,13 @@ pub fn wire_row(e: &Value) -> [String; 9] {
     let (shown_kind, frame, size, preview) = match kind {
         "tx_octets" | "rx_octets" => {
             let preview = match e.get("head").and_then(bytes_of) {
+                // The row shows at most 2 × PREVIEW characters: encode no
+                // more than that of a head that may be 64 KiB.
                 Some(head) => {
-                    let more = e.get("len").and_then(Value::as_u64) > Some(head.len() as u64);
-                    format!("{}{}", hex::encode(&head), if more { " …" } else { "" })
+                    let shown = &head[..head.len().min(PREVIEW)];
+                    let more = shown.len() < head.len()
+                        || e.get("len").and_then(Value::as_u64) > Some(head.len() as u64);
+                    format!("{}{}", hex::encode(shown), if more { " …" } else { "" })
                 }
                 None => UNKNOWN.into(),
             };
