@@ -13,11 +13,11 @@ use wsconform_wire::handshake::Response;
 use wsconform_wire::Role;
 
 use crate::engine::EngineConfig;
-use crate::spec::SpecTimer;
 use crate::gate::Gate;
 use crate::reference::{Knobs, ReferenceServer};
 use crate::report::{self, results::RunInfo, ReportError};
 use crate::runner::{run_all, CaseResult};
+use crate::spec::SpecTimer;
 use crate::testing::client::{FuzzingServer, FuzzingServerConfig};
 use crate::testing::server::{run_case, ClientOptions};
 use crate::transport::{Connector, ServerTls, Target, TargetError, TlsError, Trust};
@@ -191,6 +191,13 @@ pub fn check_outdir(dir: &Path) -> Result<(), SessionError> {
 }
 
 /// Writes the Autobahn-compatible reports and `results.json` for `runs`.
+///
+/// Every report is attempted whatever became of the others: `results.json`
+/// (from which the HTML is rendered) is written even when `index.json`
+/// could not be, and a per-case file that cannot be written is a warning on
+/// stderr, not the end of the run, so one agent's trouble never costs the
+/// other agents their reports. Returns the first error that cost a whole
+/// report.
 pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError> {
     let harness_is_server = runs.first().is_some_and(|r| r.peer_role == "client");
     let by_agent: Vec<(&str, &[CaseResult])> = runs
@@ -202,7 +209,7 @@ pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError>
             .find_map(|r| r.results.iter().position(|c| c.case.id == id))
             .map_or(0, |n| n + 1)
     };
-    report::autobahn::write(dir, &by_agent, position, harness_is_server)?;
+    let autobahn = report::autobahn::write(dir, &by_agent, position, harness_is_server);
     let infos: Vec<(RunInfo, &[CaseResult])> = runs
         .iter()
         .map(|r| {
@@ -216,7 +223,19 @@ pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError>
             (info, r.results.as_slice())
         })
         .collect();
-    report::results::write(dir, &infos)
+    let results = report::results::write(dir, &infos);
+    let case_files = autobahn?;
+    const SHOWN: usize = 3;
+    for e in case_files.iter().take(SHOWN) {
+        eprintln!("wsconform: {e}; the other reports are written");
+    }
+    if case_files.len() > SHOWN {
+        eprintln!(
+            "wsconform: {} more case report files could not be written",
+            case_files.len() - SHOWN
+        );
+    }
+    results
 }
 
 fn server_header(results: &[CaseResult]) -> Option<String> {

@@ -8,21 +8,31 @@ use serde_json::{json, Map, Value};
 use wsconform_cases::payload::autobahn_preview;
 use wsconform_cases::{Event, Judge, Payload};
 
-use super::{agent_prefix, iso8601, to_json, write_atomic, ReportError};
+use super::{iso8601, report_prefixes, write_json_atomic, ReportError};
 use crate::record::{CloseFrame, Digest, Observed, WireEntry};
 use crate::runner::CaseResult;
 
-/// The per-case file name Autobahn uses.
-pub fn case_file(agent: &str, id: &str) -> String {
-    format!("{}_case_{}.json", agent_prefix(agent), id.replace('.', "_"))
+/// The per-case file name: Autobahn's, `<prefix>_case_<id>.json`, where
+/// `prefix` is the agent's from [`report_prefixes`].
+pub fn case_file(prefix: &str, id: &str) -> String {
+    format!("{prefix}_case_{}.json", id.replace('.', "_"))
 }
 
-/// `index.json` for one or more agents' results.
-pub fn index(runs: &[(&str, &[CaseResult])]) -> Value {
-    let mut agents = Map::new();
-    for (agent, results) in runs {
+/// `index.json` for one or more agents' results. `written` says whether a
+/// case's report file exists; an entry without one has a null `reportfile`.
+pub fn index(runs: &[(&str, &[CaseResult])], written: impl Fn(&str, &str) -> bool) -> Value {
+    let agents: Vec<&str> = runs.iter().map(|(agent, _)| *agent).collect();
+    let prefixes = report_prefixes(&agents);
+    let mut index = Map::new();
+    for ((agent, results), prefix) in runs.iter().zip(&prefixes) {
         let mut cases = Map::new();
         for r in results.iter() {
+            let file = case_file(prefix, &r.case.id);
+            let reportfile = if written(agent, &r.case.id) {
+                Value::String(file)
+            } else {
+                Value::Null
+            };
             cases.insert(
                 r.case.id.clone(),
                 json!({
@@ -30,33 +40,56 @@ pub fn index(runs: &[(&str, &[CaseResult])]) -> Value {
                     "behaviorClose": r.verdict.behavior_close.as_str(),
                     "duration": r.outcome.duration_ms,
                     "remoteCloseCode": r.outcome.remote_close.as_ref().and_then(|c| c.code),
-                    "reportfile": case_file(agent, &r.case.id),
+                    "reportfile": reportfile,
                 }),
             );
         }
-        agents.insert(agent.to_string(), Value::Object(cases));
+        index.insert(agent.to_string(), Value::Object(cases));
     }
-    Value::Object(agents)
+    Value::Object(index)
 }
 
 /// Writes `index.json` and every per-case file of every agent into `outdir`.
 /// `position` gives a case's 1-based index in the run's case list.
+///
+/// A per-case file that cannot be written does not stop the others, nor
+/// `index.json` (whose entry for it gets a null `reportfile`): one agent's
+/// trouble must not cost the other agents their reports. Those failures are
+/// returned; only a failure to write `index.json` itself is an error.
 pub fn write(
     outdir: &Path,
     runs: &[(&str, &[CaseResult])],
     position: impl Fn(&str) -> usize,
     harness_is_server: bool,
-) -> Result<(), ReportError> {
-    for (agent, results) in runs {
+) -> Result<Vec<ReportError>, ReportError> {
+    let agents: Vec<&str> = runs.iter().map(|(agent, _)| *agent).collect();
+    let prefixes = report_prefixes(&agents);
+    let mut failed = std::collections::BTreeSet::new();
+    let mut failures = Vec::new();
+    for ((agent, results), prefix) in runs.iter().zip(&prefixes) {
         for r in results.iter() {
             let value = case_report(agent, position(&r.case.id), r, harness_is_server);
-            write_atomic(
-                &outdir.join(case_file(agent, &r.case.id)),
-                &to_json("case report", &value)?,
-            )?;
+            let path = outdir.join(case_file(prefix, &r.case.id));
+            if let Err(e) = write_json_atomic(&path, "case report", &value) {
+                failed.insert((agent.to_string(), r.case.id.clone()));
+                failures.push(e);
+            }
         }
     }
-    write_atomic(&outdir.join("index.json"), &to_json("index", &index(runs))?)
+    let written = |agent: &str, id: &str| !failed.contains(&(agent.to_string(), id.to_string()));
+    write_json_atomic(&outdir.join("index.json"), "index", &index(runs, written))?;
+    Ok(failures)
+}
+
+/// Autobahn's `[len, preview]` of a recorded payload. The memory budget may
+/// have dropped a payload's head (RFC-wise nothing is lost: its length and
+/// hash were counted); then the preview says so instead of showing bytes
+/// that are not the payload's.
+fn recorded_preview(d: &Digest) -> Value {
+    if (d.head.len() as u64) < d.len.min(64) {
+        return json!([d.len, "(not kept)"]);
+    }
+    autobahn_preview(&d.head, d.len)
 }
 
 fn preview_text(bytes: &[u8], len: u64) -> Value {
@@ -76,7 +109,7 @@ fn expected_event(e: &Event) -> Value {
 }
 
 fn observed_event(e: &Observed) -> Value {
-    let payload = |d: &Digest| preview_text(&d.head, d.len);
+    let payload = |d: &Digest| recorded_preview(d).get(1).cloned().unwrap_or(Value::Null);
     match e {
         Observed::Message { binary, payload: d } => json!(["message", payload(d), binary]),
         Observed::Pong { payload: d } => json!(["pong", payload(d)]),
@@ -115,7 +148,7 @@ fn wire_entry(e: &WireEntry) -> Option<Value> {
             ..
         } => json!([
             "TF",
-            autobahn_preview(&payload.head, payload.len),
+            recorded_preview(payload),
             opcode,
             fin,
             rsv,
@@ -133,7 +166,7 @@ fn wire_entry(e: &WireEntry) -> Option<Value> {
             ..
         } => json!([
             "RF",
-            autobahn_preview(&payload.head, payload.len),
+            recorded_preview(payload),
             opcode,
             fin,
             rsv,

@@ -16,6 +16,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use sha1::{Digest as _, Sha1};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("cannot write {path}: {source}")]
@@ -151,6 +153,71 @@ pub fn agent_prefix(agent: &str) -> String {
     mapped.trim_matches('_').to_string()
 }
 
+/// Longest agent part of a report file name, in bytes: with `_case_`, the
+/// case id and `.json` the name stays far below the 255 bytes file systems
+/// allow, whatever the agent sent.
+pub const MAX_PREFIX_BYTES: usize = 48;
+
+/// Hex digits of the agent name's SHA-1 in a shortened prefix: enough that
+/// distinct names do not meet by chance.
+const HASH_HEX: usize = 12;
+
+/// The report file prefix of each of a run's agents, in the same order.
+///
+/// Agent names come from the network when testing clients
+/// (`/runCase?agent=…`), so they are untrusted: any length, any characters,
+/// and names that [`agent_prefix`] maps to the same prefix. Each agent gets
+/// Autobahn's prefix when it is non-empty, at most [`MAX_PREFIX_BYTES`] long
+/// and no other agent of the run has it (the usual case, where the files are
+/// named exactly as Autobahn names them); otherwise a readable cut of it,
+/// `_`, and a hash of the whole name. Distinct agents always get distinct
+/// prefixes (a `_2`, `_3`… settles what the hash cannot), and a prefix only
+/// ever holds `a-z`, `0-9` and `_`, so no file lands outside the report
+/// folder.
+pub fn report_prefixes<S: AsRef<str>>(agents: &[S]) -> Vec<String> {
+    let plain: Vec<String> = agents.iter().map(|a| agent_prefix(a.as_ref())).collect();
+    let mut used = std::collections::BTreeSet::new();
+    agents
+        .iter()
+        .zip(&plain)
+        .map(|(agent, p)| {
+            let shared = plain.iter().filter(|q| *q == p).count() > 1;
+            let mut name = if p.is_empty() || p.len() > MAX_PREFIX_BYTES || shared {
+                hashed_prefix(agent.as_ref(), p)
+            } else {
+                p.clone()
+            };
+            let base = name.clone();
+            for n in 2.. {
+                if used.insert(name.clone()) {
+                    break;
+                }
+                name = format!("{base}_{n}");
+            }
+            name
+        })
+        .collect()
+}
+
+/// The first hex digits of the SHA-1 of `name`: a short mark that tells
+/// apart names that had to be cut or changed.
+pub fn name_hash(name: &str) -> String {
+    hex::encode(&Sha1::digest(name.as_bytes())[..HASH_HEX / 2])
+}
+
+/// `plain` (Autobahn's prefix of `agent`) cut, then `_` and the start of the
+/// SHA-1 of the whole name; `agent_…` when nothing readable is left.
+fn hashed_prefix(agent: &str, plain: &str) -> String {
+    let hash = name_hash(agent);
+    // `plain` is ASCII: any byte index is a character boundary.
+    let cut = plain[..plain.len().min(MAX_PREFIX_BYTES - 1 - HASH_HEX)].trim_end_matches('_');
+    if cut.is_empty() {
+        format!("agent_{hash}")
+    } else {
+        format!("{cut}_{hash}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +236,44 @@ mod tests {
     fn agent_prefixes() {
         assert_eq!(agent_prefix("py-websockets"), "py_websockets");
         assert_eq!(agent_prefix("-Node WS 8.x-"), "node_ws_8_x");
+    }
+
+    #[test]
+    fn report_prefixes_are_bounded_distinct_and_plain() {
+        let long_a = format!("{}a", "L".repeat(299));
+        let long_b = format!("{}b", "L".repeat(299));
+        let agents = [
+            "py-websockets",
+            long_a.as_str(),
+            long_b.as_str(),
+            "../../x",
+            "x",
+            "💥\n",
+            "\u{1b}[31mred",
+            "a b",
+            "a-b",
+        ];
+        let prefixes = report_prefixes(&agents);
+        assert_eq!(prefixes[0], "py_websockets", "Autobahn's name when it is safe");
+        let distinct: std::collections::BTreeSet<&String> = prefixes.iter().collect();
+        assert_eq!(distinct.len(), agents.len(), "{prefixes:?}");
+        for p in &prefixes {
+            assert!(!p.is_empty() && p.len() <= MAX_PREFIX_BYTES, "{p}");
+            assert!(
+                p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{p}"
+            );
+        }
+        assert!(prefixes[1].starts_with("llllllllll"), "readable: {}", prefixes[1]);
+        assert!(prefixes[5].starts_with("agent_"), "{}", prefixes[5]);
+        // The same agents give the same names in every run.
+        assert_eq!(report_prefixes(&agents), prefixes);
+        // A name made to look like another's hashed prefix still gets its own.
+        let lookalike = [prefixes[3].as_str(), "../../x", "x"];
+        let again = report_prefixes(&lookalike);
+        let distinct: std::collections::BTreeSet<&String> = again.iter().collect();
+        assert_eq!(distinct.len(), 3, "{again:?}");
     }
 
     #[test]
