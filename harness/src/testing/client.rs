@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -44,6 +45,9 @@ pub struct FuzzingServerConfig {
 #[derive(Debug, Default)]
 struct State {
     results: BTreeMap<String, BTreeMap<String, CaseResult>>,
+    /// Agents not in `expected_agents` that were let run cases (at most
+    /// [`MAX_OTHER_AGENTS`]).
+    admitted: BTreeSet<String>,
     updated: BTreeSet<String>,
     stopped: bool,
     keys: Keys,
@@ -60,6 +64,48 @@ struct Keys {
 /// At most this many keys are kept (a run makes a few hundred connections
 /// per agent); later ones are still compared, not stored.
 const MAX_KEYS: usize = 100_000;
+
+/// Agents besides the expected ones (`--agent`) that may run cases: each is
+/// reported with every selected case, so a client that makes up a new name
+/// per connection must not multiply the run's memory and reports. Autobahn
+/// set-ups test a handful of agents per run.
+pub const MAX_OTHER_AGENTS: usize = 16;
+
+/// Longest agent name kept as the client sent it, in characters (the
+/// command line's `--agent` limit).
+pub const MAX_AGENT_CHARS: usize = 64;
+
+/// Characters of a longer name kept before its hash.
+const AGENT_HEAD_CHARS: usize = 48;
+
+/// Request errors logged on stderr; past these, one line says more were not
+/// shown (a storm of bad connections must not flood a CI log).
+const MAX_LOGGED_ERRORS: usize = 100;
+
+/// The agent a request names, as the reports show it. Agent names come from
+/// the network (`agent=…`), so they are untrusted: a name of at most
+/// [`MAX_AGENT_CHARS`] characters without control characters is kept as
+/// sent (so it matches `--agent`); any other is cut, its control characters
+/// replaced by U+FFFD, and marked with `…#` and a hash of the whole name, so
+/// distinct names stay distinct and every request naming the same agent
+/// (`/runCase`, `/getCaseStatus`, `/updateReports`) means the same one.
+pub fn agent_name(raw: &str) -> String {
+    if raw.chars().count() <= MAX_AGENT_CHARS && !raw.chars().any(char::is_control) {
+        return raw.to_string();
+    }
+    let head: String = raw
+        .chars()
+        .take(AGENT_HEAD_CHARS)
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!("{head}…#{}", crate::report::name_hash(raw))
+}
 
 /// What was known of a connection's key when it arrived.
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +173,8 @@ struct Shared {
     done: watch::Sender<bool>,
     /// Wakes `/getCaseStatus` requests when a result arrives.
     results_changed: watch::Sender<u64>,
+    /// Request errors logged so far (see [`MAX_LOGGED_ERRORS`]).
+    logged_errors: AtomicUsize,
 }
 
 impl Shared {
@@ -151,6 +199,37 @@ impl Shared {
     fn case_by_index(&self, n: usize) -> Option<&Case> {
         n.checked_sub(1).and_then(|i| self.config.cases.get(i))
     }
+
+    fn is_expected(&self, agent: &str) -> bool {
+        self.config.expected_agents.iter().any(|a| a == agent)
+    }
+
+    /// Whether `agent` may run a case: an expected agent always, another
+    /// while fewer than [`MAX_OTHER_AGENTS`] others have.
+    fn admit(&self, agent: &str) -> bool {
+        if self.is_expected(agent) {
+            return true;
+        }
+        let mut state = self.state();
+        if state.admitted.contains(agent) {
+            return true;
+        }
+        if state.admitted.len() >= MAX_OTHER_AGENTS {
+            return false;
+        }
+        state.admitted.insert(agent.to_string());
+        true
+    }
+
+    /// Logs a failed request on stderr, up to [`MAX_LOGGED_ERRORS`] of them.
+    fn log_error(&self, peer: SocketAddr, e: &RequestError) {
+        let n = self.logged_errors.fetch_add(1, Ordering::Relaxed);
+        if n < MAX_LOGGED_ERRORS {
+            eprintln!("wsconform: request from {peer}: {e}");
+        } else if n == MAX_LOGGED_ERRORS {
+            eprintln!("wsconform: more than {MAX_LOGGED_ERRORS} failed requests; no more are logged");
+        }
+    }
 }
 
 impl FuzzingServer {
@@ -163,10 +242,22 @@ impl FuzzingServer {
             state: Mutex::new(State::default()),
             done: done_tx,
             results_changed: watch::channel(0).0,
+            logged_errors: AtomicUsize::new(0),
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
-            while let Ok((tcp, peer)) = listener.accept().await {
+            loop {
+                let (tcp, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    // Out of file descriptors, or a connection gone before
+                    // it was accepted: the listener still works. Pause so a
+                    // full descriptor table can drain, and go on: a storm
+                    // of connections must not stop the server for good.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
                 let shared = accept_shared.clone();
                 tokio::spawn(async move {
                     let limit = transport::TLS_ACCEPT_TIMEOUT.mul_f64(shared.config.engine.timeout_scale);
@@ -175,7 +266,7 @@ impl FuzzingServer {
                         Err(e) => Err(RequestError::Tls(e)),
                     };
                     if let Err(e) = result {
-                        eprintln!("wsconform: request from {peer}: {e}");
+                        shared.log_error(peer, &e);
                     }
                 });
             }
@@ -396,7 +487,7 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
         },
         "/getCaseStatus" => {
             let (case, agent) = match (index_of(&params), required(&params, "agent")) {
-                (Ok(c), Ok(a)) => (c, a.clone()),
+                (Ok(c), Ok(a)) => (c, agent_name(a)),
                 (Err(why), _) | (_, Err(why)) => {
                     return http_error(&mut stream, 400, "Bad Request", &why).await
                 }
@@ -428,11 +519,16 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
         }
         "/runCase" => {
             let (case, agent) = match (index_of(&params), required(&params, "agent")) {
-                (Ok(c), Ok(a)) => (c.clone(), a.clone()),
+                (Ok(c), Ok(a)) => (c.clone(), agent_name(a)),
                 (Err(why), _) | (_, Err(why)) => {
                     return http_error(&mut stream, 400, "Bad Request", &why).await
                 }
             };
+            if !shared.admit(&agent) {
+                let why =
+                    format!("more than {MAX_OTHER_AGENTS} agents besides --agent; {agent:?} is refused");
+                return http_error(&mut stream, 503, "Service Unavailable", &why).await;
+            }
             let started = SystemTime::now();
             let edits = case
                 .handshake
@@ -489,13 +585,18 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
         }
         "/updateReports" => {
             let agent = match required(&params, "agent") {
-                Ok(a) => a.clone(),
+                Ok(a) => agent_name(a),
                 Err(why) => return http_error(&mut stream, 400, "Bad Request", &why).await,
             };
             upgrade(&mut stream, &req).await?;
             reply_and_close(&mut stream, None).await?;
             let mut state = shared.state();
-            state.updated.insert(agent);
+            // Only the expected agents' calls decide when the run ends (with
+            // none expected, the first call does): others are not kept, so
+            // made-up names cannot grow the set.
+            if shared.config.expected_agents.is_empty() || shared.is_expected(&agent) {
+                state.updated.insert(agent);
+            }
             shared.finish_if_done(&state);
             Ok(())
         }
@@ -526,5 +627,22 @@ mod tests {
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn agent_names_are_bounded_printable_and_distinct() {
+        assert_eq!(agent_name("my-client 1.0"), "my-client 1.0");
+        let long_a = format!("{}a", "L".repeat(299));
+        let long_b = format!("{}b", "L".repeat(299));
+        let (a, b) = (agent_name(&long_a), agent_name(&long_b));
+        assert_ne!(a, b);
+        assert!(
+            a.starts_with(&"L".repeat(AGENT_HEAD_CHARS)) && a.chars().count() < 80,
+            "{a}"
+        );
+        assert_eq!(agent_name(&long_a), a, "the same name maps the same way");
+        let evil = agent_name("\u{1b}[31mred\n");
+        assert!(!evil.chars().any(char::is_control), "{evil:?}");
+        assert_ne!(evil, agent_name("\u{1b}[31mred\r"));
     }
 }
