@@ -236,6 +236,15 @@ fn report_problems(outdir: &Path, agents: &[&str], cases: &[&str]) -> Vec<String
     problems
 }
 
+/// About the last `n` bytes of `s`, cut at a character boundary.
+fn last_bytes(s: &str, n: usize) -> &str {
+    let mut at = s.len().saturating_sub(n);
+    while !s.is_char_boundary(at) {
+        at += 1;
+    }
+    &s[at..]
+}
+
 /// A file name that stays in its folder: no separator, not `.` or `..`,
 /// and short enough for any file system.
 fn is_plain_file_name(name: &str) -> bool {
@@ -283,8 +292,12 @@ fn assert_bounded(run: &Run, problems: &[String]) {
         "{measured}\n{}\nstderr ({} lines), last lines:\n{stderr_tail}\nstdout tail:\n{}",
         failures.join("\n"),
         run.stderr_lines,
-        &run.stdout[run.stdout.len().saturating_sub(2000)..],
+        last_bytes(&run.stdout, 2000),
     );
+    // Kept when the test fails, for a look at the reports.
+    if let Some(dir) = run.outdir.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 // ---------------------------------------------------------------------------
