@@ -79,6 +79,7 @@ pub fn case(id: impl Into<String>, description: impl Into<String>, rfc: RfcRef) 
         expected_tx_frames: None,
         notes: Vec::new(),
         handshake: None,
+        peer: None,
     }
 }
 
@@ -153,6 +154,12 @@ impl Case {
 
     pub fn shake(mut self, handshake: crate::model::Handshake) -> Case {
         self.handshake = Some(handshake);
+        self
+    }
+
+    /// The case tests only implementations of this role.
+    pub fn for_peer(mut self, role: wsconform_wire::Role) -> Case {
+        self.peer = Some(role);
         self
     }
 

@@ -14,7 +14,8 @@ pub mod select;
 
 pub use model::{
     message_frames, Behavior, BehaviorClose, Case, Event, ExpectedClose, FrameSpec, Handshake,
-    HandshakeExpect, HeaderEdit, Judge, RequestEdits, Requirement, ResponseEdits, RfcRef, Step, Write,
+    HandshakeExpect, HeaderEdit, Judge, Masking, RequestEdits, Requirement, ResponseEdits, RfcRef, Step,
+    Write,
 };
 pub use payload::{Bytes, Payload};
 pub use select::{select, SelectError, Selection, Shard};
@@ -32,6 +33,7 @@ pub fn catalog() -> Vec<Case> {
         families::limits::cases(),
         families::misc::cases(),
         families::handshake::cases(),
+        families::masking::cases(),
     ]
     .concat();
     all.sort_by_key(|c| id_key(&c.id));

@@ -35,6 +35,10 @@ pub struct Case {
     /// (the `hs.*` cases, RFC 6455 §4); the standard one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handshake: Option<Handshake>,
+    /// The role of the implementation the case tests when it applies to one
+    /// role only, its handshake aside (the `mask.*` cases, RFC 6455 §5.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<wsconform_wire::Role>,
 }
 
 /// An opening handshake to test (RFC 6455 §4): how the harness's request
@@ -165,7 +169,13 @@ impl Case {
     /// Whether the case applies when the implementation under test has
     /// `role`: the hs.* cases test one role's side of the handshake.
     pub fn applies_to(&self, role: wsconform_wire::Role) -> bool {
-        self.handshake.as_ref().is_none_or(|h| h.peer == role)
+        self.handshake.as_ref().is_none_or(|h| h.peer == role) && self.peer.is_none_or(|p| p == role)
+    }
+
+    /// Whether Autobahn|Testsuite has this case (its ids are numeric; the
+    /// families it lacks, `hs.*` and `mask.*`, are named).
+    pub fn is_autobahn(&self) -> bool {
+        self.category().parse::<u32>().is_ok()
     }
 
     /// The id's first component: `"6"` for `6.4.3`.
@@ -255,6 +265,38 @@ pub struct FrameSpec {
     #[serde(default)]
     pub rsv: u8,
     pub payload: Payload,
+    #[serde(default, skip_serializing_if = "Masking::follows_role")]
+    pub masking: Masking,
+}
+
+/// How the harness masks a frame (RFC 6455 §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Masking {
+    /// As the harness's role says: a client masks with a fresh random key,
+    /// a server does not mask.
+    #[default]
+    FollowRole,
+    /// No mask, whatever the role (from a client: a violation, §5.1).
+    Unmasked,
+    /// This key, whatever the role (from a server: a violation, §5.1).
+    Key([u8; 4]),
+}
+
+impl Masking {
+    pub fn follows_role(&self) -> bool {
+        *self == Masking::FollowRole
+    }
+
+    /// Whether a frame masked this way breaks RFC 6455 §5.1 when `sender`
+    /// sends it.
+    pub fn breaks_rule_for(self, sender: wsconform_wire::Role) -> bool {
+        matches!(
+            (self, sender),
+            (Masking::Unmasked, wsconform_wire::Role::Client)
+                | (Masking::Key(_), wsconform_wire::Role::Server)
+        )
+    }
 }
 
 fn yes() -> bool {
@@ -268,7 +310,13 @@ impl FrameSpec {
             fin: true,
             rsv: 0,
             payload,
+            masking: Masking::FollowRole,
         }
+    }
+
+    pub fn masking(mut self, masking: Masking) -> FrameSpec {
+        self.masking = masking;
+        self
     }
 
     pub fn fin(mut self, fin: bool) -> FrameSpec {
@@ -375,6 +423,7 @@ pub fn message_frames(
             fin: done,
             rsv: 0,
             payload: payload.window(start, end),
+            masking: Masking::FollowRole,
         };
         start = end;
         Some(frame)

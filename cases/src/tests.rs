@@ -22,13 +22,15 @@ fn counts_per_category_match_autobahn() {
         ("9", 54),
         ("10", 1),
         ("hs", 44),
+        ("mask", 9),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(counts, want);
-    // Autobahn's 301 of categories 1-10, and wsconform's handshake cases.
-    assert_eq!(catalog().len(), 345);
+    // Autobahn's 301 of categories 1-10, and wsconform's handshake and
+    // masking cases.
+    assert_eq!(catalog().len(), 354);
 }
 
 #[test]

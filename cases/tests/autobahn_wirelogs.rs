@@ -368,7 +368,7 @@ fn report_files() -> Vec<PathBuf> {
 #[test]
 fn catalog_matches_autobahn_reports() {
     // Autobahn's cases: every one but wsconform's own handshake category.
-    let all: Vec<_> = catalog().into_iter().filter(|c| c.handshake.is_none()).collect();
+    let all: Vec<_> = catalog().into_iter().filter(|c| c.is_autobahn()).collect();
     let files = report_files();
     assert!(
         files.len() >= 301,

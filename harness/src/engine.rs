@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
-use wsconform_cases::{message_frames, Case, FrameSpec, Judge, Step, Write};
+use wsconform_cases::{message_frames, Case, FrameSpec, Judge, Masking, Step, Write};
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{apply_mask, CloseCode, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator};
 
@@ -333,7 +333,14 @@ async fn run_script(
     let mut batch = Batch { tx: &tx, held: None };
     for step in steps {
         let sent = match step {
-            Step::Frame { frame, write } => send_frame(&mut batch, &frame, write, mask(), digests).await,
+            Step::Frame { frame, write } => {
+                let key = match frame.masking {
+                    Masking::FollowRole => mask(),
+                    Masking::Unmasked => None,
+                    Masking::Key(key) => Some(key),
+                };
+                send_frame(&mut batch, &frame, write, key, digests).await
+            }
             Step::Message {
                 opcode,
                 payload,

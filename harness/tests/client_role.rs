@@ -20,7 +20,7 @@ use wsconform_wire::Role;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_client_gets_autobahns_verdicts() {
-    let run = run_reference_client([], selection(&[], &["hs.*"])).await;
+    let run = run_reference_client([], selection(&[], &["hs.*", "mask.*"])).await;
     assert_eq!(run.results.len(), 301);
     let expected = expected_file("client/wsconform-reference.json");
     let diffs = common::compare(&run.results, &expected, &BTreeMap::new());

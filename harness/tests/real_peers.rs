@@ -176,8 +176,8 @@ impl Part {
     fn selection(self, role: &str) -> Selection {
         match (self, role) {
             (Part::Handshake, _) => selection(&["hs.*"], &[]),
-            (Part::All, "server") => selection(&[], &["hs.*"]),
-            (Part::No9, "server") => selection(&[], &["hs.*", "9.*"]),
+            (Part::All, "server") => selection(&[], &["hs.*", "mask.*"]),
+            (Part::No9, "server") => selection(&[], &["hs.*", "mask.*", "9.*"]),
             (Part::All, _) => selection(&[], &[]),
             (Part::No9, _) => selection(&[], &["9.*"]),
         }

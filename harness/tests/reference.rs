@@ -13,7 +13,7 @@ use wsconform_wire::Role;
 /// same, case for case, close code included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_server_gets_autobahns_verdicts() {
-    let results = run_reference([], selection(&[], &["hs.*"])).await;
+    let results = run_reference([], selection(&[], &["hs.*", "mask.*"])).await;
     assert_eq!(results.results.len(), 301);
     let expected = expected_file("server/wsconform-reference.json");
     let diffs = common::compare(&results.results, &expected, &BTreeMap::new());

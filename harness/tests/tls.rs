@@ -40,7 +40,7 @@ async fn reference_server_over_tls_gets_the_same_verdicts() {
         ..server_run(selection(&[], &[]))
     })
     .await;
-    assert_same_verdicts_over_tls(&run, 331, "server/wsconform-reference.json");
+    assert_same_verdicts_over_tls(&run, 337, "server/wsconform-reference.json");
 }
 
 /// Every case against the reference client, with the fuzzing server on TLS.
@@ -49,7 +49,7 @@ async fn reference_client_over_tls_gets_the_same_verdicts() {
     let mut run = client_run([], selection(&[], &[]));
     run.tls = Some(identity());
     let run = run_client(run).await;
-    assert_same_verdicts_over_tls(&run, 315, "client/wsconform-reference.json");
+    assert_same_verdicts_over_tls(&run, 318, "client/wsconform-reference.json");
 }
 
 /// Cases still fail over TLS: `never-pong` fails exactly the pong cases of

@@ -5,6 +5,7 @@ pub mod fragmentation;
 pub mod framing;
 pub mod handshake;
 pub mod limits;
+pub mod masking;
 pub mod misc;
 pub mod opcodes;
 pub mod ping_pong;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{
-    CloseCode, ClosePayload, Decoded, Decoder, DecoderConfig, Frame, LengthForm, Opcode, Role,
+    CloseCode, ClosePayload, Decoded, Decoder, DecoderConfig, Frame, LengthForm, Opcode, Role, Violation,
 };
 
 /// One way to break the reference server.
@@ -49,6 +49,9 @@ pub enum Knob {
     NonMinimalLength,
     /// Send data frames 1.5 s late.
     LateEcho,
+    /// Accept frames masked the wrong way for their sender, unmasked
+    /// client frames or masked server frames, instead of failing (§5.1).
+    LaxMasking,
     /// Handle each read as a unit: when a read holds a protocol violation,
     /// the valid frames before it in the same read are never processed (the
     /// NON-STRICT behaviour of Autobahn 3.2, 4.1.3, 5.15, …, but only when
@@ -71,6 +74,7 @@ impl Knob {
                 | Knob::NoUtf8Validation
                 | Knob::AcceptAnyCloseCode
                 | Knob::BatchedReads
+                | Knob::LaxMasking
         )
     }
 }
@@ -189,6 +193,19 @@ where
         let mut pos = 0;
         loop {
             match decoder.decode(&mut data[pos..]) {
+                Err(Violation::UnmaskedClientFrame | Violation::MaskedServerFrame)
+                    if knobs.has(Knob::LaxMasking) =>
+                {
+                    // Read the frame as it is; `rewrite` masks it as its
+                    // sender should have.
+                    let violation = match sender {
+                        Role::Client => Violation::UnmaskedClientFrame,
+                        Role::Server => Violation::MaskedServerFrame,
+                    };
+                    let taken = decoder.resume(&violation);
+                    raw_header.extend_from_slice(&data[pos..pos + taken]);
+                    pos += taken;
+                }
                 Err(_) => {
                     // The valid frames of this read are dropped with it.
                     batch = None;
@@ -222,7 +239,7 @@ where
                         }
                         Decoded::FrameEnd => {
                             if let Some(f) = frame.take() {
-                                for action in rewrite(f, dir, &knobs, &mut text) {
+                                for action in rewrite(f, dir, sender, &knobs, &mut text) {
                                     match action {
                                         Action::Forward(out) => match batch.as_mut() {
                                             Some(held) => held.extend_from_slice(&out.encode()),
@@ -251,11 +268,17 @@ where
 }
 
 /// Rewrites one complete frame according to the knobs.
-fn rewrite(f: Pending, dir: Direction, knobs: &Knobs, text: &mut TextRepair) -> Vec<Action> {
+fn rewrite(f: Pending, dir: Direction, sender: Role, knobs: &Knobs, text: &mut TextRepair) -> Vec<Action> {
     let mut header = f.header;
     let frame = reencode;
     match dir {
         Direction::In => {
+            if knobs.has(Knob::LaxMasking) {
+                header.mask = match sender {
+                    Role::Client => header.mask.or(Some([0x11, 0x22, 0x33, 0x44])),
+                    Role::Server => None,
+                };
+            }
             if knobs.has(Knob::AcceptReservedBits) {
                 header.rsv = 0;
             }

@@ -210,6 +210,10 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         ),
         Knob::WrongAccept => connects,
         Knob::FixedKey => expect == Some(&HandshakeExpect::FreshKey),
+        // A frame masked the wrong way for the harness's role (the peer's peer).
+        Knob::LaxMasking => case
+            .peer
+            .is_some_and(|peer| frames(case).any(|f| f.masking.breaks_rule_for(peer.peer()))),
         // These are checked case for case against the real Autobahn's
         // verdicts on the same peer instead (tests/verdict_fidelity.rs).
         Knob::InvalidCloseCode
@@ -222,7 +226,7 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
 }
 
 /// The knobs of both reference peers.
-pub const FRAME_KNOBS: [Knob; 7] = [
+pub const FRAME_KNOBS: [Knob; 8] = [
     Knob::AcceptReservedBits,
     Knob::IgnoreReservedOpcodes,
     Knob::NoUtf8Validation,
@@ -230,6 +234,7 @@ pub const FRAME_KNOBS: [Knob; 7] = [
     Knob::NeverPong,
     Knob::WrongCloseCode,
     Knob::DropOnClose,
+    Knob::LaxMasking,
 ];
 
 /// The reference server's opening-handshake knobs.
