@@ -12,12 +12,19 @@ use wsconform_cases::{Case, Step};
 use crate::record::Outcome;
 use crate::verdict::{judge, Expectations, Verdict};
 
-/// Cases that send messages of at least this size run at most
-/// [`HEAVY_AT_ONCE`] at a time: the peer holds each whole message (plus its
-/// echo) in memory, and several 16 MiB ones at once are what drives peak
-/// memory, on both sides.
-const HEAVY_PAYLOAD: u64 = 8 << 20;
-const HEAVY_AT_ONCE: usize = 1;
+/// The megabytes of message that may be in flight at once: a case takes as
+/// many as its largest message (the whole pool at most), so large-message
+/// cases (9.x) share it. An echo peer holds each message about three times
+/// (read, assembled, written: 16 MiB costs the embedded reference server
+/// about 48 MiB), and several at once are what drives peak memory; the pool
+/// keeps the main job under 64 MiB. Cases under 1 MiB take nothing.
+const PAYLOAD_POOL_MIB: u32 = 12;
+
+/// The pool units `case` takes.
+fn payload_units(case: &Case) -> u32 {
+    let mib = case.largest_payload() >> 20;
+    u32::try_from(mib).unwrap_or(u32::MAX).min(PAYLOAD_POOL_MIB)
+}
 
 /// How long running cases may still finish after a stop (Ctrl-C).
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -61,7 +68,7 @@ where
     let mut queue = cases;
     queue.sort_by_key(|c| std::cmp::Reverse(fixed_wait_ms(c)));
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
-    let heavy_permits = Arc::new(Semaphore::new(HEAVY_AT_ONCE));
+    let payload_pool = Arc::new(Semaphore::new(PAYLOAD_POOL_MIB as usize));
     let mut running = JoinSet::new();
     let mut results = Vec::with_capacity(queue.len());
     for case in queue {
@@ -84,10 +91,11 @@ where
         };
         let Some(permit) = permit else { break };
         let fut = run_one(case.clone());
-        let heavy = (case.largest_payload() >= HEAVY_PAYLOAD).then(|| heavy_permits.clone());
+        let units = payload_units(&case);
+        let pool = (units > 0).then(|| payload_pool.clone());
         running.spawn(async move {
-            let _heavy = match heavy {
-                Some(h) => h.acquire_owned().await.ok(),
+            let _payload = match pool {
+                Some(pool) => pool.acquire_many_owned(units).await.ok(),
                 None => None,
             };
             let outcome = fut.await;
