@@ -513,7 +513,7 @@ pub struct ExpectedClose {
     pub closed_by_me: bool,
     /// Codes acceptable in the peer's close frame; no code is also fine.
     #[serde(rename = "closeCode")]
-    pub close_codes: Vec<u16>,
+    pub close_codes: Vec<wsconform_wire::CloseCode>,
     #[serde(rename = "requireClean")]
     pub require_clean: bool,
     /// The wrong endpoint closing also fails `behavior` (the peer did not
@@ -535,7 +535,7 @@ impl ExpectedClose {
     pub fn clean_by_me() -> ExpectedClose {
         ExpectedClose {
             closed_by_me: true,
-            close_codes: vec![1000],
+            close_codes: vec![wsconform_wire::CloseCode::NORMAL],
             require_clean: true,
             wrong_closer_fatal: false,
         }
@@ -545,7 +545,7 @@ impl ExpectedClose {
     pub fn peer_fails(code: u16) -> ExpectedClose {
         ExpectedClose {
             closed_by_me: false,
-            close_codes: vec![code],
+            close_codes: vec![wsconform_wire::CloseCode(code)],
             require_clean: false,
             wrong_closer_fatal: false,
         }

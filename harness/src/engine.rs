@@ -906,10 +906,7 @@ impl<'a> Conn<'a> {
         };
         self.send_control(Opcode::CLOSE, payload);
         self.phase = Phase::Closing;
-        self.outcome.local_close = Some(CloseFrame {
-            code: code.map(|c| c.0),
-            reason,
-        });
+        self.outcome.local_close = Some(CloseFrame { code, reason });
         if kind == CloseKind::Initiate {
             self.outcome.closed_by_me = true;
             self.close_handshake_at = self.timer(self.config.close_handshake_timeout);
@@ -1126,13 +1123,7 @@ impl<'a> Conn<'a> {
             && self.case.expected_close.closed_by_me
             && self.expectations.done(&self.outcome.received)
         {
-            let code = self
-                .case
-                .expected_close
-                .close_codes
-                .first()
-                .copied()
-                .map(CloseCode);
+            let code = self.case.expected_close.close_codes.first().copied();
             self.send_close(code, Vec::new());
         }
     }
@@ -1147,10 +1138,7 @@ impl<'a> Conn<'a> {
             .map(|b| CloseCode(u16::from_be_bytes(*b)));
         let reason = payload.get(2..).unwrap_or_default().to_vec();
         let reason_error = std::str::from_utf8(&reason).err();
-        self.outcome.remote_close = Some(CloseFrame {
-            code: code.map(|c| c.0),
-            reason,
-        });
+        self.outcome.remote_close = Some(CloseFrame { code, reason });
         if payload.len() == 1 {
             self.protocol_violation(
                 CloseCode::PROTOCOL_ERROR,

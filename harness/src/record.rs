@@ -250,7 +250,7 @@ impl WireEntry {
 /// A close frame sent or received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CloseFrame {
-    pub code: Option<u16>,
+    pub code: Option<wsconform_wire::CloseCode>,
     #[serde(serialize_with = "bytes_field")]
     pub reason: Vec<u8>,
 }

@@ -336,8 +336,12 @@ pub async fn replay(
             }
         }
     });
-    let is_server = listen.is_some();
-    let mut engine = EngineConfig::new(if is_server { Role::Server } else { Role::Client });
+    let harness = if listen.is_some() {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let mut engine = EngineConfig::new(harness);
     engine.timeout_scale = scale;
     engine.live = Some(live_tx);
     let outcome = match listen {
@@ -398,7 +402,7 @@ pub async fn replay(
         }
     };
     let _ = printer.await;
-    let v = judge(&case, &outcome, &Expectations::of(&case), is_server);
+    let v = judge(&case, &outcome, &Expectations::of(&case), harness);
     println!(
         "behavior {} ({}); close {} ({})",
         v.behavior.as_str(),

@@ -9,6 +9,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use wsconform_cases::{Case, Step};
 
+use wsconform_wire::Role;
+
 use crate::record::Outcome;
 use crate::verdict::{judge, Expectations, Verdict};
 
@@ -55,7 +57,7 @@ fn fixed_wait_ms(case: &Case) -> u64 {
 pub async fn run_all<F, Fut>(
     cases: Vec<Case>,
     jobs: usize,
-    harness_is_server: bool,
+    harness: Role,
     stop: Arc<AtomicBool>,
     run_one: F,
     mut on_result: impl FnMut(&CaseResult),
@@ -100,7 +102,7 @@ where
             };
             let outcome = fut.await;
             drop(permit);
-            let verdict = judge(&case, &outcome, &Expectations::of(&case), harness_is_server);
+            let verdict = judge(&case, &outcome, &Expectations::of(&case), harness);
             CaseResult {
                 case,
                 outcome,

@@ -145,8 +145,8 @@ pub enum SessionError {
 #[derive(Debug)]
 pub struct RunResults {
     pub agent: String,
-    /// The role of the implementation under test: `server` or `client`.
-    pub peer_role: &'static str,
+    /// The role of the implementation under test.
+    pub peer_role: Role,
     /// The URL tested, or listened on.
     pub target: String,
     pub started: SystemTime,
@@ -158,7 +158,7 @@ pub struct RunResults {
 impl RunResults {
     fn new(
         agent: String,
-        peer_role: &'static str,
+        peer_role: Role,
         target: String,
         started: SystemTime,
         results: Vec<CaseResult>,
@@ -199,7 +199,7 @@ pub fn check_outdir(dir: &Path) -> Result<(), SessionError> {
 /// other agents their reports. Returns the first error that cost a whole
 /// report.
 pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError> {
-    let harness_is_server = runs.first().is_some_and(|r| r.peer_role == "client");
+    let harness = runs.first().map_or(Role::Client, |r| r.peer_role.peer());
     let by_agent: Vec<(&str, &[CaseResult])> = runs
         .iter()
         .map(|r| (r.agent.as_str(), r.results.as_slice()))
@@ -209,7 +209,7 @@ pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError>
             .find_map(|r| r.results.iter().position(|c| c.case.id == id))
             .map_or(0, |n| n + 1)
     };
-    let autobahn = report::autobahn::write(dir, &by_agent, position, harness_is_server);
+    let autobahn = report::autobahn::write(dir, &by_agent, position, harness);
     let infos: Vec<(RunInfo, &[CaseResult])> = runs
         .iter()
         .map(|r| {
@@ -303,7 +303,7 @@ pub async fn run_servers(
     let results = run_all(
         cases,
         run.jobs,
-        false,
+        Role::Client,
         stop.clone(),
         |case| {
             let (target, options) = (target.clone(), options.clone());
@@ -319,7 +319,7 @@ pub async fn run_servers(
     let complete = results.len() == total && !stop.load(Ordering::SeqCst);
     Ok(RunResults::new(
         agent,
-        "server",
+        Role::Server,
         url,
         started,
         results,
@@ -494,7 +494,7 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             let results = server.results(&agent, &why_missing);
             RunResults::new(
                 agent,
-                "client",
+                Role::Client,
                 url.clone(),
                 started,
                 results,

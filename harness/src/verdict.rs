@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use wsconform_cases::{Behavior, BehaviorClose, Case, Event, HandshakeExpect, Judge};
-use wsconform_wire::Opcode;
+use wsconform_wire::{Opcode, Role};
 
 use crate::record::{Digest, Echoes, HandshakeAnswer, Observed, Outcome};
 
@@ -110,14 +110,8 @@ fn same_events(expected: &[ExpectedEvent], observed: &[Observed]) -> bool {
     expected.len() == observed.len() && expected.iter().zip(observed).all(|(e, o)| e.matches(o))
 }
 
-/// Computes both verdicts. `harness_is_server` is true when the peer under
-/// test is a client.
-pub fn judge(
-    case: &Case,
-    outcome: &Outcome,
-    expectations: &Expectations,
-    harness_is_server: bool,
-) -> Verdict {
+/// Computes both verdicts; `harness` is the harness's own role.
+pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harness: Role) -> Verdict {
     if let Some(answer) = &outcome.handshake_answer {
         // The handshake was the test; no WebSocket connection followed.
         let expect = case.handshake.as_ref().map(|h| &h.expect);
@@ -174,12 +168,16 @@ pub fn judge(
             "The spec requires the connection to be failed cleanly here".to_string(),
         )
     } else if remote_code.is_some_and(|code| !expected_close.close_codes.contains(&code)) {
-        let codes: Vec<String> = expected_close.close_codes.iter().map(u16::to_string).collect();
+        let codes: Vec<String> = expected_close
+            .close_codes
+            .iter()
+            .map(|c| c.0.to_string())
+            .collect();
         (
             BehaviorClose::WrongCode,
             format!("The close code should have been {} or empty", codes.join(",")),
         )
-    } else if !harness_is_server && outcome.dropped_by_me {
+    } else if harness == Role::Client && outcome.dropped_by_me {
         (
             BehaviorClose::FailedByClient,
             "It is preferred that the server close the TCP connection".to_string(),

@@ -149,7 +149,7 @@ async fn verdict_against(bad: Bad, id: &str) -> (Behavior, Duration, wsconform::
     let outcome = tokio::time::timeout(bound, run_case(&c, &target, &options))
         .await
         .unwrap_or_else(|_| panic!("{bad:?}: no verdict within {bound:?}"));
-    let v = judge(&c, &outcome, &Expectations::of(&c), false);
+    let v = judge(&c, &outcome, &Expectations::of(&c), Role::Client);
     (v.behavior, start.elapsed(), outcome)
 }
 
@@ -235,7 +235,7 @@ async fn refused_connection_is_a_failed_case_not_a_missing_one() {
     let options = options();
     let c = case("2.1");
     let outcome = run_case(&c, &target, &options).await;
-    let v = judge(&c, &outcome, &Expectations::of(&c), false);
+    let v = judge(&c, &outcome, &Expectations::of(&c), Role::Client);
     assert_eq!(
         (v.behavior, v.behavior_close),
         (Behavior::Failed, wsconform_cases::BehaviorClose::Failed)

@@ -10,7 +10,7 @@ const KOSME_INVALID: &[u8] = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\
 fn closed_by_me(codes: &[u16], require_clean: bool) -> ExpectedClose {
     ExpectedClose {
         closed_by_me: true,
-        close_codes: codes.to_vec(),
+        close_codes: codes.iter().copied().map(wsconform_wire::CloseCode).collect(),
         require_clean,
         wrong_closer_fatal: false,
     }

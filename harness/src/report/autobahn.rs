@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 use wsconform_cases::payload::autobahn_preview;
 use wsconform_cases::{Event, Judge, Payload};
+use wsconform_wire::Role;
 
 use super::{iso8601, report_prefixes, write_json_atomic, ReportError};
 use crate::record::{CloseFrame, Digest, Observed, WireEntry};
@@ -60,7 +61,7 @@ pub fn write(
     outdir: &Path,
     runs: &[(&str, &[CaseResult])],
     position: impl Fn(&str) -> usize,
-    harness_is_server: bool,
+    harness: Role,
 ) -> Result<Vec<ReportError>, ReportError> {
     let agents: Vec<&str> = runs.iter().map(|(agent, _)| *agent).collect();
     let prefixes = report_prefixes(&agents);
@@ -68,7 +69,7 @@ pub fn write(
     let mut failures = Vec::new();
     for ((agent, results), prefix) in runs.iter().zip(&prefixes) {
         for r in results.iter() {
-            let value = case_report(agent, position(&r.case.id), r, harness_is_server);
+            let value = case_report(agent, position(&r.case.id), r, harness);
             let path = outdir.join(case_file(prefix, &r.case.id));
             if let Err(e) = write_json_atomic(&path, "case report", &value) {
                 failed.insert((agent.to_string(), r.case.id.clone()));
@@ -199,7 +200,7 @@ fn close_parts(c: &Option<CloseFrame>) -> (Value, Value) {
 }
 
 /// One per-case report with Autobahn's keys.
-pub fn case_report(agent: &str, index: usize, r: &CaseResult, harness_is_server: bool) -> Value {
+pub fn case_report(agent: &str, index: usize, r: &CaseResult, harness: Role) -> Value {
     let o = &r.outcome;
     let c = &r.case;
     let limits = matches!(c.judge, Judge::Echoes { .. });
@@ -236,7 +237,7 @@ pub fn case_report(agent: &str, index: usize, r: &CaseResult, harness_is_server:
         "httpRequest": o.http_request,
         "httpResponse": o.http_response,
         "id": c.id,
-        "isServer": harness_is_server,
+        "isServer": harness == Role::Server,
         "localCloseCode": local_code,
         "localCloseReason": local_reason,
         "received": o.received.iter().map(observed_event).collect::<Vec<_>>(),

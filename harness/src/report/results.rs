@@ -21,8 +21,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
     pub agent: String,
-    /// The role of the implementation under test: `server` or `client`.
-    pub peer_role: &'static str,
+    /// The role of the implementation under test (`server` or `client`).
+    pub peer_role: wsconform_wire::Role,
     /// The URL tested, or the address listened on.
     pub target: String,
     #[serde(serialize_with = "iso")]

@@ -76,7 +76,7 @@ pub fn render(agent: &str, results: &[CaseResult], gate: &Gate) -> String {
                 "      {}; expected close codes {:?}, peer sent {}",
                 v.result_close,
                 r.case.expected_close.close_codes,
-                code.map_or("none".into(), |c| c.to_string())
+                code.map_or("none".into(), |c| c.0.to_string())
             );
         }
     }

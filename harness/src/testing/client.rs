@@ -311,7 +311,7 @@ impl FuzzingServer {
                 Some(r) => r.clone(),
                 None => {
                     let outcome = Outcome::setup_failed(SystemTime::now(), why_missing.to_string(), false);
-                    let verdict = judge(case, &outcome, &Expectations::of(case), true);
+                    let verdict = judge(case, &outcome, &Expectations::of(case), Role::Server);
                     CaseResult {
                         case: case.clone(),
                         outcome,
@@ -568,7 +568,7 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
                     engine::run(&case, stream, leftover, &shared.config.engine, outcome).await
                 }
             };
-            let verdict = judge(&case, &outcome, &Expectations::of(&case), true);
+            let verdict = judge(&case, &outcome, &Expectations::of(&case), Role::Server);
             let result = CaseResult {
                 case,
                 outcome,

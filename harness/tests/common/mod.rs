@@ -12,7 +12,7 @@ use wsconform::session::{run_clients, ClientRun, ClientUnderTest};
 use wsconform::session::{run_servers, Common, RunResults, ServerRun};
 use wsconform_cases::Selection;
 use wsconform_cases::{catalog, Case, Event, HandshakeExpect, Judge, Step};
-use wsconform_wire::{ClosePayload, Opcode};
+use wsconform_wire::{CloseCode, ClosePayload, Opcode};
 
 /// A file under the repository's `peers/expected/`.
 pub fn expected_file(rel: &str) -> BTreeMap<String, Value> {
@@ -85,6 +85,7 @@ pub fn verdicts(results: &[CaseResult]) -> BTreeMap<String, (String, String, Val
                 .remote_close
                 .as_ref()
                 .and_then(|c| c.code)
+                .map(|c| c.0)
                 .map_or(Value::Null, Value::from);
             (
                 r.case.id.clone(),
@@ -179,7 +180,7 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         // A close frame with RSV bits cleared is still answered properly (3.7).
         Knob::AcceptReservedBits => frames(case).any(|f| f.rsv != 0 && f.opcode != Opcode::CLOSE.0),
         Knob::IgnoreReservedOpcodes => frames(case).any(|f| Opcode(f.opcode).is_reserved()),
-        Knob::NoUtf8Validation => case.expected_close.close_codes == [1007],
+        Knob::NoUtf8Validation => case.expected_close.close_codes == [CloseCode::INVALID_PAYLOAD],
         // Invalid close payloads that are still valid control frames (≤ 125 bytes).
         Knob::AcceptAnyCloseCode => {
             !informational
@@ -201,7 +202,12 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
             .flatten()
             .any(|e| matches!(e, Event::Pong { .. })),
         Knob::WrongCloseCode => {
-            !informational && peer_sends_close && !case.expected_close.close_codes.contains(&1011)
+            !informational
+                && peer_sends_close
+                && !case
+                    .expected_close
+                    .close_codes
+                    .contains(&CloseCode::INTERNAL_ERROR)
         }
         Knob::DropOnClose => !informational && connects && case.expected_close.require_clean,
         Knob::LaxHandshake => matches!(
