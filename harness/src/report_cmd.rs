@@ -143,6 +143,15 @@ fn merge(outdir: &Path, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
             for (id, v) in cases.as_object().into_iter().flatten() {
                 entry[id] = v.clone();
                 if let Some(file) = v["reportfile"].as_str() {
+                    // The name comes from a file that may have been edited:
+                    // never let it reach outside the two folders.
+                    let plain = std::path::Path::new(file).file_name() == Some(std::ffi::OsStr::new(file));
+                    if !plain || file == ".." {
+                        anyhow::bail!(
+                            "{}: reportfile {file:?} of {agent} {id} is not a plain file name",
+                            dir.join("index.json").display()
+                        );
+                    }
                     std::fs::copy(dir.join(file), outdir.join(file))
                         .with_context(|| format!("copying {file}"))?;
                 }

@@ -288,6 +288,19 @@ fn shards_merge_into_the_whole_run() {
     }
     let st = wsconform(&["report", "merge", "--outdir", s(&merged), s(&a), s(&b)]);
     assert_exit(&st, 0);
+    // A report file name from an edited index.json never leads outside
+    // the folders: one line, exit 2.
+    let edited = dir.join("edited");
+    std::fs::create_dir_all(&edited).expect("creates");
+    for f in ["index.json", "results.json"] {
+        std::fs::copy(a.join(f), edited.join(f)).expect("copies");
+    }
+    let mut index = read_json(edited.join("index.json"));
+    index["wsconform-reference"]["2.1"]["reportfile"] = serde_json::json!("../../escaped.json");
+    std::fs::write(edited.join("index.json"), index.to_string()).expect("writes");
+    let st = wsconform(&["report", "merge", "--outdir", s(&dir.join("m2")), s(&edited)]);
+    assert_exit(&st, 2);
+    assert!(String::from_utf8_lossy(&st.stderr).contains("not a plain file name"));
     let results = read_json(merged.join("results.json"));
     let ids: Vec<&str> = results["runs"][0]["cases"]
         .as_array()

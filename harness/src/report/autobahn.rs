@@ -259,5 +259,8 @@ pub fn case_report(agent: &str, index: usize, r: &CaseResult, harness: Role) -> 
         "wasOpenHandshakeTimeout": o.was_open_handshake_timeout,
         "wasServerConnectionDropTimeout": o.was_server_connection_drop_timeout,
         "wirelog": o.wirelog.iter().filter_map(wire_entry).collect::<Vec<_>>(),
+        // Not Autobahn's: wire log entries and payload heads not kept for
+        // want of memory budget (budget.rs); 0 when the log is whole.
+        "wirelogNotKept": o.not_kept,
     })
 }
