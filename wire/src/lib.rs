@@ -15,9 +15,11 @@
 //! - [`utf8`]: incremental UTF-8 validation with the fail-fast offset.
 //! - [`close`]: close codes and close frame payloads.
 //! - [`handshake`]: the opening handshake, built and parsed.
+//! - [`deflate`]: permessage-deflate (RFC 7692): negotiation and the codec.
 
 pub mod close;
 pub mod decode;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
@@ -28,6 +30,10 @@ pub mod utf8;
 
 pub use close::{CloseClass, CloseCode, ClosePayload, ClosePayloadError};
 pub use decode::{Decoded, Decoder, DecoderConfig, Violation};
+pub use deflate::{
+    Compressor, Decompressor, InflateError, NegotiationError, Offer as DeflateOffer, Params as DeflateParams,
+    Response as DeflateResponse, WindowBits,
+};
 pub use frame::{Frame, FrameHeader, LengthForm};
 pub use mask::apply_mask;
 pub use opcode::Opcode;
