@@ -19,7 +19,7 @@
 //!   `bomb_costs_only_the_cap` fails (capacity doubles past the cap);
 //! - tail kept instead of removed: `rfc_7692_examples` fails;
 //! - a `feed` that drops input left over when the output step fills:
-//!   `chunked_at_any_byte` and the round trips fail;
+//!   `large_messages_span_many_inflate_steps` fails;
 //! - `Response::validate` without the `server_max_window_bits` comparison:
 //!   `response_errors` fails.
 
@@ -367,6 +367,26 @@ fn round_trip_every_parameter_combination() {
 }
 
 #[test]
+fn large_messages_span_many_inflate_steps() {
+    // Messages inflating to far more than one 64 KiB output step per feed,
+    // fed whole and in pieces, in every window size.
+    let text = filler(300 << 10, 5, true);
+    let zeros = vec![0u8; 1 << 20];
+    for bits in 8..=15 {
+        for nct in [false, true] {
+            round_trip(
+                dir(bits, nct),
+                6,
+                &[text.clone(), zeros.clone(), text.clone()],
+                None,
+            );
+        }
+    }
+    round_trip(dir(15, false), 1, &[zeros.clone(), text.clone()], Some(4096));
+    round_trip(dir(9, true), 9, &[zeros, text], Some(7));
+}
+
+#[test]
 fn window_8_stays_within_256_bytes() {
     // Data whose best matches lie 257..512 bytes back: zlib at 9 bits
     // would find them if it ignored its 250-byte MAX_DIST.
@@ -582,6 +602,29 @@ fn throughput() {
                 mb / dt
             );
         }
+    }
+}
+
+#[test]
+#[ignore = "prints figures; run with --ignored --nocapture"]
+fn message_rate() {
+    // Autobahn 12.x-sized messages, 1000 of each, through one direction
+    // with context takeover: the codec's cost per message.
+    for size in [16usize, 1024, 16 << 10, 128 << 10] {
+        let msgs: Vec<Vec<u8>> = (0..1000).map(|i| filler(size, i, true)).collect();
+        let params = dir(15, false);
+        let mut c = Compressor::new(params, 6);
+        let mut d = Decompressor::new(params, 1 << 20);
+        let t = std::time::Instant::now();
+        for m in &msgs {
+            let z = c.compress(m).expect("compresses");
+            assert_eq!(d.decompress(&z).expect("inflates").len(), m.len());
+        }
+        let per = t.elapsed().as_secs_f64() / 1000.0;
+        println!(
+            "{size:6} B x 1000: {:.1} us per message (compress + inflate)",
+            per * 1e6
+        );
     }
 }
 

@@ -36,6 +36,8 @@ pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Output is produced at most this many bytes per inflate call, so a bomb
 /// is stopped within one step of the cap.
 const INFLATE_STEP: usize = 64 * 1024;
+/// The smallest output step.
+const MIN_STEP: usize = 1024;
 
 /// The window zlib is given for a negotiated one (see the module doc for 8).
 fn zlib_window_bits(bits: WindowBits) -> u8 {
@@ -236,11 +238,15 @@ impl Decompressor {
     }
 
     fn inflate(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), InflateError> {
+        // Output room per call: from about what small input inflates to,
+        // doubling while zlib fills it, up to INFLATE_STEP. (Each step is
+        // zeroed before zlib writes it: small messages must not pay 64 KiB.)
+        let mut hint = input.len().saturating_mul(4).clamp(MIN_STEP, INFLATE_STEP);
         while !self.ended {
             // Room for what the cap still allows plus one byte, which
             // detects a message over the cap without producing more.
             let allowed = self.cap - self.produced.min(self.cap) + 1;
-            let step = INFLATE_STEP.min(allowed);
+            let step = hint.min(allowed);
             if out.capacity() - out.len() < step {
                 // Grow geometrically (with the message so far), but never
                 // past what the cap allows.
@@ -275,6 +281,9 @@ impl Decompressor {
                     return Err(InflateError::Corrupt("inflate made no progress".into()))
                 }
                 _ => {}
+            }
+            if made == step {
+                hint = (hint * 2).min(INFLATE_STEP);
             }
         }
         Ok(())
