@@ -16,7 +16,8 @@
 //!   `window_8_stays_within_256_bytes` fails (distances up to 32 KiB);
 //! - cap check off by one (`>=` for `>`): `cap_is_exact` fails;
 //! - output grown with `reserve` instead of `reserve_exact`:
-//!   `bomb_costs_only_the_cap` fails (capacity doubles past the cap);
+//!   `bomb_costs_only_the_cap` fails (capacity doubles past the cap, and
+//!   the per-thread heap peak with it);
 //! - tail kept instead of removed: `rfc_7692_examples` fails;
 //! - a `feed` that drops input left over when the output step fills:
 //!   `large_messages_span_many_inflate_steps` fails;
@@ -32,7 +33,78 @@ use wsconform_wire::deflate::{
     Decompressor, DirectionParams, InflateError, NegotiationError, Offer, Params, Response, WindowBits,
 };
 
+/// `n` cases, or `PROPTEST_CASES` when set; no regression files.
+/// Heap bytes in use and their peak, per thread (so tests running in
+/// parallel do not disturb each other): how `bomb_costs_only_the_cap`
+/// measures what inflating costs beyond its output buffer.
+#[allow(unsafe_code)] // A GlobalAlloc is unsafe by definition; it only forwards to System.
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static IN_USE: Cell<usize> = const { Cell::new(0) };
+        static PEAK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn grow(n: usize) {
+        let _ = IN_USE.try_with(|u| {
+            let now = u.get().saturating_add(n);
+            u.set(now);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+        });
+    }
+
+    fn shrink(n: usize) {
+        let _ = IN_USE.try_with(|u| u.set(u.get().saturating_sub(n)));
+    }
+
+    /// Starts a measurement: the peak is reset to what is in use now.
+    pub fn reset_peak() -> usize {
+        let now = IN_USE.with(Cell::get);
+        PEAK.with(|p| p.set(now));
+        now
+    }
+
+    pub fn peak() -> usize {
+        PEAK.with(Cell::get)
+    }
+
+    pub struct Counting;
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            grow(layout.size());
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            grow(layout.size());
+            unsafe { System.alloc_zeroed(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            shrink(layout.size());
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // Old and new blocks both exist while the data moves.
+            grow(new_size);
+            shrink(layout.size());
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+}
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
+
 fn cases(n: u32) -> ProptestConfig {
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
     ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::with_cases(n)
@@ -450,15 +522,51 @@ proptest! {
         }
     }
 
+    /// The `inflate` fuzz target's body: garbage, or a valid message with
+    /// bytes flipped and cut, in chunks, two messages on one decompressor.
     #[test]
-    fn cap_holds_for_any_input(garbage in vec(any::<u8>(), 0..2000), cap in 0usize..5000, bits in 8u8..=15) {
-        let mut d = Decompressor::new(dir(bits, false), cap);
-        let mut out = Vec::new();
-        let r = d.feed(&garbage, &mut out).and_then(|()| d.finish(&mut out));
-        prop_assert!(out.len() <= cap + 1);
-        prop_assert!(out.capacity() <= cap + 1);
-        if r.is_ok() {
-            prop_assert!(out.len() <= cap);
+    fn cap_holds_for_any_input(
+        input in prop_oneof![
+            vec(any::<u8>(), 0..2000),
+            (payload(), vec((any::<usize>(), any::<u8>()), 0..4), any::<usize>()).prop_map(|(m, flips, cut)| {
+                let mut z = Compressor::new(dir(15, false), 6).compress(&m).expect("compresses");
+                for (at, x) in flips {
+                    if !z.is_empty() {
+                        let i = at % z.len();
+                        z[i] ^= x;
+                    }
+                }
+                let keep = if z.is_empty() { 0 } else { cut % (z.len() + 1) };
+                z.truncate(keep.max(z.len() / 2));
+                z
+            }),
+        ],
+        cap in prop_oneof![0usize..300, 0usize..100_000],
+        bits in 8u8..=15,
+        nct in any::<bool>(),
+        chunks in vec(1usize..300, 0..8),
+    ) {
+        let mut d = Decompressor::new(dir(bits, nct), cap);
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            let mut at = 0;
+            let mut r = Ok(());
+            for len in chunks.iter().copied().chain(std::iter::once(input.len())) {
+                let end = (at + len).min(input.len());
+                r = d.feed(&input[at..end], &mut out);
+                at = end;
+                if r.is_err() {
+                    break;
+                }
+            }
+            if r.is_ok() {
+                r = d.finish(&mut out);
+            }
+            prop_assert!(out.len() <= cap + 1);
+            prop_assert!(out.capacity() <= cap + 1);
+            if r.is_ok() {
+                prop_assert!(out.len() <= cap);
+            }
         }
     }
 }
@@ -482,7 +590,9 @@ fn cap_is_exact() {
 
 #[test]
 fn bomb_costs_only_the_cap() {
-    const CAP: usize = 1 << 20;
+    // 1 MB, not 1 MiB: a cap that is no power of two, where doubling
+    // growth would overshoot it.
+    const CAP: usize = 1_000_000;
     let zeros = vec![0u8; 100 << 20];
     let bomb = Compressor::new(dir(15, false), 9)
         .compress(&zeros)
@@ -491,11 +601,22 @@ fn bomb_costs_only_the_cap() {
     assert!(bomb.len() < 200 << 10, "bomb is {} bytes", bomb.len());
     // Whole, and fed in 1 KiB pieces: stopped at the cap, and the output
     // buffer never holds (or reserves) more than the cap plus one byte.
+    // All the heap inflating takes, output and zlib state included, stays
+    // within 1.5 × the cap (the last doubling of the output, while old and
+    // new buffers both exist) plus 128 KiB (zlib-rs's state and 32 KiB
+    // window are about 50 KiB).
+    let base = heap::reset_peak();
     let mut d = Decompressor::new(dir(15, false), CAP);
     let mut out = Vec::new();
     let r = d.feed(&bomb, &mut out).and_then(|()| d.finish(&mut out));
     assert_eq!(r, Err(InflateError::TooLarge { cap: CAP }));
     assert!(out.capacity() <= CAP + 1, "capacity {}", out.capacity());
+    let cost = heap::peak() - base;
+    assert!(
+        cost <= CAP + CAP / 2 + (128 << 10),
+        "inflating the bomb took {cost} bytes of heap"
+    );
+    drop((d, out));
     let mut d = Decompressor::new(dir(15, false), CAP);
     let mut out = Vec::new();
     let mut result = Ok(());
@@ -993,9 +1114,59 @@ proptest! {
     /// that parses to the same elements.
     #[test]
     fn header_text_round_trips(text in "[ -~\t]{0,80}") {
-        if let Ok(exts) = parse_extensions(text.as_bytes()) {
-            let again = encode_extensions(&exts);
-            prop_assert_eq!(parse_extensions(again.as_bytes()), Ok(exts));
+        check_header(text.as_bytes());
+    }
+
+    /// The `extensions_header` fuzz target's body on token soup close to
+    /// real offers and responses.
+    #[test]
+    fn header_soup(pieces in vec(select(vec![
+        "permessage-deflate", "x-foo", ";", ",", "=", " ", "\"", "\\",
+        "server_no_context_takeover", "client_no_context_takeover",
+        "server_max_window_bits", "client_max_window_bits",
+        "8", "9", "10", "15", "16", "08", "\"12\"", "a b",
+    ]), 0..16)) {
+        check_header(pieces.concat().as_bytes());
+    }
+}
+
+/// What `fuzz/fuzz_targets/extensions_header.rs` asserts.
+fn check_header(data: &[u8]) {
+    let _ = Offer::all_in([data]);
+    let _ = Response::find_in([data]);
+    let Ok(exts) = parse_extensions(data) else {
+        return;
+    };
+    let text = encode_extensions(&exts);
+    assert_eq!(parse_extensions(text.as_bytes()).as_ref(), Ok(&exts), "{text}");
+    let nine = WindowBits::new(9);
+    let policies = [
+        AcceptPolicy::default(),
+        AcceptPolicy {
+            client_no_context_takeover: true,
+            client_max_window_bits: nine,
+            ..AcceptPolicy::default()
+        },
+        AcceptPolicy {
+            server_no_context_takeover: true,
+            server_max_window_bits: nine,
+            ..AcceptPolicy::default()
+        },
+    ];
+    for ext in exts.iter().filter(|e| e.name == "permessage-deflate") {
+        if let Ok(offer) = Offer::from_extension(ext) {
+            let again = parse_extensions(offer.to_string().as_bytes()).expect("a written offer parses");
+            assert_eq!(Offer::from_extension(&again[0]), Ok(offer));
+            for policy in &policies {
+                if let Some(r) = policy.accept(&offer) {
+                    assert_eq!(r.validate(&offer), Ok(r.params()), "{offer} / {r}");
+                }
+            }
+        }
+        if let Ok(response) = Response::from_extension(ext) {
+            let again = parse_extensions(response.to_string().as_bytes()).expect("a written response parses");
+            assert_eq!(Response::from_extension(&again[0]), Ok(response));
+            let _ = response.validate(&Offer::autobahn(true, nine));
         }
     }
 }
