@@ -468,7 +468,7 @@ fn window_8_stays_within_256_bytes() {
         m.extend_from_slice(&block);
         m.extend_from_slice(&filler(i * 13, i as u64, false));
     }
-    for level in [1, 6, 9] {
+    for level in 0..=9 {
         for nct in [false, true] {
             round_trip(dir(8, nct), level, &[m.clone(), m.clone(), m.clone()], None);
         }
@@ -678,6 +678,35 @@ fn rfc_7692_examples() {
     assert_eq!(c.compress(b"").expect("empty"), [0x00]);
     c.compress(b"x").expect("x");
     assert_eq!(c.compress(b"").expect("empty again"), [0x00]);
+}
+
+#[test]
+fn bfinal_messages_between_normal_ones() {
+    // RFC 7692 §7.2.3.4: a sender that ends each stream with BFINAL. With
+    // context takeover on, messages after it start a new stream on both
+    // ends, whatever mix of BFINAL and sync-flushed messages is sent.
+    for nct in [false, true] {
+        let params = dir(10, nct);
+        let mut c = Compressor::new(params, 6);
+        let mut d = Decompressor::new(params, 1 << 20);
+        let mut puff = Puff::default();
+        for i in 0..12u64 {
+            let m = filler(100 + 700 * i as usize, i / 3, true);
+            let z = if i % 3 == 1 {
+                c.compress_final(&m)
+            } else {
+                c.compress(&m)
+            }
+            .expect("compresses");
+            assert_eq!(d.decompress(&z).expect("inflates"), m, "message {i}");
+            assert!(puff.message(&z, nct).expect("independent decoder") == m);
+        }
+    }
+    let mut c = Compressor::new(dir(15, false), 6);
+    assert_eq!(
+        c.compress_final(b"Hello").expect("final"),
+        [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+    );
 }
 
 #[test]

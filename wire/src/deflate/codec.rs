@@ -3,9 +3,9 @@
 //!
 //! **8-bit windows.** zlib (and zlib-rs, which follows it) refuses
 //! `windowBits` 8 for raw deflate, and flate2 only takes 9..=15 in both
-//! directions. A sender may use a window *smaller* than negotiated, never a
-//! larger one (RFC 7692 §7.1.2.1, §7.1.2.2: the parameter limits "the LZ77
-//! sliding window size that the [peer] will use"). What the limit protects is
+//! directions. The negotiated value is an upper limit on the LZ77 sliding
+//! window the sender compresses with (RFC 7692 §7.1.2.1, §7.1.2.2): a
+//! smaller window is fine, a larger one never. What the limit protects is
 //! the receiver: no back-reference may reach further than 2^bits bytes. zlib
 //! never emits a distance above `w_size - MIN_LOOKAHEAD` = 512 − 262 = **250**
 //! bytes with a 9-bit window (zlib-rs `State::max_dist`), so a 9-bit zlib
@@ -132,6 +132,35 @@ impl Compressor {
         Ok(())
     }
 
+    /// The message as one DEFLATE stream that ends with a block with
+    /// `BFINAL` set (zlib's `Z_FINISH`), as RFC 7692 §7.2.3.4 shows
+    /// ("implementors can choose to flush data using DEFLATE blocks with
+    /// BFINAL set"); nothing is removed from its end. The stream is over,
+    /// so the next message starts a new one with an empty window whatever
+    /// the context takeover (as [`Decompressor`] expects). For reference
+    /// peers and cases that check a peer copes with such messages.
+    pub fn compress_final(&mut self, message: &[u8]) -> Result<Vec<u8>, CompressError> {
+        self.inner.reset();
+        let mut out = Vec::with_capacity(message.len() / 2 + 64);
+        let mut consumed = 0;
+        loop {
+            if out.len() == out.capacity() {
+                out.reserve(out.len().max(1024));
+            }
+            let before = self.inner.total_in();
+            let status = self
+                .inner
+                .compress_vec(&message[consumed..], &mut out, FlushCompress::Finish)
+                .map_err(|e| CompressError(e.to_string()))?;
+            consumed += usize::try_from(self.inner.total_in() - before).unwrap_or(usize::MAX);
+            if status == Status::StreamEnd {
+                break;
+            }
+        }
+        self.inner.reset();
+        Ok(out)
+    }
+
     /// [`Compressor::compress_into`] a new buffer.
     pub fn compress(&mut self, message: &[u8]) -> Result<Vec<u8>, CompressError> {
         let mut out = Vec::new();
@@ -188,6 +217,12 @@ impl Decompressor {
 
     pub fn params(&self) -> DirectionParams {
         self.params
+    }
+
+    /// Changes the cap on each message's inflated size, from the current
+    /// message on.
+    pub fn set_max_message_bytes(&mut self, max: usize) {
+        self.cap = max;
     }
 
     /// Bytes inflated so far in the current message.
