@@ -6,32 +6,26 @@ use crate::model::{
     Behavior, Case, Event, ExpectedClose, FrameSpec, Judge, Requirement, RfcRef, Step, Write,
 };
 use crate::payload::Payload;
-
-pub const CONT: u8 = 0x0;
-pub const TEXT: u8 = 0x1;
-pub const BINARY: u8 = 0x2;
-pub const CLOSE: u8 = 0x8;
-pub const PING: u8 = 0x9;
-pub const PONG: u8 = 0xA;
+use wsconform_wire::Opcode;
 
 pub fn text(p: &str) -> FrameSpec {
-    FrameSpec::new(TEXT, Payload::text(p))
+    FrameSpec::new(Opcode::TEXT, Payload::text(p))
 }
 
 pub fn binary(p: &[u8]) -> FrameSpec {
-    FrameSpec::new(BINARY, Payload::bytes(p))
+    FrameSpec::new(Opcode::BINARY, Payload::bytes(p))
 }
 
 pub fn cont(p: &str) -> FrameSpec {
-    FrameSpec::new(CONT, Payload::text(p))
+    FrameSpec::new(Opcode::CONTINUATION, Payload::text(p))
 }
 
 pub fn ping(p: &[u8]) -> FrameSpec {
-    FrameSpec::new(PING, Payload::bytes(p))
+    FrameSpec::new(Opcode::PING, Payload::bytes(p))
 }
 
 pub fn pong(p: &[u8]) -> FrameSpec {
-    FrameSpec::new(PONG, Payload::bytes(p))
+    FrameSpec::new(Opcode::PONG, Payload::bytes(p))
 }
 
 pub fn got_text(p: &str) -> Event {

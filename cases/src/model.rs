@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use wsconform_wire::Opcode;
 
 use crate::payload::Payload;
 
@@ -27,7 +28,7 @@ pub struct Case {
     /// Frames the harness itself must have sent, by opcode: a self-check of
     /// our fragmenter (Autobahn 10.1.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_tx_frames: Option<BTreeMap<u8, u64>>,
+    pub expected_tx_frames: Option<BTreeMap<Opcode, u64>>,
     /// Where this case and Autobahn or the RFC part ways, and other remarks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -259,7 +260,7 @@ impl Write {
 /// (a client masks with a random key) unless the case says otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameSpec {
-    pub opcode: u8,
+    pub opcode: Opcode,
     #[serde(default = "yes")]
     pub fin: bool,
     #[serde(default)]
@@ -304,7 +305,7 @@ fn yes() -> bool {
 }
 
 impl FrameSpec {
-    pub fn new(opcode: u8, payload: Payload) -> FrameSpec {
+    pub fn new(opcode: Opcode, payload: Payload) -> FrameSpec {
         FrameSpec {
             opcode,
             fin: true,
@@ -343,14 +344,14 @@ pub enum Step {
     /// Send a message auto-fragmented into frames of `fragment_size` bytes
     /// (see [`message_frames`]), each its own write.
     Message {
-        opcode: u8,
+        opcode: Opcode,
         payload: Payload,
         fragment_size: u64,
     },
     /// Write a frame header that announces `len` payload bytes; the payload
     /// follows in `FrameData` steps (Autobahn 6.4.3: one frame's payload
     /// trickling in over seconds).
-    FrameHeader { opcode: u8, fin: bool, len: u64 },
+    FrameHeader { opcode: Opcode, fin: bool, len: u64 },
     /// The next payload bytes of the frame opened by `FrameHeader`.
     FrameData { payload: Payload },
     /// Pause; what the steps before it wrote leaves first (one "reactor
@@ -380,7 +381,7 @@ pub enum Step {
     /// Send `count` messages one at a time, each only after the previous
     /// one's echo arrived (Autobahn 9.7/9.8).
     RoundTrips {
-        opcode: u8,
+        opcode: Opcode,
         payload: Payload,
         count: u32,
     },
@@ -400,7 +401,7 @@ impl Default for Payload {
 /// frames is therefore 16385 frames, which matters to peers that cap the
 /// number of fragments (RFC 6455 §5.4 allows any fragmentation).
 pub fn message_frames(
-    opcode: u8,
+    opcode: Opcode,
     payload: &Payload,
     fragment_size: u64,
 ) -> impl Iterator<Item = FrameSpec> + '_ {
@@ -419,7 +420,7 @@ pub fn message_frames(
         let end = start + size;
         done = end > payload.len;
         let frame = FrameSpec {
-            opcode: if start == 0 { opcode } else { 0 },
+            opcode: if start == 0 { opcode } else { Opcode::CONTINUATION },
             fin: done,
             rsv: 0,
             payload: payload.window(start, end),

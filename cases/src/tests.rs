@@ -152,24 +152,41 @@ fn selection_errors_are_explicit() {
 fn message_frames_follow_autobahns_cuts() {
     use crate::model::message_frames;
     use crate::payload::Payload;
-    let count = |len: u64, size: u64| message_frames(1, &Payload::repeat(*b"*", len), size).count();
+    use wsconform_wire::Opcode;
+    let count =
+        |len: u64, size: u64| message_frames(Opcode::TEXT, &Payload::repeat(*b"*", len), size).count();
     // 10.1.1: 65536 bytes in 1300-byte frames.
     assert_eq!(count(65536, 1300), 51);
     // 9.3.2: an exact multiple ends with an empty final frame.
     assert_eq!(count(4 << 20, 256), 16385);
     // 9.3.9: a message no longer than the size is one frame.
     assert_eq!(count(4 << 20, 4 << 20), 1);
-    let frames: Vec<_> = message_frames(2, &Payload::bytes(*b"abcd"), 2).collect();
-    let shape: Vec<(u8, bool, Vec<u8>)> = frames
+    let frames: Vec<_> = message_frames(Opcode::BINARY, &Payload::bytes(*b"abcd"), 2).collect();
+    let shape: Vec<(Opcode, bool, Vec<u8>)> = frames
         .iter()
         .map(|f| (f.opcode, f.fin, f.payload.to_vec()))
         .collect();
     assert_eq!(
         shape,
         [
-            (2, false, b"ab".to_vec()),
-            (0, false, b"cd".to_vec()),
-            (0, true, vec![])
+            (Opcode::BINARY, false, b"ab".to_vec()),
+            (Opcode::CONTINUATION, false, b"cd".to_vec()),
+            (Opcode::CONTINUATION, true, vec![])
         ]
+    );
+}
+
+/// Opcodes as map keys keep their JSON form: numbers in strings, `"1"`,
+/// not the display name, both ways.
+#[test]
+fn opcode_map_keys_stay_numbers_in_json() {
+    use wsconform_wire::Opcode;
+    let case = catalog().into_iter().find(|c| c.id == "10.1.1").expect("exists");
+    let json = serde_json::to_value(&case).expect("serializes");
+    assert_eq!(json["expected_tx_frames"], serde_json::json!({"0": 50, "1": 1}));
+    let back: crate::Case = serde_json::from_value(json).expect("deserializes");
+    assert_eq!(
+        back.expected_tx_frames,
+        Some(BTreeMap::from([(Opcode::CONTINUATION, 50), (Opcode::TEXT, 1)]))
     );
 }

@@ -21,15 +21,14 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use wsconform_cases::payload::autobahn_preview;
 use wsconform_cases::{catalog, Case, Event, FrameSpec, Payload, Step, Write};
-
-const CLOSE: u8 = 0x8;
+use wsconform_wire::Opcode;
 
 /// A wire-log entry that our script determines.
 #[derive(Debug, Clone, PartialEq)]
 enum Entry {
     /// `["TF", [len, preview], opcode, fin, rsv, mask, payload_len, chopsize, sync]`.
     Frame {
-        opcode: u8,
+        opcode: Opcode,
         fin: bool,
         rsv: u8,
         shown: Value,
@@ -59,7 +58,8 @@ impl fmt::Display for Entry {
                 sync,
             } => write!(
                 f,
-                "TF op={opcode} fin={} rsv={rsv} {shown} payload_len={} chop={} sync={}",
+                "TF op={} fin={} rsv={rsv} {shown} payload_len={} chop={} sync={}",
+                opcode.0,
                 u8::from(*fin),
                 opt(repeat_len),
                 opt(chop),
@@ -169,7 +169,7 @@ fn our_entries(case: &Case) -> Vec<Ours> {
             Step::Close { code, reason } => {
                 let mut bytes = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
                 bytes.extend(reason.to_vec());
-                frame(FrameSpec::new(CLOSE, Payload::bytes(bytes)), Write::Whole);
+                frame(FrameSpec::new(Opcode::CLOSE, Payload::bytes(bytes)), Write::Whole);
             }
             Step::RoundTrips { .. } => assert!(wirelog_off, "{}: round trips outside category 9", case.id),
             Step::FrameHeader { .. } | Step::FrameData { .. } => {}
@@ -203,7 +203,7 @@ fn their_entries(report: &Value) -> Vec<Entry> {
             let opt_u64 = |v: &Value| v.as_u64();
             Some(match e[0].as_str().expect("kind") {
                 "TF" => Entry::Frame {
-                    opcode: e[2].as_u64().expect("opcode") as u8,
+                    opcode: Opcode(e[2].as_u64().expect("opcode") as u8),
                     fin: e[3].as_bool().expect("fin"),
                     rsv: e[4].as_u64().expect("rsv") as u8,
                     shown: e[1].clone(),
@@ -232,7 +232,9 @@ fn their_entries(report: &Value) -> Vec<Entry> {
 /// closeAfter fires, 1001 (with a reason) when killAfter fires.
 fn is_reactive_close(e: &Entry) -> bool {
     let Entry::Frame {
-        opcode: CLOSE, shown, ..
+        opcode: Opcode::CLOSE,
+        shown,
+        ..
     } = e
     else {
         return false;
@@ -438,13 +440,13 @@ fn lone_surrogates_are_replaced_pairs_kept() {
 fn early_end_is_accepted_only_after_a_wait() {
     let all = catalog();
     let case = |id: &str| all.iter().find(|c| c.id == id).expect("exists");
-    let tf = |shown: Value, opcode: u8, fin: bool| {
+    let tf = |shown: Value, opcode: Opcode, fin: bool| {
         json!(["TF", shown, opcode, fin, 0, "00000000", null, null, false])
     };
-    let reply = tf(json!([2, "0x03e8"]), 8, true);
+    let reply = tf(json!([2, "0x03e8"]), Opcode::CLOSE, true);
     let kosme = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5";
     let failed_fast = json!({"wirelog": [
-        tf(autobahn_preview(kosme, 11), 1, false), ["CT", 1, "A"], reply.clone()
+        tf(autobahn_preview(kosme, 11), Opcode::TEXT, false), ["CT", 1, "A"], reply.clone()
     ]});
     assert_eq!(diff_wire(case("6.4.1"), &failed_fast), Vec::<String>::new());
     let cut_short = json!({"wirelog": [reply]});

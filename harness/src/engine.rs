@@ -360,7 +360,7 @@ async fn run_script(
                 let header = FrameHeader {
                     fin,
                     rsv: 0,
-                    opcode: Opcode(opcode),
+                    opcode,
                     mask: key,
                     payload_len: len,
                 };
@@ -506,7 +506,7 @@ async fn send_frame(
     let header = FrameHeader {
         fin: frame.fin,
         rsv: frame.rsv,
-        opcode: Opcode(frame.opcode),
+        opcode: frame.opcode,
         mask,
         payload_len: frame.payload.len,
     };
@@ -836,16 +836,12 @@ impl<'a> Conn<'a> {
 
     fn queue(&mut self, out: Outgoing) {
         for info in &out.frames {
-            *self
-                .outcome
-                .tx_frame_stats
-                .entry(info.header.opcode.0)
-                .or_default() += 1;
+            *self.outcome.tx_frame_stats.entry(info.header.opcode).or_default() += 1;
             let h = info.header;
             let payload = info.payload.clone();
             lock(&self.log).push(|t_us| WireEntry::TxFrame {
                 t_us,
-                opcode: h.opcode.0,
+                opcode: h.opcode,
                 fin: h.fin,
                 rsv: h.rsv,
                 mask: h.mask,
@@ -966,7 +962,7 @@ impl<'a> Conn<'a> {
     fn on_decoded(&mut self, item: Decoded<'_>) {
         match item {
             Decoded::Header(h) => {
-                *self.outcome.rx_frame_stats.entry(h.opcode.0).or_default() += 1;
+                *self.outcome.rx_frame_stats.entry(h.opcode).or_default() += 1;
                 let data = !h.opcode.is_control();
                 if data && self.message.is_none() {
                     // Autobahn's `onFrameBegin`: a data frame outside a
@@ -1023,7 +1019,7 @@ impl<'a> Conn<'a> {
     fn on_frame(&mut self, h: FrameHeader, payload: Digest) {
         lock(&self.log).push(|t_us| WireEntry::RxFrame {
             t_us,
-            opcode: h.opcode.0,
+            opcode: h.opcode,
             fin: h.fin,
             rsv: h.rsv,
             mask: h.mask,

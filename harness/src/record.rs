@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use sha1::{Digest as _, Sha1};
 use wsconform_cases::Payload;
+use wsconform_wire::Opcode;
 
 /// Payloads up to this size are kept whole in records and wire logs;
 /// larger ones are kept as length, SHA-1 and the first bytes, so a 16 MiB
@@ -157,7 +158,7 @@ pub enum WireEntry {
     /// A frame the harness sent.
     TxFrame {
         t_us: u64,
-        opcode: u8,
+        opcode: Opcode,
         fin: bool,
         rsv: u8,
         #[serde(serialize_with = "hex_or_null")]
@@ -169,7 +170,7 @@ pub enum WireEntry {
     /// A frame received from the peer, unmasked.
     RxFrame {
         t_us: u64,
-        opcode: u8,
+        opcode: Opcode,
         fin: bool,
         rsv: u8,
         #[serde(serialize_with = "hex_or_null")]
@@ -213,7 +214,7 @@ pub enum HandshakeAnswer {
     ClientClosed,
     /// … the client sent this frame first (a close frame fails the
     /// connection; anything else uses it).
-    ClientSent { opcode: wsconform_wire::Opcode },
+    ClientSent { opcode: Opcode },
     /// … the client kept the connection open this long without a frame.
     ClientKeptOpen { ms: u64 },
     /// Testing clients: the client's `Sec-WebSocket-Key` was already sent
@@ -293,8 +294,8 @@ pub struct Outcome {
     pub handshake_answer: Option<HandshakeAnswer>,
     /// 9.x: the echoes counted while the case ran.
     pub echoes: Option<Echoes>,
-    pub rx_frame_stats: BTreeMap<u8, u64>,
-    pub tx_frame_stats: BTreeMap<u8, u64>,
+    pub rx_frame_stats: BTreeMap<Opcode, u64>,
+    pub tx_frame_stats: BTreeMap<Opcode, u64>,
     pub rx_octet_stats: BTreeMap<usize, u64>,
     pub tx_octet_stats: BTreeMap<usize, u64>,
     pub wirelog_enabled: bool,

@@ -274,10 +274,14 @@ fn describe(e: &WireEntry) -> Option<String> {
         }
     };
     let t = |t_us: u64| format!("{:>9.3} ms", t_us as f64 / 1000.0);
-    let frame = |op: u8, fin: bool, rsv: u8, mask: &Option<[u8; 4]>, p: &wsconform::record::Digest| {
+    let frame = |op: wsconform_wire::Opcode,
+                 fin: bool,
+                 rsv: u8,
+                 mask: &Option<[u8; 4]>,
+                 p: &wsconform::record::Digest| {
         format!(
             "{} fin={} rsv={rsv} mask={} {}",
-            wsconform_wire::Opcode(op),
+            op,
             u8::from(fin),
             mask.map_or("-".into(), hex::encode),
             payload(p)

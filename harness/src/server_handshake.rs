@@ -6,7 +6,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use wsconform_cases::{ResponseEdits, Write};
 use wsconform_wire::handshake::{self, HandshakeError, Request, Response, MAX_HEAD_BYTES};
-use wsconform_wire::{Frame, Opcode};
+use wsconform_wire::Frame;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
@@ -120,7 +120,7 @@ pub async fn answer<S: AsyncWrite + Unpin>(
     let mut bytes = resp.to_bytes();
     let head = String::from_utf8_lossy(&bytes).into_owned();
     if let Some(f) = &edits.pipelined {
-        Frame::new(Opcode(f.opcode), f.payload.to_vec())
+        Frame::new(f.opcode, f.payload.to_vec())
             .fin(f.fin)
             .rsv(f.rsv)
             .encode_into(&mut bytes);

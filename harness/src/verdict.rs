@@ -196,14 +196,20 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
         behavior_close = BehaviorClose::Informational;
     }
     if let Some(want) = &case.expected_tx_frames {
-        let got: Vec<(u8, u64)> = want
+        let got: Vec<(Opcode, u64)> = want
             .keys()
-            .map(|op| (*op, outcome.tx_frame_stats.get(op).copied().unwrap_or(0)))
+            .map(|&op| (op, outcome.tx_frame_stats.get(&op).copied().unwrap_or(0)))
             .collect();
-        let want: Vec<(u8, u64)> = want.iter().map(|(k, v)| (*k, *v)).collect();
+        let want: Vec<(Opcode, u64)> = want.iter().map(|(&k, &v)| (k, v)).collect();
         if got != want && behavior != Behavior::Failed {
             behavior = Behavior::Failed;
-            result = format!("The harness sent frames {got:?} (opcode, count) instead of {want:?}.");
+            // Opcodes as numbers, as the reports have always written them.
+            let numbers = |v: &[(Opcode, u64)]| v.iter().map(|&(op, n)| (op.0, n)).collect::<Vec<_>>();
+            result = format!(
+                "The harness sent frames {:?} (opcode, count) instead of {:?}.",
+                numbers(&got),
+                numbers(&want)
+            );
         }
     }
     Verdict {

@@ -1,7 +1,9 @@
 //! Category 7, Close handling (RFC 6455 §5.5.1, §7): the harness starts the
 //! closing handshake in every case; the peer must answer or fail correctly.
 
-use crate::build::{case, cont, got_text, ping, rfc, text, CLOSE};
+use wsconform_wire::Opcode;
+
+use crate::build::{case, cont, got_text, ping, rfc, text};
 use crate::model::{Case, ExpectedClose, FrameSpec, Judge, Requirement};
 use crate::payload::Payload;
 
@@ -52,7 +54,7 @@ pub fn cases() -> Vec<Case> {
         close_case("7.1.2", "Send two close frames".into(), "RFC 6455 §5.5.1")
             .expect("Clean close with normal code. Second close frame ignored.")
             .close_with(normal, Payload::empty())
-            .send(FrameSpec::new(CLOSE, Payload::empty()))
+            .send(FrameSpec::new(Opcode::CLOSE, Payload::empty()))
             .kill_after(1000),
         close_case("7.1.3", "Send a ping after close message".into(), "RFC 6455 §5.5.1")
             .expect("Clean close with normal code, no pong.")
@@ -73,7 +75,7 @@ pub fn cases() -> Vec<Case> {
             .note("RFC 6455 §5.4 allows control frames between fragments, so the peer must answer the close normally; answering 1002 gives WRONG CODE and FAILED, as in Autobahn."),
         case("7.1.6", "Send 256K message followed by close then a ping", rfc("RFC 6455 §5.5.1", Requirement::Informational))
             .expect("Case outcome depends on implementation defined close behavior. Message and close frame are sent back to back. If the close frame is processed before the text message write is complete (as can happen in asynchronous processing models) the close frame is processed first and the text message may not be received or may only be partially received.")
-            .send(FrameSpec::new(crate::build::TEXT, Payload::repeat(*b"BAsd7&jh23", 256 * 1024)))
+            .send(FrameSpec::new(Opcode::TEXT, Payload::repeat(*b"BAsd7&jh23", 256 * 1024)))
             .send(text("Hello World!"))
             .close_with(normal, Payload::empty())
             .send(ping(b""))

@@ -1,7 +1,9 @@
 //! Category 1, Framing: payload lengths across the 7-, 16- and 64-bit
 //! length encodings (RFC 6455 §5.2).
 
-use crate::build::{case, got_message, rfc, BINARY, TEXT};
+use wsconform_wire::Opcode;
+
+use crate::build::{case, got_message, rfc};
 use crate::model::{Case, FrameSpec, Requirement, Write};
 use crate::payload::Payload;
 
@@ -19,7 +21,10 @@ const SIZES: [(u64, u64); 7] = [
 
 pub fn cases() -> Vec<Case> {
     let mut out = Vec::new();
-    for (sub, opcode, kind, pattern) in [(1, TEXT, "text", b'*'), (2, BINARY, "binary", 0xFE)] {
+    for (sub, opcode, kind, pattern) in [
+        (1, Opcode::TEXT, "text", b'*'),
+        (2, Opcode::BINARY, "binary", 0xFE),
+    ] {
         let rows = SIZES
             .iter()
             .map(|&(len, kill)| (len, kill, Write::Whole))
@@ -51,7 +56,7 @@ pub fn cases() -> Vec<Case> {
                 ))
                 .send_as(FrameSpec::new(opcode, payload.clone()), write)
                 .kill_after(kill)
-                .ok(vec![got_message(payload, opcode == BINARY)]),
+                .ok(vec![got_message(payload, opcode == Opcode::BINARY)]),
             );
         }
     }

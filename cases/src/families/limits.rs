@@ -3,7 +3,9 @@
 //! implementation; Autobahn checks that the echo arrives in time). Content
 //! is not compared, only type and length, as in Autobahn.
 
-use crate::build::{case, rfc, BINARY, TEXT};
+use wsconform_wire::Opcode;
+
+use crate::build::{case, rfc};
 use crate::model::{Case, FrameSpec, Judge, Requirement, Step, Write};
 use crate::payload::Payload;
 
@@ -12,8 +14,8 @@ const MIB: u64 = 1024 * 1024;
 const TEXT_PATTERN: &[u8] = b"BAsd7&jh23";
 const BINARY_PATTERN: &[u8] = b"\x00\xfe\x23\xfa\xf0";
 
-fn kind(opcode: u8) -> &'static str {
-    if opcode == BINARY {
+fn kind(opcode: Opcode) -> &'static str {
+    if opcode == Opcode::BINARY {
         "binary"
     } else {
         "text"
@@ -51,7 +53,7 @@ const SLIPS: [(&str, &str, &str); 7] = [
 
 /// One echo of `len` bytes of `opcode` expected within `timeout_ms`. The
 /// judge alone decides, so there are no event lists, as in Autobahn.
-fn limit_case(id: String, description: String, opcode: u8, len: u64, timeout_ms: u64) -> Case {
+fn limit_case(id: String, description: String, opcode: Opcode, len: u64, timeout_ms: u64) -> Case {
     let mut c = case(id, description, rfc("RFC 6455 §10.4", Requirement::Informational))
         .expect(format!(
             "Receive echo'ed {} message (with payload as sent).",
@@ -60,7 +62,7 @@ fn limit_case(id: String, description: String, opcode: u8, len: u64, timeout_ms:
         .close_after(timeout_ms)
         .judged_by(Judge::Echoes {
             count: 1,
-            binary: opcode == BINARY,
+            binary: opcode == Opcode::BINARY,
             len,
         });
     c.expected.clear();
@@ -71,8 +73,8 @@ pub fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     let sizes = [64 * KIB, 256 * KIB, MIB, 4 * MIB, 8 * MIB, 16 * MIB];
     for (sub, opcode, pattern, timeouts) in [
-        (1, TEXT, TEXT_PATTERN, [10, 10, 100, 100, 100, 100]),
-        (2, BINARY, BINARY_PATTERN, [10, 10, 10, 10, 100, 100]),
+        (1, Opcode::TEXT, TEXT_PATTERN, [10, 10, 100, 100, 100, 100]),
+        (2, Opcode::BINARY, BINARY_PATTERN, [10, 10, 10, 10, 100, 100]),
     ] {
         for (n, (&len, timeout)) in sizes.iter().zip(timeouts).enumerate() {
             let frame = FrameSpec::new(opcode, Payload::repeat(pattern, len));
@@ -96,7 +98,7 @@ pub fn cases() -> Vec<Case> {
         }
     }
     let fragment_sizes = [64, 256, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB];
-    for (sub, opcode) in [(3, TEXT), (4, BINARY)] {
+    for (sub, opcode) in [(3, Opcode::TEXT), (4, Opcode::BINARY)] {
         for (n, &frag) in fragment_sizes.iter().enumerate() {
             // Autobahn sends 0xFE only in 9.4.1; every other message is `*`.
             let byte = if sub == 4 && n == 0 { 0xFE } else { b'*' };
@@ -121,7 +123,10 @@ pub fn cases() -> Vec<Case> {
             );
         }
     }
-    for (sub, opcode, pattern) in [(5, TEXT, TEXT_PATTERN), (6, BINARY, BINARY_PATTERN)] {
+    for (sub, opcode, pattern) in [
+        (5, Opcode::TEXT, TEXT_PATTERN),
+        (6, Opcode::BINARY, BINARY_PATTERN),
+    ] {
         for (n, chop) in [64usize, 128, 256, 512, 1024, 2048].into_iter().enumerate() {
             let frame = FrameSpec::new(opcode, Payload::repeat(pattern, MIB));
             out.push(
@@ -145,7 +150,7 @@ pub fn cases() -> Vec<Case> {
             );
         }
     }
-    for (sub, opcode, byte) in [(7, TEXT, b'*'), (8, BINARY, 0xFE)] {
+    for (sub, opcode, byte) in [(7, Opcode::TEXT, b'*'), (8, Opcode::BINARY, 0xFE)] {
         for (n, (len, timeout)) in [(0, 60), (16, 60), (64, 60), (256, 120), (1024, 240), (4096, 480)]
             .into_iter()
             .enumerate()
@@ -171,7 +176,7 @@ pub fn cases() -> Vec<Case> {
             });
             c.judge = Judge::Echoes {
                 count: 1000,
-                binary: opcode == BINARY,
+                binary: opcode == Opcode::BINARY,
                 len,
             };
             out.push(c);

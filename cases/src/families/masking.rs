@@ -6,9 +6,9 @@
 //! (another code is WRONG CODE). A zero masking key is a mask like any
 //! other (§5.3) and must be accepted.
 
-use wsconform_wire::Role;
+use wsconform_wire::{Opcode, Role};
 
-use crate::build::{binary, case, cont, got_text, ping, rfc, text, CLOSE};
+use crate::build::{binary, case, cont, got_text, ping, rfc, text};
 use crate::model::{Case, FrameSpec, Masking, Requirement};
 use crate::payload::Payload;
 
@@ -18,7 +18,7 @@ const KEY: Masking = Masking::Key([0x37, 0xfa, 0x21, 0x3d]);
 /// A close frame with code 1000, sent as a plain frame (not the harness's
 /// own closing handshake): the peer must still notice its masking.
 fn close_1000() -> FrameSpec {
-    FrameSpec::new(CLOSE, Payload::bytes(1000u16.to_be_bytes()))
+    FrameSpec::new(Opcode::CLOSE, Payload::bytes(1000u16.to_be_bytes()))
 }
 
 /// A case in which the peer must fail the connection after `frames`.

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::build::{case, got_message, rfc, CONT, TEXT};
+use wsconform_wire::Opcode;
+
+use crate::build::{case, got_message, rfc};
 use crate::model::{Case, Requirement, Step};
 use crate::payload::Payload;
 
@@ -15,13 +17,13 @@ pub fn cases() -> Vec<Case> {
     )
     .expect("Receive echo'ed text message (with payload as sent and transmitted frame counts as expected). Clean close with normal code.")
     .step(Step::Message {
-        opcode: TEXT,
+        opcode: Opcode::TEXT,
         payload: payload.clone(),
         fragment_size: 1300,
     })
     .kill_after(10_000)
     .ok(vec![got_message(payload, false)]);
     // 65536 = 50 * 1300 + 536: one text frame and 50 continuation frames.
-    c.expected_tx_frames = Some(BTreeMap::from([(TEXT, 1), (CONT, 50)]));
+    c.expected_tx_frames = Some(BTreeMap::from([(Opcode::TEXT, 1), (Opcode::CONTINUATION, 50)]));
     vec![c]
 }

@@ -1,6 +1,8 @@
 //! Category 4, Opcodes: reserved non-control (3–7) and control (11–15)
 //! opcodes must fail the connection (RFC 6455 §5.2).
 
+use wsconform_wire::Opcode;
+
 use crate::build::{case, got_text, ping, rfc, text};
 use crate::model::{Case, FrameSpec, Requirement, Write};
 use crate::payload::Payload;
@@ -23,7 +25,7 @@ pub fn cases() -> Vec<Case> {
     for (sub, first_opcode, kind) in [(1, 3u8, "non-control"), (2, 11, "control")] {
         for (n, &(payload, sandwiched, write)) in SHAPES.iter().enumerate() {
             let id = format!("4.{sub}.{}", n + 1);
-            let opcode = first_opcode + n as u8;
+            let opcode = Opcode(first_opcode + n as u8);
             let with = if payload.is_empty() {
                 ""
             } else {
@@ -35,7 +37,7 @@ pub fn cases() -> Vec<Case> {
             out.push(if sandwiched {
                 case(
                     id,
-                    format!("Send small text message, then send frame with reserved {kind} <b>Opcode = {opcode}</b>{with}, then send Ping."),
+                    format!("Send small text message, then send frame with reserved {kind} <b>Opcode = {}</b>{with}, then send Ping.", opcode.0),
                     rfc,
                 )
                 .expect("Echo for first message is received, but then connection is failed immediately, since reserved opcode frame is used. A Pong is not received.")
@@ -45,7 +47,7 @@ pub fn cases() -> Vec<Case> {
                 .non_strict(vec![])
                 .peer_fails(1002)
             } else {
-                case(id, format!("Send frame with reserved {kind} <b>Opcode = {opcode}</b>{with}."), rfc)
+                case(id, format!("Send frame with reserved {kind} <b>Opcode = {}</b>{with}.", opcode.0), rfc)
                     .expect("The connection is failed immediately.")
                     .send_as(frame, write)
                     .kill_after(1000)

@@ -1,7 +1,9 @@
 //! Category 3, Reserved bits: with no extension negotiated, any RSV bit must
 //! fail the connection (RFC 6455 §5.2).
 
-use crate::build::{binary, case, got_text, ping, rfc, text, BINARY, CLOSE};
+use wsconform_wire::Opcode;
+
+use crate::build::{binary, case, got_text, ping, rfc, text};
 use crate::model::{Case, FrameSpec, Requirement, Write};
 use crate::payload::Payload;
 
@@ -52,9 +54,9 @@ pub fn cases() -> Vec<Case> {
         must_fail(
             "3.6",
             "Send Ping with <b>RSV = 6</b>.",
-            FrameSpec::new(BINARY, Payload::text(HELLO)).rsv(6),
+            FrameSpec::new(Opcode::BINARY, Payload::text(HELLO)).rsv(6),
         )
         .note("Autobahn's description says Ping, but it sends a binary frame (opcode 2); we send what Autobahn sends."),
-        must_fail("3.7", "Send Close with <b>RSV = 7</b>.", FrameSpec::new(CLOSE, Payload::empty()).rsv(7)),
+        must_fail("3.7", "Send Close with <b>RSV = 7</b>.", FrameSpec::new(Opcode::CLOSE, Payload::empty()).rsv(7)),
     ]
 }

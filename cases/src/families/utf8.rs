@@ -2,7 +2,9 @@
 //! valid UTF-8 and an endpoint must fail the connection with 1007 when they
 //! are not. 6.5–6.23 are Markus Kuhn's UTF-8 decoder stress test vectors.
 
-use crate::build::{case, cont, got_message, got_timeout, rfc, text, CONT, TEXT};
+use wsconform_wire::Opcode;
+
+use crate::build::{case, cont, got_message, got_timeout, rfc, text};
 use crate::model::{Case, FrameSpec, Requirement, Step};
 use crate::payload::Payload;
 
@@ -37,7 +39,11 @@ fn frame(f: FrameSpec) -> Step {
 /// (RFC 6455 §5.4, §5.6).
 fn per_byte(bytes: &[u8]) -> Vec<Step> {
     let pieces = bytes.iter().enumerate().map(|(i, &b)| {
-        let opcode = if i == 0 { TEXT } else { CONT };
+        let opcode = if i == 0 {
+            Opcode::TEXT
+        } else {
+            Opcode::CONTINUATION
+        };
         FrameSpec::new(opcode, Payload::bytes([b])).fin(false)
     });
     pieces.chain([cont("")]).map(frame).collect()
@@ -76,7 +82,7 @@ fn fail_fast(id: &str, intro: &str, parts: [&[u8]; 3], shown_parts: [&[u8]; 3], 
         let len = parts.iter().map(|p| p.len() as u64).sum();
         vec![
             Step::FrameHeader {
-                opcode: TEXT,
+                opcode: Opcode::TEXT,
                 fin: false,
                 len,
             },
@@ -88,13 +94,13 @@ fn fail_fast(id: &str, intro: &str, parts: [&[u8]; 3], shown_parts: [&[u8]; 3], 
             frame(cont("")),
         ]
     } else {
-        let piece = |op: u8, fin: bool, p: &[u8]| frame(FrameSpec::new(op, Payload::bytes(p)).fin(fin));
+        let piece = |op: Opcode, fin: bool, p: &[u8]| frame(FrameSpec::new(op, Payload::bytes(p)).fin(fin));
         vec![
-            piece(TEXT, false, parts[0]),
+            piece(Opcode::TEXT, false, parts[0]),
             wait("A"),
-            piece(CONT, false, parts[1]),
+            piece(Opcode::CONTINUATION, false, parts[1]),
             wait("B"),
-            piece(CONT, true, parts[2]),
+            piece(Opcode::CONTINUATION, true, parts[2]),
         ]
     };
     let [p1, p2, p3] = shown_parts.map(hex::encode);
@@ -332,7 +338,10 @@ pub fn cases() -> Vec<Case> {
             "Send invalid UTF-8 text message unfragmented.<br><br>MESSAGE:<br>{}",
             shown(&invalid)
         ),
-        vec![frame(FrameSpec::new(TEXT, Payload::bytes(invalid.clone())))],
+        vec![frame(FrameSpec::new(
+            Opcode::TEXT,
+            Payload::bytes(invalid.clone()),
+        ))],
         1000,
     ));
     out.push(invalid_whole(
@@ -387,7 +396,7 @@ pub fn cases() -> Vec<Case> {
                 if valid { "" } else { "not " },
                 hex::encode(&v)
             );
-            let send = vec![frame(FrameSpec::new(TEXT, Payload::bytes(v.clone())))];
+            let send = vec![frame(FrameSpec::new(Opcode::TEXT, Payload::bytes(v.clone())))];
             out.push(if valid {
                 echo(&id, &description, send, &v).kill_after(500)
             } else {

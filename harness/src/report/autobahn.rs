@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 use wsconform_cases::payload::autobahn_preview;
 use wsconform_cases::{Event, Judge, Payload};
-use wsconform_wire::Role;
+use wsconform_wire::{Opcode, Role};
 
 use super::{iso8601, report_prefixes, write_json_atomic, ReportError};
 use crate::record::{CloseFrame, Digest, Observed, WireEntry};
@@ -192,6 +192,12 @@ fn stats<K: ToString>(map: &std::collections::BTreeMap<K, u64>) -> Value {
     Value::Object(map.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
 }
 
+/// Frame counts keyed by the opcode's number, as Autobahn writes them
+/// (`"1"`, not the opcode's display name `"text"`).
+fn frame_stats(map: &std::collections::BTreeMap<Opcode, u64>) -> Value {
+    Value::Object(map.iter().map(|(op, v)| (op.0.to_string(), json!(v))).collect())
+}
+
 fn close_parts(c: &Option<CloseFrame>) -> (Value, Value) {
     match c {
         None => (Value::Null, Value::Null),
@@ -247,11 +253,11 @@ pub fn case_report(agent: &str, index: usize, r: &CaseResult, harness: Role) -> 
         "reportTime": limits,
         "result": r.verdict.result,
         "resultClose": r.verdict.result_close,
-        "rxFrameStats": stats(&o.rx_frame_stats),
+        "rxFrameStats": frame_stats(&o.rx_frame_stats),
         "rxOctetStats": stats(&o.rx_octet_stats),
         "started": iso8601(o.started),
         "trafficStats": Value::Null,
-        "txFrameStats": stats(&o.tx_frame_stats),
+        "txFrameStats": frame_stats(&o.tx_frame_stats),
         "txOctetStats": stats(&o.tx_octet_stats),
         "wasClean": o.was_clean,
         "wasCloseHandshakeTimeout": o.was_close_handshake_timeout,

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsconform_cases::{Case, HandshakeExpect, Write};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
-use wsconform_wire::{Frame, Opcode};
+use wsconform_wire::Frame;
 
 use crate::engine::{self, EngineConfig};
 use crate::record::{HandshakeAnswer, Outcome};
@@ -121,7 +121,7 @@ fn build_request(case: &Case, target: &Target, key: &str, user_agent: &str) -> V
     let mut bytes = request.to_bytes();
     if let Some(frame) = &edits.pipelined {
         // As a client would: masked (RFC 6455 §5.3).
-        let f = Frame::new(Opcode(frame.opcode), frame.payload.to_vec())
+        let f = Frame::new(frame.opcode, frame.payload.to_vec())
             .fin(frame.fin)
             .rsv(frame.rsv)
             .mask(Some(rand::random()));

@@ -178,8 +178,8 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
     let peer_sends_close = connects && (case.expected_close.require_clean || sent_code);
     match knob {
         // A close frame with RSV bits cleared is still answered properly (3.7).
-        Knob::AcceptReservedBits => frames(case).any(|f| f.rsv != 0 && f.opcode != Opcode::CLOSE.0),
-        Knob::IgnoreReservedOpcodes => frames(case).any(|f| Opcode(f.opcode).is_reserved()),
+        Knob::AcceptReservedBits => frames(case).any(|f| f.rsv != 0 && f.opcode != Opcode::CLOSE),
+        Knob::IgnoreReservedOpcodes => frames(case).any(|f| f.opcode.is_reserved()),
         Knob::NoUtf8Validation => case.expected_close.close_codes == [CloseCode::INVALID_PAYLOAD],
         // Invalid close payloads that are still valid control frames (≤ 125 bytes).
         Knob::AcceptAnyCloseCode => {
