@@ -3,7 +3,13 @@
 //! the RFC's own examples, the 8-bit window, and every negotiation rule.
 //!
 //! Run: `cargo test -p wsconform-wire --test deflate_properties`.
-//! `... -- --ignored --nocapture throughput` prints compress/inflate MB/s.
+//! `... -- --ignored --nocapture --test-threads=1` prints compress/inflate
+//! MB/s and the cost per message. Measured with `--release` on the 2-core
+//! development machine while other builds ran (so times are upper bounds), level 6
+//! unless said: text-like data compresses at 53 MB/s (291 at level 1) and
+//! inflates at 1.2 GB/s (775 MB/s for level-1 output); random data 48 MB/s
+//! and 5 GB/s (stored blocks). One message compressed and inflated: 16 B
+//! 3.2 µs, 1 KiB 26 µs, 16 KiB 223 µs, 128 KiB 2.7 ms.
 //!
 //! Each property was checked against a planted bug (the code changed by
 //! hand, the test run, the change reverted):
@@ -581,11 +587,19 @@ fn cap_is_exact() {
     assert_eq!(d.decompress(&z).expect("exactly the cap"), m);
     let mut d = Decompressor::new(dir(15, true), m.len() - 1);
     assert_eq!(d.decompress(&z), Err(InflateError::TooLarge { cap: m.len() - 1 }));
-    // After an error the next message starts over.
+    // After an error the next message starts over, whether or not the
+    // failed one was finished, and with context takeover too.
     let z2 = Compressor::new(dir(15, true), 6)
         .compress(b"ok")
         .expect("compresses");
     assert_eq!(d.decompress(&z2).expect("fresh stream"), b"ok");
+    let mut d = Decompressor::new(dir(15, false), 100);
+    let mut out = Vec::new();
+    assert!(d.feed(&z, &mut out).is_err());
+    assert_eq!(d.finish(&mut out), Ok(()));
+    assert_eq!(d.decompress(&z2).expect("fresh stream after finish"), b"ok");
+    assert!(d.decompress(&[0x07]).is_err());
+    assert_eq!(d.decompress(&z2).expect("fresh stream after corrupt data"), b"ok");
 }
 
 #[test]

@@ -253,8 +253,17 @@ impl Decompressor {
     /// Ends the current message: inflates the `00 00 ff ff` tail
     /// (§7.2.2 step 1) and, when the sender does not take over context
     /// (§7.1.1.1, §7.1.1.2) or ended its stream with BFINAL (§7.2.3.4),
-    /// starts the next message with an empty window.
+    /// starts the next message with an empty window. After a failed
+    /// [`Decompressor::feed`] it only ends that message: the stream starts
+    /// over, and `Ok` (the error was already reported).
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), InflateError> {
+        if self.failed {
+            self.inner.reset(false);
+            self.failed = false;
+            self.produced = 0;
+            self.ended = false;
+            return Ok(());
+        }
         let r = self.feed(&TAIL, out);
         if r.is_ok() {
             if self.params.no_context_takeover || self.ended {
