@@ -1044,6 +1044,10 @@ fn response_errors() {
         Err(UnofferedClientMaxWindowBits)
     );
     assert_eq!(validate_response_headers(&[plain], [&b"x-other"[..]]), Ok(None));
+    assert_eq!(
+        validate_response_headers(&[], [&b"permessage-deflate"[..]]),
+        Err(NotOffered)
+    );
 }
 
 #[test]

@@ -89,6 +89,8 @@ pub enum NegotiationError {
     DuplicateResponse,
     #[error("response has no permessage-deflate element")]
     NotAccepted,
+    #[error("response accepts permessage-deflate, which was not offered (RFC 6455 §9.1)")]
+    NotOffered,
 }
 
 /// A client's permessage-deflate offer (RFC 7692 §7.1).
@@ -459,8 +461,8 @@ pub fn validate_response_headers<'a>(
         }
     }
     // No offer at all: the server accepted something never offered
-    // (RFC 6455 §9.1, handled by the handshake check); report it here too.
-    Err(first_err.unwrap_or(NegotiationError::NotAccepted))
+    // (RFC 6455 §9.1, also the handshake check's); reported here too.
+    Err(first_err.unwrap_or(NegotiationError::NotOffered))
 }
 
 /// How a server answers offers, after Autobahn's accept functions (cases
