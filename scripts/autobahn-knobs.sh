@@ -30,9 +30,10 @@ declare -A CASES=(
   [non-minimal-length]='1.*,5.*,6.1.*,6.2.*'
   [late-echo]='1.1.*,1.2.*,5.*'
   [batched-reads]='2.*,3.*,4.*,5.*'
+  [pong-first]='1.1.*,2.1,5.1,9.1.1,9.1.2,9.2.1,9.7.1,9.8.1'
 )
 KNOBS=("$@")
-[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads)
+[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first)
 
 log() { echo "[autobahn-knobs] $*"; }
 

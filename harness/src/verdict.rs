@@ -189,7 +189,10 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
         behavior = Behavior::Failed;
     }
     if case.judge == Judge::EventsWrongCodeFatal && behavior_close == BehaviorClose::WrongCode {
+        // Autobahn's category 7 classes: `self.behavior = Case.FAILED;
+        // self.result = self.resultClose`.
         behavior = Behavior::Failed;
+        result = result_close.clone();
     }
     if case.judge == Judge::Informational {
         behavior = Behavior::Informational;

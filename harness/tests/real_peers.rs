@@ -160,22 +160,24 @@ fn enabled() -> bool {
 /// Which cases a check runs, and the verdicts expected of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
-    /// Categories 1–10 (Autobahn's verdicts; clients: and hs.client.*,
-    /// wsconform's, recorded in `peers/expected/client/handshake/`).
+    /// Categories 1–10 (Autobahn's verdicts; clients: and hs.client.* and
+    /// mask.client.*, wsconform's, recorded in
+    /// `peers/expected/client/{handshake,mask}/`).
     All,
     /// As `All` without category 9: over TLS (9.x's large and many
     /// messages add nothing TLS-specific and would double the time).
     No9,
-    /// Servers: the hs.server.* cases, which Autobahn lacks; wsconform's
-    /// verdicts, recorded in `peers/expected/server/handshake/` and
-    /// explained in `docs/handshake-findings.md`.
+    /// Servers: the hs.server.* and mask.server.* cases, which Autobahn
+    /// lacks; wsconform's verdicts, recorded in
+    /// `peers/expected/server/{handshake,mask}/` (the handshake ones
+    /// explained in `docs/handshake-findings.md`).
     Handshake,
 }
 
 impl Part {
     fn selection(self, role: &str) -> Selection {
         match (self, role) {
-            (Part::Handshake, _) => selection(&["hs.*"], &[]),
+            (Part::Handshake, _) => selection(&["hs.*", "mask.*"], &[]),
             (Part::All, "server") => selection(&[], &["hs.*", "mask.*"]),
             (Part::No9, "server") => selection(&[], &["hs.*", "mask.*", "9.*"]),
             (Part::All, _) => selection(&[], &[]),
@@ -184,12 +186,17 @@ impl Part {
     }
 
     fn expected(self, role: &str, agent: &str) -> BTreeMap<String, Value> {
+        let own = || {
+            let mut own = expected_file(&format!("{role}/handshake/{agent}.json"));
+            own.extend(expected_file(&format!("{role}/mask/{agent}.json")));
+            own
+        };
         if self == Part::Handshake {
-            return expected_file(&format!("{role}/handshake/{agent}.json"));
+            return own();
         }
         let mut expected = expected_file(&format!("{role}/{agent}.json"));
         if role == "client" {
-            expected.extend(expected_file(&format!("client/handshake/{agent}.json")));
+            expected.extend(own());
         }
         if self == Part::No9 {
             expected.retain(|id, _| !id.starts_with("9."));

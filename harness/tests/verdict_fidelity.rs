@@ -156,3 +156,15 @@ async fn batched_reads_server() {
 async fn batched_reads_client() {
     client_agrees(Knob::BatchedReads).await;
 }
+
+/// An unsolicited pong before every echo: Autobahn's 9.x cases have no
+/// expected event lists, so its finishWhenDone closes at the first pong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pong_first_server() {
+    server_agrees(Knob::PongFirst).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pong_first_client() {
+    client_agrees(Knob::PongFirst).await;
+}

@@ -49,6 +49,9 @@ pub enum Knob {
     NonMinimalLength,
     /// Send data frames 1.5 s late.
     LateEcho,
+    /// Send an unsolicited pong before every data frame (§5.5.3 allows
+    /// it; Autobahn's 9.x cases close at the first event they see).
+    PongFirst,
     /// Accept frames masked the wrong way for their sender, unmasked
     /// client frames or masked server frames, instead of failing (§5.1).
     LaxMasking,
@@ -333,6 +336,16 @@ fn rewrite(f: Pending, dir: Direction, sender: Role, knobs: &Knobs, text: &mut T
             }
             op if !op.is_control() && knobs.has(Knob::LateEcho) => {
                 vec![Action::Later(frame(header, f.payload))]
+            }
+            op if !op.is_control() && knobs.has(Knob::PongFirst) => {
+                let mut pong = header;
+                pong.opcode = Opcode::PONG;
+                pong.fin = true;
+                pong.rsv = 0;
+                vec![
+                    Action::Forward(frame(pong, b"unsolicited".to_vec())),
+                    Action::Forward(frame(header, f.payload)),
+                ]
             }
             Opcode::CLOSE if knobs.has(Knob::DropOnClose) => vec![Action::Hangup],
             Opcode::CLOSE if knobs.has(Knob::WrongCloseCode) => {
