@@ -709,10 +709,15 @@ impl Decoder {
             return Err(Violation::ReservedBits(rsv));
         }
         if opcode.is_reserved() {
-            if self.config.allow_reserved_opcodes || self.is_waived(rule::RESERVED_OPCODE) {
+            if self.config.allow_reserved_opcodes {
                 return Ok(());
             }
-            return Err(Violation::ReservedOpcode(opcode));
+            if !self.is_waived(rule::RESERVED_OPCODE) {
+                return Err(Violation::ReservedOpcode(opcode));
+            }
+            // Resumed past it: the frame is read as Autobahn reads it, a
+            // control or a data frame by the opcode's high bit, and the
+            // rules of that kind still apply (`processDataHybi`).
         }
         if opcode.is_control() {
             if !fin && !self.is_waived(rule::FRAGMENTED_CONTROL) {
@@ -766,7 +771,9 @@ impl Decoder {
                 max: self.config.max_frame_payload,
             });
         }
-        if !header.opcode.is_control() && !header.opcode.is_reserved() {
+        if !header.opcode.is_control()
+            && (!header.opcode.is_reserved() || self.is_waived(rule::RESERVED_OPCODE))
+        {
             let so_far = if header.opcode == Opcode::CONTINUATION {
                 self.message_len
             } else {
@@ -1170,5 +1177,44 @@ mod tests {
             assert_eq!(got[1].1.len(), 126);
             assert_eq!(got[2..], [(1, b"hi".to_vec()), (1, b"ok".to_vec())]);
         }
+    }
+
+    /// Resumed past a reserved opcode, the frame is still a control or a
+    /// data frame by its opcode's high bit: a fragmented reserved control
+    /// frame and a reserved data frame inside a message break a second
+    /// rule, and a reserved data frame opens a message (as in Autobahn).
+    #[test]
+    fn resumed_reserved_opcodes_keep_the_rules_of_their_kind() {
+        let control = Frame::new(Opcode(0xB), "").fin(false).encode();
+        let (violations, _) = decode_resuming(from_server(), &control, 64);
+        assert_eq!(
+            violations,
+            [
+                Violation::ReservedOpcode(Opcode(0xB)),
+                Violation::FragmentedControlFrame(Opcode(0xB))
+            ]
+        );
+        let mut bytes = Frame::new(Opcode::TEXT, "a").fin(false).encode();
+        bytes.extend_from_slice(&Frame::new(Opcode(0x3), "b").fin(false).encode());
+        bytes.extend_from_slice(&Frame::new(Opcode::CONTINUATION, "c").encode());
+        let (violations, frames) = decode_resuming(from_server(), &bytes, 64);
+        assert_eq!(
+            violations,
+            [
+                Violation::ReservedOpcode(Opcode(0x3)),
+                Violation::DataFrameInsideMessage(Opcode(0x3))
+            ]
+        );
+        assert_eq!(frames.len(), 3);
+        let opened = Frame::new(Opcode(0x4), "x").fin(false).encode();
+        let mut d = Decoder::new(from_server());
+        let mut buf = opened.clone();
+        let err = d.decode(&mut buf).expect_err("reserved");
+        let mut pos = d.resume(&err);
+        while let Ok((n, Some(_))) = d.decode(&mut buf[pos..]) {
+            pos += n;
+        }
+        assert_eq!(pos, opened.len());
+        assert_eq!(d.message_in_progress(), Some(Opcode(0x4)));
     }
 }
