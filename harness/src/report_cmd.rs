@@ -367,6 +367,7 @@ pub async fn replay(
                     expected_agents: Vec::new(),
                     until_stopped: false,
                     tls: identity,
+                    open_handshake_timeout: Duration::from_secs(5),
                 },
             )
             .await

@@ -69,6 +69,17 @@ impl Common {
         })
     }
 
+    /// The opening-handshake timeout, before scaling. Autobahn's default is
+    /// 5 s; a spec's 0 disables the timer there, and here leaves only a
+    /// generous bound (a hostile peer must not hold a case forever).
+    fn open_handshake_timeout(&self) -> Duration {
+        match self.open_handshake_timeout {
+            None => Duration::from_secs(5),
+            Some(None) => Duration::from_secs(60),
+            Some(Some(d)) => d,
+        }
+    }
+
     fn engine(&self, role: Role) -> EngineConfig {
         let mut e = EngineConfig::new(role);
         e.timeout_scale = self.timeout_scale;
@@ -271,14 +282,7 @@ pub async fn run_servers(
     };
     let target = Target::parse(&url)?;
     let connector = Connector::new(&trust)?;
-    // Autobahn's default is 5 s; a spec's 0 disables the timer there, and
-    // here leaves only a generous bound (a hostile server must not hold a
-    // case forever).
-    let open_handshake_timeout = match run.common.open_handshake_timeout {
-        None => Duration::from_secs(5),
-        Some(None) => Duration::from_secs(60),
-        Some(Some(d)) => d,
-    };
+    let open_handshake_timeout = run.common.open_handshake_timeout();
     // One connection (and TLS handshake) first: an unreachable server, an
     // untrusted certificate or a silent TLS server is one clear error, not
     // a FAILED verdict per case.
@@ -414,6 +418,7 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             expected_agents: agents.clone(),
             until_stopped: run.until_stopped,
             tls: run.tls.clone(),
+            open_handshake_timeout: run.common.open_handshake_timeout(),
         },
     )
     .await

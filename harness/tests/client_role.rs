@@ -66,6 +66,7 @@ async fn server(cases: &[&str]) -> FuzzingServer {
             expected_agents: vec!["a".into()],
             until_stopped: false,
             tls: None,
+            open_handshake_timeout: std::time::Duration::from_secs(5),
         },
     )
     .await

@@ -39,6 +39,9 @@ pub struct FuzzingServerConfig {
     pub until_stopped: bool,
     /// Serve `wss://` with this identity.
     pub tls: Option<ServerTls>,
+    /// How long a client has to send its request head (Autobahn's
+    /// openHandshakeTimeout, 5 s by default), before `engine.timeout_scale`.
+    pub open_handshake_timeout: Duration,
 }
 
 /// Results so far, by agent, by case id.
@@ -445,9 +448,13 @@ fn required<'a>(params: &'a BTreeMap<String, String>, key: &str) -> Result<&'a S
 }
 
 async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestError> {
-    let (req, mut leftover, head) = tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream))
+    let limit = shared
+        .config
+        .open_handshake_timeout
+        .mul_f64(shared.config.engine.timeout_scale);
+    let (req, mut leftover, head) = tokio::time::timeout(limit, read_head(&mut stream))
         .await
-        .map_err(|_| RequestError::Bad("no request head within 5 s".into()))??;
+        .map_err(|_| RequestError::Bad(format!("no request head within {limit:?}")))??;
     let key = shared.state().keys.remember(&req);
     let (path, params) = query_params(&req.target);
     let index_of = |params: &BTreeMap<String, String>| -> Result<&Case, String> {
