@@ -106,14 +106,7 @@ const MAX_EVENTS: usize = 10_000;
 #[derive(Debug)]
 enum ScriptOp {
     Write(Outgoing),
-    Close {
-        code: Option<CloseCode>,
-        reason: Vec<u8>,
-    },
-    Arm {
-        timer: Timer,
-        ms: u64,
-    },
+    Arm { timer: Timer, ms: u64 },
     Timeout(String),
 }
 
@@ -130,9 +123,19 @@ struct Outgoing {
     write: Write,
     /// The frames that start in these bytes.
     frames: Vec<TxFrameInfo>,
-    /// A close step that follows these bytes in the same write, if the
+    /// A close step among these bytes, sent in the same write if the
     /// connection is still open when they are queued.
-    then_close: Option<(Option<CloseCode>, Vec<u8>)>,
+    close: Option<CloseStep>,
+}
+
+/// Where a close step stands in a turn's write, and its payload.
+#[derive(Debug)]
+struct CloseStep {
+    /// Bytes and frames of the write that come before the close frame.
+    at: usize,
+    frames_before: usize,
+    code: Option<CloseCode>,
+    reason: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -376,7 +379,7 @@ async fn run_script(
                         bytes,
                         write: Write::Whole,
                         frames: vec![info],
-                        then_close: None,
+                        close: None,
                     })
                     .await
             }
@@ -393,7 +396,7 @@ async fn run_script(
                         bytes,
                         write: Write::Whole,
                         frames: Vec::new(),
-                        then_close: None,
+                        close: None,
                     })
                     .await
             }
@@ -467,16 +470,26 @@ impl Batch<'_> {
     }
 
     /// A close step: its frame goes out in the same write as what the
-    /// step's turn wrote before it, as Autobahn's `sendClose` in the same
-    /// callback does; false when the loop has gone.
+    /// step's turn writes before and after it, as Autobahn's `sendClose` and
+    /// `sendFrame` in one callback do (7.1.2-7.1.5 send frames after their
+    /// close); false when the loop has gone.
     async fn close(&mut self, code: Option<CloseCode>, reason: Vec<u8>) -> bool {
-        match self.held.as_mut() {
-            Some(held) => {
-                held.then_close = Some((code, reason));
-                self.flush().await
-            }
-            None => self.tx.send(ScriptOp::Close { code, reason }).await.is_ok(),
+        if self.held.as_ref().is_some_and(|h| h.close.is_some()) && !self.flush().await {
+            return false;
         }
+        let held = self.held.get_or_insert_with(|| Outgoing {
+            bytes: Vec::new(),
+            write: Write::Whole,
+            frames: Vec::new(),
+            close: None,
+        });
+        held.close = Some(CloseStep {
+            at: held.bytes.len(),
+            frames_before: held.frames.len(),
+            code,
+            reason,
+        });
+        true
     }
 
     /// Sends what is held; false when the loop has gone.
@@ -535,7 +548,7 @@ async fn send_frame(
             bytes: std::mem::take(&mut bytes),
             write,
             frames: info.take().into_iter().collect(),
-            then_close: None,
+            close: None,
         };
         if !batch.push(out).await {
             return false;
@@ -791,16 +804,26 @@ impl<'a> Conn<'a> {
     /// Carries out one script operation; false when the script ends here.
     fn on_script(&mut self, op: ScriptOp) -> bool {
         match op {
-            ScriptOp::Write(mut out) => match out.then_close.take() {
-                Some((code, reason)) if self.phase == Phase::Open => {
-                    // One write: the turn's frames, then the close frame.
+            ScriptOp::Write(mut out) => match out.close.take() {
+                Some(close) if self.phase == Phase::Open => {
+                    // One write: the turn's frames with the close frame
+                    // where the close step stands.
+                    let after = Outgoing {
+                        bytes: out.bytes.split_off(close.at),
+                        write: out.write,
+                        frames: out.frames.split_off(close.frames_before),
+                        close: None,
+                    };
+                    let first = self.pending.len();
                     self.queue(out);
-                    self.send_close(code, reason);
-                    self.join_last_two_writes();
+                    self.send_close(close.code, close.reason);
+                    self.queue(after);
+                    self.join_writes_from(first);
                 }
+                // Autobahn's sendCloseFrame does nothing once closing; the
+                // other frames still go out.
                 _ => self.queue(out),
             },
-            ScriptOp::Close { code, reason } => self.send_close(code, reason),
             ScriptOp::Arm { timer, ms } => {
                 let at = Instant::now() + Duration::from_millis(ms);
                 let name = match timer {
@@ -860,13 +883,15 @@ impl<'a> Conn<'a> {
         self.pending.push_back(WriterCmd::Write(out));
     }
 
-    /// Joins the last two queued writes into one (both whole writes).
-    fn join_last_two_writes(&mut self) {
-        if let (Some(WriterCmd::Write(last)), Some(WriterCmd::Write(prev))) =
-            (self.pending.pop_back(), self.pending.back_mut())
-        {
-            prev.bytes.extend_from_slice(&last.bytes);
-            prev.frames.extend(last.frames);
+    /// Joins the writes queued from index `first` on into one (whole writes).
+    fn join_writes_from(&mut self, first: usize) {
+        while self.pending.len() > first + 1 {
+            if let (Some(WriterCmd::Write(last)), Some(WriterCmd::Write(prev))) =
+                (self.pending.pop_back(), self.pending.back_mut())
+            {
+                prev.bytes.extend_from_slice(&last.bytes);
+                prev.frames.extend(last.frames);
+            }
         }
     }
 
@@ -882,7 +907,7 @@ impl<'a> Conn<'a> {
             bytes: frame.encode(),
             write: Write::Whole,
             frames: vec![info],
-            then_close: None,
+            close: None,
         });
     }
 
