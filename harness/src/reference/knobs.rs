@@ -116,9 +116,16 @@ where
     let (inner_r, inner_w) = tokio::io::split(inner);
     let input = pump(sock_r, inner_w, Direction::In, local.peer(), knobs.clone());
     let output = pump(inner_r, sock_w, Direction::Out, local, knobs);
+    tokio::pin!(input, output);
     tokio::select! {
-        _ = input => {},
-        _ = output => {},
+        _ = &mut output => {},
+        _ = &mut input => {
+            // The peer's side ended, or the reference stopped reading (a
+            // frame the peer sent after its close found the pipe closed):
+            // what the reference still writes, its close reply above all,
+            // must reach the peer, for a little while.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut output).await;
+        }
     }
 }
 
