@@ -30,10 +30,9 @@ pub const MIN_TIMEOUT_SCALE: f64 = 0.01;
 /// overflow (`--timeout-scale 1e300` used to panic in `Duration::mul_f64`).
 pub const MAX_TIMEOUT_SCALE: f64 = 1000.0;
 
-/// Longest agent name. It becomes part of every report file's name
-/// (`<agent>_case_<id>.json`), which must stay well under the 255 bytes most
-/// file systems allow, and it is printed on every summary line.
-pub const MAX_AGENT_CHARS: usize = 64;
+/// Longest agent name: the fuzzing server's limit for names from the
+/// network, so a `--agent` name and a client's own name are kept alike.
+pub use wsconform::testing::client::MAX_AGENT_CHARS;
 
 /// One bad value: what it was given as, and why it is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
