@@ -31,9 +31,13 @@ declare -A CASES=(
   [late-echo]='1.1.*,1.2.*,5.*'
   [batched-reads]='2.*,3.*,4.*,5.*'
   [pong-first]='1.1.*,2.1,5.1,9.1.1,9.1.2,9.2.1,9.7.1,9.8.1'
+  [http10-response]='1.1.1,2.1,7.1.1'
+  [upgrade-list]='1.1.1,2.1,7.1.1'
 )
+# Knobs of the reference server's opening-handshake answer: no client mode.
+declare -A SERVER_ONLY=([http10-response]=1 [upgrade-list]=1)
 KNOBS=("$@")
-[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first)
+[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first http10-response upgrade-list)
 
 log() { echo "[autobahn-knobs] $*"; }
 
@@ -93,6 +97,7 @@ for knob in "${KNOBS[@]}"; do
   bash "$AB/fuzzingclient.sh" "ws://127.0.0.1:$port" "$knob" "$WORK/s-$knob" "$cases" > "$WORK/fc.log" 2>&1 || true
   stop_pid "$pid"
   record "$WORK/s-$knob/reports/index.json" server "$knob" "$cases"
+  [ -z "${SERVER_ONLY[$knob]:-}" ] || continue
   # client mode
   port=$(free_port)
   bash "$AB/fuzzingserver.sh" "$port" "$WORK/c-$knob" "$cases" > "$WORK/fs.log" 2>&1 &

@@ -62,6 +62,9 @@ pub struct ResponseEdits {
     /// Another status line instead of `101 Switching Protocols`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<(u16, String)>,
+    /// Another HTTP/1.x minor version in the status line than 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minor_version: Option<u8>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<HeaderEdit>,
     /// How the response is written (`Chop(1)`: one byte per write).

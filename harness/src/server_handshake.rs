@@ -91,10 +91,13 @@ pub async fn answer<S: AsyncWrite + Unpin>(
         Err(e) => {
             let version = matches!(&e, HandshakeError::UnsupportedVersion(_))
                 || matches!(&e, HandshakeError::Duplicate(h) if h.eq_ignore_ascii_case("Sec-WebSocket-Version"));
-            let (status, reason, extra) = if version {
-                (426, "Upgrade Required", Some(("Sec-WebSocket-Version", "13")))
-            } else {
-                (400, "Bad Request", None)
+            // The statuses Autobahn's server answers too (protocol.py
+            // 2797-2802 in 0.10.9; RFC 9110 §15.5.6, §15.6.6).
+            let (status, reason, extra) = match &e {
+                _ if version => (426, "Upgrade Required", Some(("Sec-WebSocket-Version", "13"))),
+                HandshakeError::MethodNotGet(_) => (405, "Method Not Allowed", Some(("Allow", "GET"))),
+                HandshakeError::HttpVersion(_) => (505, "HTTP Version Not Supported", None),
+                _ => (400, "Bad Request", None),
             };
             return http_error(stream, status, reason, extra, &e.to_string())
                 .await
@@ -113,6 +116,9 @@ pub async fn answer<S: AsyncWrite + Unpin>(
     if let Some((status, reason)) = &edits.status {
         resp.status = *status;
         resp.reason = reason.clone();
+    }
+    if let Some(minor) = edits.minor_version {
+        resp.minor_version = minor;
     }
     for edit in &edits.headers {
         edit.apply(&mut resp.headers);

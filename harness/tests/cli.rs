@@ -84,7 +84,7 @@ fn tls_for_both_roles() {
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_exit(&out, 0);
-    assert!(stdout.contains("tls-client: 22 cases"), "{stdout}");
+    assert!(stdout.contains("tls-client: 24 cases"), "{stdout}");
     let pem = std::fs::read_to_string(dir.join("clients/wsconform-cert.pem")).expect("the certificate file");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
 

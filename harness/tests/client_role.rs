@@ -158,7 +158,7 @@ async fn fuzzingserver_protocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_client_passes_every_handshake_case() {
     let run = run_reference_client([], selection(&["hs.*"], &[])).await;
-    assert_eq!(run.results.len(), 14);
+    assert_eq!(run.results.len(), 16);
     assert_eq!(common::failing(&run.results), Default::default());
 }
 

@@ -168,3 +168,18 @@ async fn pong_first_server() {
 async fn pong_first_client() {
     client_agrees(Knob::PongFirst).await;
 }
+
+/// A server answering `HTTP/1.0 101` fails the opening handshake, so every
+/// case fails, as under Autobahn's client (docs/verdict-rules.md H1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http10_response_server() {
+    server_agrees(Knob::Http10Response).await;
+}
+
+/// A server answering `Upgrade: websocket, h2c` fails the opening handshake
+/// (RFC 6455 §4.1: the value must match "websocket"; Autobahn compares the
+/// whole value).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_list_server() {
+    server_agrees(Knob::UpgradeList).await;
+}

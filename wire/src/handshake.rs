@@ -165,7 +165,7 @@ pub enum HandshakeError {
     MissingHost,
     #[error("header {0} appears more than once")]
     Duplicate(String),
-    #[error("Upgrade header does not contain websocket (RFC 6455 §4.2.1 item 3)")]
+    #[error("Upgrade header is not websocket (RFC 6455 §4.2.1 item 3, §4.1)")]
     NoUpgradeWebsocket,
     #[error("Connection header does not contain Upgrade (RFC 6455 §4.2.1 item 4)")]
     NoConnectionUpgrade,
@@ -331,6 +331,15 @@ pub fn validate_request(req: &Request) -> Result<ClientOffer, HandshakeError> {
     if req.minor_version < 1 {
         return Err(HandshakeError::HttpVersion(req.minor_version));
     }
+    // RFC 6455 §3: fragment identifiers "MUST NOT be used on these URIs";
+    // an HTTP request-target has none (RFC 9112 §3.2). Autobahn refuses
+    // them too (protocol.py 2806-2818 in 0.10.9).
+    if req.target.contains('#') {
+        return Err(HandshakeError::Malformed(format!(
+            "request target {:?} has a fragment (RFC 6455 §3)",
+            req.target
+        )));
+    }
     if req.headers.one("Host")?.is_none() {
         return Err(HandshakeError::MissingHost);
     }
@@ -360,13 +369,25 @@ pub fn validate_request(req: &Request) -> Result<ClientOffer, HandshakeError> {
             String::from_utf8_lossy(version).into_owned(),
         ));
     }
+    // RFC 6455 §4.1 item 10: the subprotocols offered "MUST all be unique
+    // strings" (Autobahn refuses duplicates too, protocol.py 2958-2965 in 0.10.9).
+    let protocols: Vec<String> = req
+        .headers
+        .tokens("Sec-WebSocket-Protocol")
+        .map(str::to_string)
+        .collect();
+    if let Some((_, p)) = protocols
+        .iter()
+        .enumerate()
+        .find(|(i, p)| protocols[..*i].contains(p))
+    {
+        return Err(HandshakeError::Duplicate(format!(
+            "Sec-WebSocket-Protocol value {p:?}"
+        )));
+    }
     Ok(ClientOffer {
         key: key.to_string(),
-        protocols: req
-            .headers
-            .tokens("Sec-WebSocket-Protocol")
-            .map(str::to_string)
-            .collect(),
+        protocols,
         extensions: extension_names(&req.headers),
         origin: req.headers.one("Origin")?.map(<[u8]>::to_vec),
     })
@@ -387,10 +408,21 @@ pub fn validate_response(
     offered_protocols: &[&str],
     offered_extensions: &[&str],
 ) -> Result<ServerAccept, HandshakeError> {
+    // RFC 6455 §4.1: the status line is HTTP/1.1's (§4.2.2 "HTTP/1.1 101");
+    // Autobahn refuses any other version (`processHandshake`, protocol.py
+    // 4021-4023 in 0.10.9).
+    if resp.minor_version != 1 {
+        return Err(HandshakeError::HttpVersion(resp.minor_version));
+    }
     if resp.status != 101 {
         return Err(HandshakeError::Status(resp.status));
     }
-    if !resp.headers.has_token("Upgrade", "websocket") {
+    // RFC 6455 §4.1 item 2 of the client's checks: the |Upgrade| value must be
+    // "an ASCII case-insensitive match for the value websocket" — the whole
+    // value, not one token of a list (Autobahn: protocol.py 4044-4047, where
+    // repeated headers are joined with ", " first, so they fail too).
+    let upgrade: Vec<&[u8]> = resp.headers.all("Upgrade").collect();
+    if upgrade.len() != 1 || !upgrade[0].trim_ascii().eq_ignore_ascii_case(b"websocket") {
         return Err(HandshakeError::NoUpgradeWebsocket);
     }
     if !resp.headers.has_token("Connection", "Upgrade") {
@@ -407,6 +439,9 @@ pub fn validate_response(
             got: String::from_utf8_lossy(got).into_owned(),
         });
     }
+    // RFC 6455 §11.3.2: Sec-WebSocket-Extensions "MUST NOT appear more than
+    // once in an HTTP response" (Autobahn: protocol.py 4091-4092).
+    resp.headers.one("Sec-WebSocket-Extensions")?;
     let extensions = extension_names(&resp.headers);
     if let Some(ext) = extensions
         .iter()
@@ -416,6 +451,9 @@ pub fn validate_response(
     }
     let protocol = match resp.headers.one("Sec-WebSocket-Protocol")? {
         None => None,
+        // An empty value selects no subprotocol (RFC 6455 §4.1 item 6 is
+        // about a value that names one; Autobahn: protocol.py 4139-4140).
+        Some(p) if p.trim_ascii().is_empty() => None,
         Some(p) => {
             let p = String::from_utf8_lossy(p).trim().to_string();
             if !offered_protocols.contains(&p.as_str()) {
@@ -511,12 +549,63 @@ mod tests {
             validate_response(&proto, key, &["echo"], &[]),
             Err(HandshakeError::UnofferedProtocol("chat".into()))
         );
-        let mut ext = ok;
+        let mut ext = ok.clone();
         ext.headers.push("Sec-WebSocket-Extensions", "x-foo; a=1");
         assert_eq!(
             validate_response(&ext, key, &[], &[]),
             Err(HandshakeError::UnofferedExtension("x-foo".into()))
         );
+    }
+
+    /// The three response checks Autobahn makes and the RFC requires that a
+    /// lenient reading missed (docs/verdict-rules.md row H1).
+    #[test]
+    fn response_checks_match_autobahn() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let ok = Response::switching_protocols(key.as_bytes());
+        let check = |r: &Response| validate_response(r, key, &[], &["x-foo"]);
+        let mut http10 = ok.clone();
+        http10.minor_version = 0;
+        assert_eq!(check(&http10), Err(HandshakeError::HttpVersion(0)));
+        for upgrade in ["websocket, h2c", "h2c, websocket", "websocket2"] {
+            let mut list = ok.clone();
+            list.headers.set("Upgrade", upgrade);
+            assert_eq!(check(&list), Err(HandshakeError::NoUpgradeWebsocket), "{upgrade}");
+        }
+        let mut twice = ok.clone();
+        twice.headers.push("Upgrade", "websocket");
+        assert_eq!(check(&twice), Err(HandshakeError::NoUpgradeWebsocket));
+        let mut spaced = ok.clone();
+        spaced.headers.set("Upgrade", " WebSocket ");
+        assert!(check(&spaced).is_ok());
+        let mut repeated = ok.clone();
+        repeated.headers.push("Sec-WebSocket-Extensions", "x-foo");
+        repeated.headers.push("Sec-WebSocket-Extensions", "x-foo");
+        assert!(matches!(check(&repeated), Err(HandshakeError::Duplicate(_))));
+        let mut empty_protocol = ok;
+        empty_protocol.headers.push("Sec-WebSocket-Protocol", "");
+        assert_eq!(check(&empty_protocol).map(|a| a.protocol), Ok(None));
+    }
+
+    #[test]
+    fn duplicate_subprotocols_are_refused() {
+        let mut req = Request::websocket("127.0.0.1:9001", "/", "dGhlIHNhbXBsZSBub25jZQ==");
+        req.headers.push("Sec-WebSocket-Protocol", "chat, superchat");
+        assert!(validate_request(&req).is_ok());
+        req.headers.push("Sec-WebSocket-Protocol", "chat");
+        assert!(matches!(
+            validate_request(&req),
+            Err(HandshakeError::Duplicate(_))
+        ));
+    }
+
+    #[test]
+    fn a_fragment_in_the_request_target_is_refused() {
+        let req = Request::websocket("127.0.0.1:9001", "/chat#x", "dGhlIHNhbXBsZSBub25jZQ==");
+        assert!(matches!(
+            validate_request(&req),
+            Err(HandshakeError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -643,11 +643,14 @@ proptest! {
         let handshake_names = ["upgrade", "connection", "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions"];
         let clean = extra.iter().all(|(name, _)| !handshake_names.contains(&name.to_ascii_lowercase().as_str()));
         let validated = handshake::validate_response(&parsed, &key, &[], &[]);
-        if accept_ok && clean {
-            prop_assert!(validated.is_ok(), "{:?}", validated);
-        }
-        if !accept_ok {
+        // The version is checked first (HTTP/1.1 only, RFC 6455 §4.2.2), then
+        // the status.
+        if minor != 1 {
+            prop_assert_eq!(validated, Err(handshake::HandshakeError::HttpVersion(minor)));
+        } else if !accept_ok {
             prop_assert_eq!(validated, Err(handshake::HandshakeError::Status(status)));
+        } else if clean {
+            prop_assert!(validated.is_ok(), "{:?}", validated);
         }
     }
 

@@ -372,6 +372,21 @@ fn client_cases() -> Vec<Case> {
     pipelined
         .steps
         .retain(|s| !matches!(s, crate::model::Step::Frame { .. }));
+    // RFC 6455 §4.2.2 has the server answer "HTTP/1.1 101", and HTTP/1.0
+    // has no 1xx status (RFC 9110 §15.2); but §4.1 does not list the version
+    // among the checks a client MUST make: accepting it is NON-STRICT.
+    // (Autobahn's client refuses it, protocol.py 4021-4023 in 0.10.9.)
+    let mut http10 = client_case(
+        "http-1.0",
+        "RFC 6455 §4.2.2",
+        "HTTP/1.0 101 instead of HTTP/1.1 101: the WebSocket handshake is an HTTP/1.1 upgrade and HTTP/1.0 has no 1xx status; a client should refuse it (accepting it is NON-STRICT).",
+        ResponseEdits {
+            minor_version: Some(0),
+            ..ResponseEdits::default()
+        },
+        fails(),
+    );
+    http10.rfc.level = Requirement::Should;
     vec![
         client_case("standard", "RFC 6455 §4.1", "The standard 101 response; the client's own request is checked too (GET, HTTP/1.1, Host, a 16-byte base64 key, version 13), and answered 400 when wrong.", ResponseEdits::default(), accepts()),
         client_case("fresh-key", "RFC 6455 §4.1", "The client's Sec-WebSocket-Key differs from the keys of all its earlier connections in this run (the nonce must be chosen randomly for each connection).", ResponseEdits::default(), HandshakeExpect::FreshKey),
@@ -393,6 +408,8 @@ fn client_cases() -> Vec<Case> {
         client_case("status-302", "RFC 6455 §4.1", "HTTP 302 Found instead of 101.", status(302, "Found"), fails()),
         client_case("missing-upgrade", "RFC 6455 §4.1", "No Upgrade header in the 101.", response(vec![remove("Upgrade")]), fails()),
         client_case("upgrade-not-websocket", "RFC 6455 §4.1", "Upgrade: h2c in the 101.", response(vec![set("Upgrade", "h2c")]), fails()),
+        client_case("upgrade-list", "RFC 6455 §4.1", "Upgrade: websocket, h2c in the 101: the value must be an ASCII case-insensitive match for websocket, not a list that contains it.", response(vec![set("Upgrade", "websocket, h2c")]), fails()),
+        http10,
         client_case("missing-connection", "RFC 6455 §4.1", "No Connection header in the 101.", response(vec![remove("Connection")]), fails()),
         client_case("unoffered-subprotocol", "RFC 6455 §4.1", "Sec-WebSocket-Protocol: chat, which the client did not offer.", response(vec![set("Sec-WebSocket-Protocol", "chat")]), fails()),
         client_case("unoffered-extension", "RFC 6455 §4.1", "Sec-WebSocket-Extensions: x-wsconform-unknown, which the client did not offer.", response(vec![set("Sec-WebSocket-Extensions", "x-wsconform-unknown")]), fails()),

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use wsconform_cases::{HeaderEdit, ResponseEdits};
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{
     CloseCode, ClosePayload, Decoded, Decoder, DecoderConfig, Frame, LengthForm, Opcode, Role, Violation,
@@ -38,6 +39,12 @@ pub enum Knob {
     WrongAccept,
     /// Client only: send the same Sec-WebSocket-Key on every connection (§4.1).
     FixedKey,
+    /// Server only: answer the upgrade with `HTTP/1.0 101` (§4.2.2 sends
+    /// HTTP/1.1's status line; Autobahn's client refuses any other version).
+    Http10Response,
+    /// Server only: answer with `Upgrade: websocket, h2c` (§4.1: the value
+    /// must be an ASCII case-insensitive match for "websocket").
+    UpgradeList,
     /// Put the reserved code 1004 in every close frame (§7.4.1: "MUST NOT be set").
     InvalidCloseCode,
     /// Put a reason that is not UTF-8 in every close frame (§5.5.1).
@@ -66,7 +73,30 @@ impl Knob {
     /// Knobs of the opening handshake, applied by the server itself rather
     /// than by the frame-rewriting proxy.
     pub fn is_handshake(self) -> bool {
-        matches!(self, Knob::LaxHandshake | Knob::WrongAccept | Knob::FixedKey)
+        matches!(
+            self,
+            Knob::LaxHandshake
+                | Knob::WrongAccept
+                | Knob::FixedKey
+                | Knob::Http10Response
+                | Knob::UpgradeList
+        )
+    }
+
+    /// How a response knob changes the reference server's 101 (the same
+    /// edits the hs.client cases make when testing clients).
+    pub fn response_edits(knobs: &Knobs) -> ResponseEdits {
+        let mut edits = ResponseEdits::default();
+        if knobs.has(Knob::Http10Response) {
+            edits.minor_version = Some(0);
+        }
+        if knobs.has(Knob::UpgradeList) {
+            edits.headers.push(HeaderEdit::Set {
+                name: "Upgrade".into(),
+                value: "websocket, h2c".into(),
+            });
+        }
+        edits
     }
 
     fn rewrites_input(self) -> bool {

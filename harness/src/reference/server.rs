@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use wsconform_cases::ResponseEdits;
 use wsconform_wire::Role;
 
 use super::knobs::{self, Knob, Knobs};
@@ -83,11 +84,12 @@ async fn serve(stream: Stream, knobs: Knobs) {
         accept_anything: knobs.has(Knob::LaxHandshake),
         wrong_accept: knobs.has(Knob::WrongAccept),
     };
+    let edits = Knob::response_edits(&knobs);
     if knobs.0.iter().all(|k| k.is_handshake()) {
-        echo(stream, leniency).await;
+        echo(stream, leniency, edits).await;
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
-        let echo_task = tokio::spawn(echo(near, leniency));
+        let echo_task = tokio::spawn(echo(near, leniency, edits));
         knobs::proxy(stream, far, knobs, Role::Server).await;
         echo_task.abort();
     }
@@ -97,16 +99,13 @@ async fn serve(stream: Stream, knobs: Knobs) {
 /// accepts requests that RFC 6455 §4.2.1 says to refuse (no Host, a 20-byte
 /// key, …) and closes without an HTTP answer on others, and a reference
 /// server must get the hs.* cases right. Frames are tungstenite's.
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, leniency: Leniency) {
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, leniency: Leniency, edits: ResponseEdits) {
     let Ok(Ok((req, leftover, _))) =
         tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await
     else {
         return;
     };
-    if answer(&mut stream, &req, leniency, &Default::default())
-        .await
-        .is_err()
-    {
+    if answer(&mut stream, &req, leniency, &edits).await.is_err() {
         return;
     }
     let ws =

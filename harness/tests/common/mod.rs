@@ -11,7 +11,7 @@ use wsconform::runner::CaseResult;
 use wsconform::session::{run_clients, ClientRun, ClientUnderTest};
 use wsconform::session::{run_servers, Common, RunResults, ServerRun};
 use wsconform_cases::Selection;
-use wsconform_cases::{catalog, Case, Event, HandshakeExpect, Judge, Step};
+use wsconform_cases::{catalog, Case, Event, HandshakeExpect, Judge, Requirement, Step};
 use wsconform_wire::{CloseCode, ClosePayload, Opcode};
 
 /// A file under the repository's `peers/expected/`.
@@ -210,11 +210,14 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
                     .contains(&CloseCode::INTERNAL_ERROR)
         }
         Knob::DropOnClose => !informational && connects && case.expected_close.require_clean,
-        Knob::LaxHandshake => matches!(
-            expect,
-            Some(HandshakeExpect::Reject { .. } | HandshakeExpect::ClientFails)
-        ),
-        Knob::WrongAccept => connects,
+        // A client that accepts what it only SHOULD refuse is NON-STRICT,
+        // which passes the gate (hs.client.http-1.0).
+        Knob::LaxHandshake => match expect {
+            Some(HandshakeExpect::Reject { .. }) => true,
+            Some(HandshakeExpect::ClientFails) => case.rfc.level == Requirement::Must,
+            _ => false,
+        },
+        Knob::WrongAccept | Knob::Http10Response | Knob::UpgradeList => connects,
         Knob::FixedKey => expect == Some(&HandshakeExpect::FreshKey),
         // A frame masked the wrong way for the harness's role (the peer's peer).
         Knob::LaxMasking => case
@@ -245,7 +248,12 @@ pub const FRAME_KNOBS: [Knob; 8] = [
 ];
 
 /// The reference server's opening-handshake knobs.
-pub const HANDSHAKE_KNOBS: [Knob; 2] = [Knob::LaxHandshake, Knob::WrongAccept];
+pub const HANDSHAKE_KNOBS: [Knob; 4] = [
+    Knob::LaxHandshake,
+    Knob::WrongAccept,
+    Knob::Http10Response,
+    Knob::UpgradeList,
+];
 
 /// Each of `knobs`, run by `run` over all cases but 9.x (sizes and timing,
 /// which no knob touches) for which `applies` holds: returns the knobs whose
