@@ -258,11 +258,21 @@ impl Connector {
     /// Connects to `target` (no delay: each write leaves as its own segment,
     /// which chopped-write cases rely on), with TLS when it is `wss://`.
     pub async fn connect(&self, target: &Target) -> Result<Stream, ConnectError> {
-        let addr = format!("{}:{}", target.host, target.port);
+        let tcp = Connector::tcp(target).await?;
+        self.secure(tcp, target).await
+    }
+
+    /// The TCP connection alone (no delay set).
+    pub async fn tcp(target: &Target) -> Result<TcpStream, ConnectError> {
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
             .await
-            .map_err(|e| ConnectError::Tcp(addr.clone(), e))?;
+            .map_err(|e| ConnectError::Tcp(format!("{}:{}", target.host, target.port), e))?;
         let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+
+    /// TLS over `tcp` when `target` is `wss://`; `tcp` itself otherwise.
+    pub async fn secure(&self, tcp: TcpStream, target: &Target) -> Result<Stream, ConnectError> {
         if !target.secure {
             return Ok(Box::new(tcp));
         }
@@ -272,7 +282,7 @@ impl Connector {
             .tls
             .connect(name, tcp)
             .await
-            .map_err(|e| ConnectError::Tls(addr, e))?;
+            .map_err(|e| ConnectError::Tls(format!("{}:{}", target.host, target.port), e))?;
         Ok(Box::new(tls))
     }
 }

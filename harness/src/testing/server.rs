@@ -11,7 +11,13 @@ use wsconform_wire::Frame;
 
 use crate::engine::{self, EngineConfig};
 use crate::record::{HandshakeAnswer, Outcome};
+use tokio::net::TcpStream;
+
 use crate::transport::{Connector, Stream, Target};
+
+/// How long a TCP connect may take (Twisted's `connectTCP` default, which
+/// Autobahn's client uses), before any timeout scaling.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Options of the server-testing role.
 #[derive(Debug, Clone)]
@@ -32,7 +38,26 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
         .open_handshake_timeout
         .mul_f64(options.engine.timeout_scale);
     let expect = case.handshake.as_ref().map(|h| &h.expect);
-    match tokio::time::timeout(timeout, open(case, target, options)).await {
+    // Autobahn arms its opening-handshake timer when TCP is connected
+    // (`_connectionMade`, protocol.py in 0.10.9): TLS and the HTTP exchange
+    // count, the TCP connect has its own bound (Twisted's `connectTCP`, 30 s).
+    let tcp = match tokio::time::timeout(
+        CONNECT_TIMEOUT.mul_f64(options.engine.timeout_scale),
+        Connector::tcp(target),
+    )
+    .await
+    {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => return Outcome::setup_failed(started, e.to_string(), false),
+        Err(_) => {
+            return Outcome::setup_failed(
+                started,
+                format!("no TCP connection within {CONNECT_TIMEOUT:?}"),
+                false,
+            )
+        }
+    };
+    match tokio::time::timeout(timeout, open(case, tcp, target, options)).await {
         Err(_) => Outcome::setup_failed(started, format!("no handshake answer within {timeout:?}"), true),
         Ok(Err(refused)) => {
             // Bytes that are not an HTTP response (or one cut off) differ
@@ -130,10 +155,15 @@ fn build_request(case: &Case, target: &Target, key: &str, user_agent: &str) -> V
     bytes
 }
 
-async fn open(case: &Case, target: &Target, options: &ClientOptions) -> Result<Opened, Refused> {
+async fn open(
+    case: &Case,
+    tcp: TcpStream,
+    target: &Target,
+    options: &ClientOptions,
+) -> Result<Opened, Refused> {
     let mut stream = options
         .connector
-        .connect(target)
+        .secure(tcp, target)
         .await
         .map_err(|e| Refused::new(e.to_string()))?;
     let key = handshake::key_from_nonce(rand::random());
