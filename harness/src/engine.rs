@@ -949,8 +949,11 @@ impl<'a> Conn<'a> {
                 self.send_close(Some(code), reason.as_bytes()[..end].to_vec());
             }
             Phase::Closing => {
+                // Autobahn: `dropConnection(abort=False)`, Twisted's
+                // `loseConnection`: the close frame already queued still
+                // leaves, then FIN (docs/verdict-rules.md V3, W4).
                 self.outcome.failed_by_me = true;
-                self.drop_tcp();
+                self.shut_down();
             }
             Phase::Flushing | Phase::Ended => {}
         }
@@ -1207,10 +1210,12 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// The harness, as a server, closes TCP after the closing handshake:
-    /// what the script still had queued is pointless (the peer stopped
-    /// reading), so only close frames go out first; a writer stuck on a peer
-    /// that no longer reads gets a short grace.
+    /// The harness closes TCP with FIN once its close frames are out (Twisted's
+    /// `loseConnection`): as a server after the closing handshake, and in
+    /// either role when failing an already closing connection. What the
+    /// script still had queued is pointless (the peer stopped reading), so
+    /// only close frames go out first; a writer stuck on a peer that no
+    /// longer reads gets a short grace. Nothing more is parsed.
     fn shut_down(&mut self) {
         self.pending.retain(|cmd| match cmd {
             WriterCmd::Write(out) => out.frames.iter().any(|f| f.header.opcode == Opcode::CLOSE),

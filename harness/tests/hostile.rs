@@ -265,3 +265,59 @@ async fn a_disabled_close_handshake_timer_does_not_fire() {
         assert_eq!(outcome.hit_deadline, !fires, "{timeout:?}");
     }
 }
+
+/// The close frames a client sent, in order: (code) per close frame; the
+/// frames are short and masked (RFC 6455 §5.3), as the harness sends them.
+fn close_codes_sent(mut bytes: &[u8]) -> Vec<Option<u16>> {
+    let mut codes = Vec::new();
+    while bytes.len() >= 6 {
+        let (opcode, len) = (bytes[0] & 0x0f, usize::from(bytes[1] & 0x7f));
+        assert!(len < 126 && bytes[1] & 0x80 != 0, "short masked frames only");
+        let (key, payload) = (&bytes[2..6], &bytes[6..(6 + len).min(bytes.len())]);
+        if opcode == 0x8 {
+            let unmasked: Vec<u8> = payload
+                .iter()
+                .zip(key.iter().cycle())
+                .map(|(b, k)| b ^ k)
+                .collect();
+            codes.push((unmasked.len() >= 2).then(|| u16::from_be_bytes([unmasked[0], unmasked[1]])));
+        }
+        bytes = &bytes[(6 + len).min(bytes.len())..];
+    }
+    codes
+}
+
+/// A second violation while closing ends the connection only after the
+/// close frame of the first failure has left, as Autobahn's
+/// `dropConnection(abort=False)` flushes it (docs/verdict-rules.md V3, W4):
+/// the server receives the 1002 close, then FIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_violation_still_lets_the_close_frame_leave() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.expect("accepts");
+        let req = read_request(&mut tcp).await.expect("request");
+        let key = req
+            .headers
+            .one("Sec-WebSocket-Key")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_vec();
+        let mut out = Response::switching_protocols(&key).to_bytes();
+        // Two violations in one write: RSV1 without an extension, then a
+        // reserved opcode (RFC 6455 §5.2).
+        out.extend(Frame::new(Opcode::TEXT, "a").rsv(4).encode());
+        out.extend(Frame::new(Opcode(3), "b").encode());
+        tcp.write_all(&out).await.expect("writes");
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut got)).await;
+        got
+    });
+    let target = Target::parse(&format!("ws://{addr}/")).expect("url");
+    let outcome = run_case(&case("1.1.1"), &target, &options()).await;
+    assert!(outcome.failed_by_me && outcome.dropped_by_me);
+    let got = server.await.expect("server task");
+    assert_eq!(close_codes_sent(&got), vec![Some(1002)], "{got:02x?}");
+}
