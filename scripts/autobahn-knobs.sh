@@ -31,13 +31,14 @@ declare -A CASES=(
   [late-echo]='1.1.*,1.2.*,5.*'
   [batched-reads]='2.*,3.*,4.*,5.*'
   [pong-first]='1.1.*,2.1,5.1,9.1.1,9.1.2,9.2.1,9.7.1,9.8.1'
+  [invalid-utf8-echo]='1.1.*,5.*,6.1.*,6.2.*,6.4.*'
   [http10-response]='1.1.1,2.1,7.1.1'
   [upgrade-list]='1.1.1,2.1,7.1.1'
 )
 # Knobs of the reference server's opening-handshake answer: no client mode.
 declare -A SERVER_ONLY=([http10-response]=1 [upgrade-list]=1)
 KNOBS=("$@")
-[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first http10-response upgrade-list)
+[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first invalid-utf8-echo http10-response upgrade-list)
 
 log() { echo "[autobahn-knobs] $*"; }
 

@@ -183,3 +183,17 @@ async fn http10_response_server() {
 async fn upgrade_list_server() {
     server_agrees(Knob::UpgradeList).await;
 }
+
+/// Text that is not UTF-8 from the peer: the first bad piece fails the
+/// connection (1007), a later one while closing drops it, and the frames of a
+/// message after it are judged as Autobahn's failed validator judges them
+/// (docs/verdict-rules.md U1–U3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_utf8_echo_server() {
+    server_agrees(Knob::InvalidUtf8Echo).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_utf8_echo_client() {
+    client_agrees(Knob::InvalidUtf8Echo).await;
+}

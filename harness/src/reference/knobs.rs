@@ -56,6 +56,10 @@ pub enum Knob {
     NonMinimalLength,
     /// Send data frames 1.5 s late.
     LateEcho,
+    /// Append the byte 0xFF to the payload of every text frame sent (a first
+    /// frame of a text message: §8.1, "MUST _Fail the WebSocket
+    /// Connection_" on text that is not UTF-8).
+    InvalidUtf8Echo,
     /// Send an unsolicited pong before every data frame (§5.5.3 allows
     /// it; Autobahn's 9.x cases close at the first event they see).
     PongFirst,
@@ -370,6 +374,11 @@ fn rewrite(f: Pending, dir: Direction, sender: Role, knobs: &Knobs, text: &mut T
                     _ => LengthForm::Extended64,
                 };
                 vec![Action::Forward(out)]
+            }
+            Opcode::TEXT if knobs.has(Knob::InvalidUtf8Echo) => {
+                let mut payload = f.payload;
+                payload.push(0xFF);
+                vec![Action::Forward(frame(header, payload))]
             }
             op if !op.is_control() && knobs.has(Knob::LateEcho) => {
                 vec![Action::Later(frame(header, f.payload))]

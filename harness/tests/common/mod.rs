@@ -230,6 +230,7 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         | Knob::LongClose
         | Knob::NonMinimalLength
         | Knob::LateEcho
+        | Knob::InvalidUtf8Echo
         | Knob::PongFirst
         | Knob::BatchedReads => panic!("{knob:?} has recorded Autobahn verdicts, not a rule"),
     }
