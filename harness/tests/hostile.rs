@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wsconform::engine::EngineConfig;
+use wsconform::record::Observed;
 use wsconform::testing::server::{run_case, ClientOptions};
 use wsconform::transport::{Connector, Target, Trust};
 use wsconform::verdict::{judge, Expectations};
 use wsconform_cases::{catalog, Behavior, Case, HandshakeExpect};
 use wsconform_wire::handshake::{Request, Response};
-use wsconform_wire::{Frame, Opcode, Role};
+use wsconform_wire::{CloseCode, ClosePayload, Frame, Opcode, Role};
 
 #[derive(Clone, Copy, Debug)]
 enum Bad {
@@ -287,12 +288,11 @@ fn close_codes_sent(mut bytes: &[u8]) -> Vec<Option<u16>> {
     codes
 }
 
-/// A second violation while closing ends the connection only after the
-/// close frame of the first failure has left, as Autobahn's
-/// `dropConnection(abort=False)` flushes it (docs/verdict-rules.md V3, W4):
-/// the server receives the 1002 close, then FIN.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_violation_still_lets_the_close_frame_leave() {
+/// A server that answers the upgrade and sends `frames` in the same write,
+/// then reads what the harness sends until its close frame (at most 5 s),
+/// and closes TCP. Returns
+/// the outcome of case `id` and the bytes the server received.
+async fn scripted_server(id: &str, frames: Vec<Frame>) -> (wsconform::record::Outcome, Vec<u8>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move {
@@ -306,18 +306,85 @@ async fn a_second_violation_still_lets_the_close_frame_leave() {
             .unwrap_or_default()
             .to_vec();
         let mut out = Response::switching_protocols(&key).to_bytes();
-        // Two violations in one write: RSV1 without an extension, then a
-        // reserved opcode (RFC 6455 §5.2).
-        out.extend(Frame::new(Opcode::TEXT, "a").rsv(4).encode());
-        out.extend(Frame::new(Opcode(3), "b").encode());
+        for f in frames {
+            out.extend(f.encode());
+        }
         tcp.write_all(&out).await.expect("writes");
+        // Read until the harness's close frame has arrived (then close TCP,
+        // as a server should, RFC 6455 §7.1.1) or the harness closes.
         let mut got = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut got)).await;
+        let mut chunk = [0u8; 4096];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while close_codes_sent(&got).is_empty() {
+            match tokio::time::timeout_at(deadline.into(), tcp.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => got.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
         got
     });
     let target = Target::parse(&format!("ws://{addr}/")).expect("url");
-    let outcome = run_case(&case("1.1.1"), &target, &options()).await;
+    let outcome = run_case(&case(id), &target, &options()).await;
+    (outcome, server.await.expect("server task"))
+}
+
+/// A second violation while closing ends the connection only after the
+/// close frame of the first failure has left, as Autobahn's
+/// `dropConnection(abort=False)` flushes it (docs/verdict-rules.md V3, W4):
+/// the server receives the 1002 close, then FIN. The violations arrive with
+/// the 101, so they are parsed before the case's first frame is sent (D8):
+/// that frame never leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_violation_still_lets_the_close_frame_leave() {
+    // Two violations in one write: RSV1 without an extension, then a
+    // reserved opcode (RFC 6455 §5.2).
+    let frames = vec![Frame::new(Opcode::TEXT, "a").rsv(4), Frame::new(Opcode(3), "b")];
+    let (outcome, got) = scripted_server("1.1.1", frames).await;
     assert!(outcome.failed_by_me && outcome.dropped_by_me);
-    let got = server.await.expect("server task");
+    assert_eq!(close_codes_sent(&got), vec![Some(1002)], "{got:02x?}");
+}
+
+/// Testing a server, frames after the server's close are still parsed and
+/// recorded until TCP closes, as Autobahn's client does (it stays in
+/// CLOSING; docs/verdict-rules.md E3): a message and a pong after the close
+/// count as events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_after_the_servers_close_are_recorded() {
+    let frames = vec![
+        Frame::new(Opcode::CLOSE, ClosePayload::new(CloseCode::NORMAL, "").encode()),
+        Frame::new(Opcode::TEXT, "late"),
+        Frame::new(Opcode::PONG, "late"),
+    ];
+    let (outcome, got) = scripted_server("7.1.1", frames).await;
+    assert!(outcome.was_clean && !outcome.failed_by_me);
+    assert_eq!(
+        outcome.remote_close.as_ref().and_then(|c| c.code),
+        Some(CloseCode::NORMAL)
+    );
+    let kinds: Vec<&str> = outcome
+        .received
+        .iter()
+        .map(|o| match o {
+            Observed::Message { .. } => "message",
+            Observed::Pong { .. } => "pong",
+            Observed::Timeout { .. } => "timeout",
+        })
+        .collect();
+    assert_eq!(kinds, ["message", "pong"]);
+    assert_eq!(
+        close_codes_sent(&got).last(),
+        Some(&Some(1000)),
+        "the close reply is 1000"
+    );
+}
+
+/// A close frame with a 1-byte payload fails the connection with 1002 and
+/// still counts as the peer's close, with no code (RFC 6455 §5.5.1;
+/// docs/verdict-rules.md F7, C4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_byte_close_payload_fails_the_connection() {
+    let (outcome, got) = scripted_server("7.1.1", vec![Frame::new(Opcode::CLOSE, vec![3u8])]).await;
+    assert!(outcome.failed_by_me && outcome.closed_by_me);
+    assert!(outcome.remote_close.as_ref().is_some_and(|c| c.code.is_none()));
     assert_eq!(close_codes_sent(&got), vec![Some(1002)], "{got:02x?}");
 }
