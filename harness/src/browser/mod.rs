@@ -1,0 +1,318 @@
+//! Browsers as clients under test (`wsconform client --browser`): find the
+//! browser, learn its version (it names the agent), and run it headless on
+//! the fuzzing server's driver page (`testing::browser_page`) with a fresh
+//! profile in a temporary folder, which is removed when the browser is
+//! stopped. The run's deadline bounds the browser's life
+//! (`session::run_clients`); dropping a [`Launched`] kills it.
+//!
+//! What a browser's verdicts say (and do not say) about it is in [`notes`].
+
+pub mod notes;
+
+use std::fmt;
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A browser wsconform can start headless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Browser {
+    Chromium,
+    Firefox,
+}
+
+impl Browser {
+    /// The product name, as agents are named.
+    pub fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "Chromium",
+            Browser::Firefox => "Firefox",
+        }
+    }
+
+    /// Programs to look for on `PATH`, in order (Debian's names first).
+    fn programs(self) -> &'static [&'static str] {
+        match self {
+            Browser::Chromium => &[
+                "chromium",
+                "chromium-browser",
+                "google-chrome",
+                "google-chrome-stable",
+            ],
+            Browser::Firefox => &["firefox-esr", "firefox"],
+        }
+    }
+
+    /// What to install when none is found (Debian package names).
+    fn install_hint(self) -> &'static str {
+        match self {
+            Browser::Chromium => "apt-get install chromium",
+            Browser::Firefox => "apt-get install firefox-esr",
+        }
+    }
+
+    /// Finds the browser on `PATH` and asks it for its version.
+    pub fn locate(self) -> Result<Installed, BrowserError> {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let program = self
+            .programs()
+            .iter()
+            .flat_map(|p| std::env::split_paths(&path).map(move |dir| dir.join(p)))
+            .find(|candidate| is_executable(candidate))
+            .ok_or(BrowserError::NotInstalled {
+                browser: self.name(),
+                looked_for: self.programs().join(", "),
+                install: self.install_hint(),
+            })?;
+        let version = version_of(&program).ok_or_else(|| BrowserError::NoVersion {
+            program: program.display().to_string(),
+        })?;
+        Ok(Installed {
+            browser: self,
+            program,
+            version,
+        })
+    }
+}
+
+impl fmt::Display for Browser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// How long `BROWSER --version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The version `program --version` prints: the first word that starts with
+/// a digit ("Chromium 156.0.8078.114 built on Debian…", "Mozilla Firefox
+/// 153.8.0esr"). Bounded by [`VERSION_TIMEOUT`], and by what is read (the
+/// first line of at most 4 KiB).
+fn version_of(program: &Path) -> Option<String> {
+    let mut child = std::process::Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() < VERSION_TIMEOUT => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    child.stdout.take()?.take(4096).read_to_end(&mut out).ok()?;
+    parse_version(&String::from_utf8_lossy(&out))
+}
+
+fn parse_version(text: &str) -> Option<String> {
+    text.lines()
+        .next()?
+        .split_whitespace()
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|w| w.chars().take(32).collect())
+}
+
+/// A browser found on this machine.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub browser: Browser,
+    pub program: PathBuf,
+    pub version: String,
+}
+
+/// Why a browser cannot be run (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error("--browser {}: {browser} is not installed (looked for {looked_for} on PATH); install it: {install}", browser.to_lowercase())]
+    NotInstalled {
+        browser: &'static str,
+        looked_for: String,
+        install: &'static str,
+    },
+    #[error("{program} --version did not print a version")]
+    NoVersion { program: String },
+    #[error("cannot make a browser profile folder {path}: {source}")]
+    Profile { path: String, source: std::io::Error },
+    #[error("cannot start {program}: {source}")]
+    Start { program: String, source: std::io::Error },
+}
+
+impl Installed {
+    /// The agent name reports use unless `--agent` is given.
+    pub fn agent(&self) -> String {
+        format!("{} {}", self.browser.name(), self.version)
+    }
+
+    /// Whether this browser can be told to trust the run's certificate
+    /// over `wss://`: Chromium can, for one process, by a flag; Firefox
+    /// needs its certificate database edited (NSS `certutil`), which is not
+    /// done yet.
+    pub fn supports_tls(&self) -> bool {
+        self.browser == Browser::Chromium
+    }
+
+    /// Starts the browser headless on `url` with a fresh profile. With
+    /// `tls`, Chromium ignores certificate errors for this process only
+    /// (its profile is thrown away afterwards): the harness's certificate
+    /// is self-signed or the user's own.
+    pub fn launch(&self, url: &str, tls: bool) -> Result<Launched, BrowserError> {
+        let profile = Profile::create(self.browser)?;
+        let mut command = tokio::process::Command::new(&self.program);
+        match self.browser {
+            Browser::Chromium => {
+                command.args([
+                    "--headless",
+                    // The sandbox cannot start as root (CI runs as root);
+                    // the only page this browser opens is the harness's own.
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--disable-extensions",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    // Hidden or not, the page's timers and sockets must run
+                    // at full speed.
+                    "--disable-background-timer-throttling",
+                    "--disable-renderer-backgrounding",
+                ]);
+                command.arg(format!("--user-data-dir={}", profile.path.display()));
+                if tls {
+                    command.arg("--ignore-certificate-errors");
+                }
+            }
+            Browser::Firefox => {
+                profile.write_firefox_prefs()?;
+                command.args(["--headless", "--no-remote", "--profile"]);
+                command.arg(&profile.path);
+            }
+        }
+        command.arg(url);
+        let stderr = std::fs::File::create(profile.path.join("wsconform-stderr.log")).map_err(|source| {
+            BrowserError::Profile {
+                path: profile.path.display().to_string(),
+                source,
+            }
+        })?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| BrowserError::Start {
+                program: self.program.display().to_string(),
+                source,
+            })?;
+        Ok(Launched { child, profile })
+    }
+}
+
+/// A fresh profile folder, removed on drop.
+#[derive(Debug)]
+struct Profile {
+    path: PathBuf,
+}
+
+impl Profile {
+    fn create(browser: Browser) -> Result<Profile, BrowserError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "wsconform-{}-profile-{}-{nanos}",
+            browser.name().to_lowercase(),
+            std::process::id()
+        ));
+        // create_dir, not create_dir_all: an existing folder is not fresh.
+        std::fs::create_dir(&path).map_err(|source| BrowserError::Profile {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Profile { path })
+    }
+
+    /// Firefox's preferences for an unattended run: no first-run pages,
+    /// telemetry, updates or background connections that would talk to
+    /// anything but the harness.
+    fn write_firefox_prefs(&self) -> Result<(), BrowserError> {
+        let mut prefs = String::new();
+        for (name, value) in [
+            ("browser.shell.checkDefaultBrowser", "false"),
+            ("browser.startup.homepage_override.mstone", "\"ignore\""),
+            ("browser.aboutwelcome.enabled", "false"),
+            ("datareporting.policy.dataSubmissionEnabled", "false"),
+            ("toolkit.telemetry.reportingpolicy.firstRun", "false"),
+            ("app.update.disabledForTesting", "true"),
+            ("network.captive-portal-service.enabled", "false"),
+            ("network.connectivity-service.enabled", "false"),
+            ("browser.safebrowsing.update.enabled", "false"),
+            ("extensions.update.enabled", "false"),
+        ] {
+            prefs += &format!("user_pref(\"{name}\", {value});\n");
+        }
+        std::fs::write(self.path.join("user.js"), prefs).map_err(|source| BrowserError::Profile {
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A running browser.
+#[derive(Debug)]
+pub struct Launched {
+    child: tokio::process::Child,
+    profile: Profile,
+}
+
+impl Launched {
+    /// Resolves when the browser exits by itself (it should not before the
+    /// run ends: a crash, or a browser that could not start headless).
+    pub async fn exited(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// The last line the browser wrote on stderr (read from the end of its
+    /// log, at most 4 KiB), to say why it exited early.
+    pub fn last_error_line(&self) -> Option<String> {
+        let mut file = std::fs::File::open(self.profile.path.join("wsconform-stderr.log")).ok()?;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).ok()?;
+        String::from_utf8_lossy(&tail)
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| l.chars().take(300).collect())
+    }
+
+    /// Kills the browser, waits for it, and removes its profile.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
