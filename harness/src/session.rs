@@ -403,28 +403,6 @@ async fn until_stopped(stop: &AtomicBool) {
     }
 }
 
-/// The driver page's URL on the fuzzing server at `addr`, started by itself
-/// as `agent`. A wildcard listening address is reached on loopback.
-fn browser_page_url(addr: SocketAddr, tls: bool, agent: &str) -> String {
-    let mut addr = addr;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    let agent: String = agent
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let scheme = if tls { "https" } else { "http" };
-    format!("{scheme}://{addr}/?agent={agent}&autostart=1")
-}
-
 /// Runs a client-testing session: listens, lets the client under test
 /// connect, and collects every agent's results.
 pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
@@ -497,7 +475,7 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             }
         }
         ClientUnderTest::Browser(installed) => {
-            let page = browser_page_url(server.addr, run.tls.is_some(), &first_agent);
+            let page = browser::page_url(server.addr, run.tls.is_some(), &first_agent);
             let mut launched = installed.launch(&page, run.tls.is_some())?;
             let name = installed.agent();
             tokio::select! {

@@ -11,6 +11,7 @@ pub mod notes;
 
 use std::fmt;
 use std::io::{Read as _, Seek as _, SeekFrom};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -126,6 +127,28 @@ fn parse_version(text: &str) -> Option<String> {
         .split_whitespace()
         .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
         .map(|w| w.chars().take(32).collect())
+}
+
+/// The driver page's URL on the fuzzing server at `addr`, started by itself
+/// as `agent`. A wildcard listening address is reached on loopback.
+pub fn page_url(addr: SocketAddr, tls: bool, agent: &str) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let agent: String = agent
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{addr}/?agent={agent}&autostart=1")
 }
 
 /// A browser found on this machine.
@@ -275,11 +298,24 @@ impl Profile {
     }
 }
 
-impl Drop for Profile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+impl Profile {
+    /// Removes the folder; true once it is gone.
+    fn remove(&self) -> bool {
+        match std::fs::remove_dir_all(&self.path) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
     }
 }
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// How long [`Launched::stop`] keeps trying to remove the profile.
+const PROFILE_REMOVAL: Duration = Duration::from_secs(3);
 
 /// A running browser.
 #[derive(Debug)]
@@ -311,8 +347,44 @@ impl Launched {
             .map(|l| l.chars().take(300).collect())
     }
 
-    /// Kills the browser, waits for it, and removes its profile.
+    /// Kills the browser, waits for it, and removes its profile. The
+    /// browser's helper processes (renderer, GPU, network service) end by
+    /// themselves once it is gone, and may still write to the profile for a
+    /// moment (measured: a removal right after the kill sometimes left the
+    /// folder behind), so the removal is retried for a bounded time.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+        let started = Instant::now();
+        while !self.profile.remove() && started.elapsed() < PROFILE_REMOVAL {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_the_first_line() {
+        let chromium = "Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)\n";
+        assert_eq!(parse_version(chromium).as_deref(), Some("156.0.8078.114"));
+        assert_eq!(
+            parse_version("Mozilla Firefox 153.8.0esr\n").as_deref(),
+            Some("153.8.0esr")
+        );
+        assert_eq!(parse_version("no version here\n1.0"), None);
+        assert_eq!(parse_version(""), None);
+    }
+
+    #[test]
+    fn the_page_url_reaches_the_server_and_names_the_agent() {
+        let url = page_url("0.0.0.0:9001".parse().expect("addr"), false, "Chromium 1.0/x&y");
+        assert_eq!(
+            url,
+            "http://127.0.0.1:9001/?agent=Chromium%201.0%2Fx%26y&autostart=1"
+        );
+        let url = page_url("[::]:443".parse().expect("addr"), true, "é");
+        assert_eq!(url, "https://[::1]:443/?agent=%C3%A9&autostart=1");
     }
 }
