@@ -528,9 +528,7 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
         .map(|agent| {
             let complete = !interrupted && server.ran(&agent) == cases.len();
             let mut results = server.results(&agent, &why_missing);
-            if matches!(run.client, ClientUnderTest::Browser(_)) {
-                browser::notes::annotate(&mut results);
-            }
+            browser::notes::annotate(&mut results);
             RunResults::new(
                 agent,
                 Role::Client,

@@ -338,3 +338,50 @@ async fn firefox_runs_the_catalog_through_the_page_when_installed() {
         diffs.join("\n")
     );
 }
+
+/// The page opened by hand (here: Chromium sent to it by the test) on a
+/// plain `--listen` server: the agent comes from the browser's User-Agent,
+/// and the cases are still noted as the browser's, since their handshakes
+/// carry the page's origin.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_opened_on_a_listening_server_names_the_browser_itself() {
+    if !enabled() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let run = ClientRun {
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        client: ClientUnderTest::External,
+        common: Common {
+            selection: selection(&["1.1.1", "2.2", "3.1"], &[]),
+            ..Common::default()
+        },
+        ..ClientRun::default()
+    };
+    let serving = tokio::spawn(async move { run_clients(&run, Arc::new(AtomicBool::new(false))).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let installed = Browser::Chromium.locate().unwrap_or_else(|e| panic!("{e}"));
+    let launched = installed
+        .launch(&format!("http://localhost:{port}/?autostart=1"), false)
+        .expect("starts");
+    let results = tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .expect("the page ran the cases within 60 s")
+        .expect("joins")
+        .expect("run completes");
+    launched.stop().await;
+    assert_eq!(results.runs.len(), 1);
+    let run = &results.runs[0];
+    assert!(run.agent.starts_with("HeadlessChrome "), "{}", run.agent);
+    assert!(run.complete && run.passed);
+    for r in &run.results {
+        assert!(
+            r.case.notes.iter().any(|n| n.starts_with(browser::notes::PREFIX)),
+            "{}",
+            r.case.id
+        );
+    }
+}

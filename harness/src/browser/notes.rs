@@ -9,9 +9,10 @@
 //! opening handshake (§4.1), masking (§5.3), reassembly of fragments (§5.4)
 //! and UTF-8 validation of text (§8.1) happen before `onmessage` fires.
 //!
-//! These notes are added to the case's notes in a browser run's reports
-//! (`results.json`, HTML, JUnit); they never change a verdict, which
-//! `verdict.rs` alone decides.
+//! These notes are added to the notes of every case whose connection came
+//! from the driver page (a browser run's, or a page opened by hand), in the
+//! reports (`results.json`, HTML, JUnit); they never change a verdict,
+//! which `verdict.rs` alone decides.
 
 use wsconform_cases::{Case, Event, Step};
 use wsconform_wire::Opcode;
@@ -79,12 +80,36 @@ fn offers_permessage_deflate(http_request: &str) -> bool {
     })
 }
 
-/// Adds the browser note to every result of a browser run.
+/// Adds the browser note to every result whose connection came from the
+/// driver page, whichever way the browser got there (`--browser`, or a
+/// person opening the page of `--listen`).
 pub fn annotate(results: &mut [CaseResult]) {
     for r in results {
-        let text = note(&r.case, &r.outcome.http_request);
-        r.case.notes.push(text);
+        if from_served_page(&r.outcome.http_request) {
+            let text = note(&r.case, &r.outcome.http_request);
+            r.case.notes.push(text);
+        }
     }
+}
+
+/// Whether a handshake request came from a page this server served: a
+/// browser sends the page's origin (RFC 6455 §4.1 item 8, §10.2), which for
+/// the driver page is the `Host` the request itself names. Other clients
+/// send no `Origin`, or another one.
+pub fn from_served_page(http_request: &str) -> bool {
+    let header = |wanted: &str| {
+        http_request.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim().eq_ignore_ascii_case(wanted).then(|| value.trim())
+        })
+    };
+    let (Some(origin), Some(host)) = (header("Origin"), header("Host")) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
 #[cfg(test)]
@@ -120,6 +145,21 @@ mod tests {
         let hs = note(&handshake, "");
         assert!(hs.contains("opening handshake is the browser's"), "{hs}");
         assert!(!hs.contains("failing the connection"), "{hs}");
+    }
+
+    #[test]
+    fn only_connections_from_the_served_page_are_noted() {
+        let page = "GET /runCase?case=1&agent=a HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nOrigin: http://127.0.0.1:9001\r\n\r\n";
+        assert!(from_served_page(page));
+        assert!(from_served_page(&page.replace("http://", "https://")));
+        assert!(!from_served_page(&page.replace(
+            "Origin: http://127.0.0.1:9001",
+            "Origin: http://example.com"
+        )));
+        assert!(!from_served_page(
+            "GET /runCase?case=1&agent=a HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\r\n"
+        ));
+        assert!(!from_served_page(""));
     }
 
     #[test]
