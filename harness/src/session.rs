@@ -476,7 +476,11 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
         }
         ClientUnderTest::Browser(installed) => {
             let page = browser::page_url(server.addr, run.tls.is_some(), &first_agent);
-            let mut launched = installed.launch(&page, run.tls.is_some())?;
+            let tls = run
+                .tls
+                .as_ref()
+                .map(|t| browser::TlsException::new(server.addr, &t.cert_pem));
+            let mut launched = installed.launch(&page, tls.as_ref())?;
             let name = installed.agent();
             tokio::select! {
                 _ = server.finished() => {

@@ -288,29 +288,38 @@ async fn chromium_runs_the_catalog_through_the_page() {
     );
 }
 
-/// The same over `wss://`: the page over HTTPS, its WebSockets over TLS, the
-/// same verdicts (a sample of every kind of case, to keep CI short).
+/// The same over `wss://`, in each browser installed (Chromium ignores
+/// certificate errors for its run, Firefox gets an exception for the run's
+/// certificate): the page over HTTPS, its WebSockets over TLS, the same
+/// verdicts (a sample of every kind of case, to keep CI short).
 #[tokio::test(flavor = "multi_thread")]
-async fn chromium_over_tls_gives_the_same_verdicts() {
+async fn over_tls_the_browsers_give_the_same_verdicts() {
     if !enabled() {
         return;
     }
-    let cases = selection(
-        &["1.1.*", "2.*", "3.1", "5.1", "6.3.*", "7.9.*", "hs.client.*"],
-        &[],
-    );
-    let run = run_browser(Browser::Chromium, cases, true).await;
-    assert!(run
-        .results
-        .iter()
-        .all(|r| r.outcome.http_request.contains("Origin: https://")));
-    let expected: BTreeMap<String, Value> = expected_file("browser/chromium.json")
-        .into_iter()
-        .filter(|(id, _)| run.results.iter().any(|r| r.case.id == *id))
-        .collect();
-    assert_eq!(expected.len(), run.results.len());
-    let diffs = compare(&run.results, &expected, &BTreeMap::new());
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    for browser in [Browser::Chromium, Browser::Firefox] {
+        if let (Browser::Firefox, Err(e)) = (browser, browser.locate()) {
+            eprintln!("SKIPPED: {e}");
+            continue;
+        }
+        let cases = selection(
+            &["1.1.*", "2.*", "3.1", "5.1", "6.3.*", "7.9.*", "hs.client.*"],
+            &[],
+        );
+        let run = run_browser(browser, cases, true).await;
+        assert!(run
+            .results
+            .iter()
+            .all(|r| r.outcome.http_request.contains("Origin: https://")));
+        let file = format!("browser/{}.json", browser.name().to_lowercase());
+        let expected: BTreeMap<String, Value> = expected_file(&file)
+            .into_iter()
+            .filter(|(id, _)| run.results.iter().any(|r| r.case.id == *id))
+            .collect();
+        assert_eq!(expected.len(), run.results.len());
+        let diffs = compare(&run.results, &expected, &BTreeMap::new());
+        assert!(diffs.is_empty(), "{browser}: {}", diffs.join("\n"));
+    }
 }
 
 /// Headless Firefox, where it is installed (`.ci/run` does not install it:
@@ -365,7 +374,7 @@ async fn a_page_opened_on_a_listening_server_names_the_browser_itself() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let installed = Browser::Chromium.locate().unwrap_or_else(|e| panic!("{e}"));
     let launched = installed
-        .launch(&format!("http://localhost:{port}/?autostart=1"), false)
+        .launch(&format!("http://localhost:{port}/?autostart=1"), None)
         .expect("starts");
     let results = tokio::time::timeout(Duration::from_secs(60), serving)
         .await

@@ -2,7 +2,8 @@
 //! browser, learn its version (it names the agent), and run it headless on
 //! the fuzzing server's driver page (`testing::browser_page`) with a fresh
 //! profile in a temporary folder, which is removed when the browser is
-//! stopped. The run's deadline bounds the browser's life
+//! stopped; over `wss://` the browser is told to accept the run's
+//! certificate ([`TlsException`]). The run's deadline bounds the browser's life
 //! (`session::run_clients`); dropping a [`Launched`] kills it.
 //!
 //! What a browser's verdicts say (and do not say) about it is in [`notes`].
@@ -129,10 +130,9 @@ fn parse_version(text: &str) -> Option<String> {
         .map(|w| w.chars().take(32).collect())
 }
 
-/// The driver page's URL on the fuzzing server at `addr`, started by itself
-/// as `agent`. A wildcard listening address is reached on loopback.
-pub fn page_url(addr: SocketAddr, tls: bool, agent: &str) -> String {
-    let mut addr = addr;
+/// Where a browser reaches a server listening on `addr`: a wildcard
+/// address on loopback.
+fn reachable(mut addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
         addr.set_ip(if addr.is_ipv4() {
             std::net::Ipv4Addr::LOCALHOST.into()
@@ -140,6 +140,13 @@ pub fn page_url(addr: SocketAddr, tls: bool, agent: &str) -> String {
             std::net::Ipv6Addr::LOCALHOST.into()
         });
     }
+    addr
+}
+
+/// The driver page's URL on the fuzzing server at `addr`, started by itself
+/// as `agent`.
+pub fn page_url(addr: SocketAddr, tls: bool, agent: &str) -> String {
+    let addr = reachable(addr);
     let agent: String = agent
         .bytes()
         .map(|b| match b {
@@ -182,19 +189,13 @@ impl Installed {
         format!("{} {}", self.browser.name(), self.version)
     }
 
-    /// Whether this browser can be told to trust the run's certificate
-    /// over `wss://`: Chromium can, for one process, by a flag; Firefox
-    /// needs its certificate database edited (NSS `certutil`), which is not
-    /// done yet.
-    pub fn supports_tls(&self) -> bool {
-        self.browser == Browser::Chromium
-    }
-
     /// Starts the browser headless on `url` with a fresh profile. With
-    /// `tls`, Chromium ignores certificate errors for this process only
-    /// (its profile is thrown away afterwards): the harness's certificate
-    /// is self-signed or the user's own.
-    pub fn launch(&self, url: &str, tls: bool) -> Result<Launched, BrowserError> {
+    /// `tls` (the harness's certificate is self-signed or the user's own),
+    /// Chromium ignores certificate errors for this process only, and
+    /// Firefox's fresh profile gets an exception for exactly that
+    /// certificate on that address; both profiles are thrown away
+    /// afterwards.
+    pub fn launch(&self, url: &str, tls: Option<&TlsException>) -> Result<Launched, BrowserError> {
         let profile = Profile::create(self.browser)?;
         let mut command = tokio::process::Command::new(&self.program);
         match self.browser {
@@ -217,12 +218,15 @@ impl Installed {
                     "--disable-renderer-backgrounding",
                 ]);
                 command.arg(format!("--user-data-dir={}", profile.path.display()));
-                if tls {
+                if tls.is_some() {
                     command.arg("--ignore-certificate-errors");
                 }
             }
             Browser::Firefox => {
                 profile.write_firefox_prefs()?;
+                if let Some(tls) = tls {
+                    profile.write(FIREFOX_CERT_OVERRIDES, &tls.firefox_override())?;
+                }
                 command.args(["--headless", "--no-remote", "--profile"]);
                 command.arg(&profile.path);
             }
@@ -247,6 +251,54 @@ impl Installed {
         Ok(Launched { child, profile })
     }
 }
+
+/// The certificate a browser must accept over `wss://`, and where.
+#[derive(Debug, Clone)]
+pub struct TlsException {
+    /// `host:port` as the page's URL names it.
+    authority: String,
+    /// The server's certificate (the leaf), DER.
+    cert_der: Vec<u8>,
+}
+
+impl TlsException {
+    /// The exception for the fuzzing server listening on `addr` with the
+    /// certificate chain `cert_pem` (its first certificate is the leaf).
+    pub fn new(addr: SocketAddr, cert_pem: &str) -> TlsException {
+        use rustls::pki_types::pem::PemObject as _;
+        let cert_der = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .next()
+            .and_then(Result::ok)
+            .map(|c| c.as_ref().to_vec())
+            .unwrap_or_default();
+        TlsException {
+            authority: reachable(addr).to_string(),
+            cert_der,
+        }
+    }
+
+    /// A line of Firefox's per-profile certificate exceptions
+    /// (`cert_override.txt`, what its "Accept the risk" button writes):
+    /// `host:port:` (the empty suffix is the default origin attributes), the
+    /// OID of SHA-256, and the certificate's SHA-256 in colon-separated hex.
+    /// Measured with Firefox 153.8.0esr: a run over `--tls` completes with
+    /// it and fails without it.
+    fn firefox_override(&self) -> String {
+        use sha2::Digest as _;
+        let fingerprint: Vec<String> = sha2::Sha256::digest(&self.cert_der)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        format!(
+            "# PSM Certificate Override Settings file\n# This is a generated file!  Do not edit.\n{}:\tOID.2.16.840.1.101.3.4.2.1\t{}\t\n",
+            self.authority,
+            fingerprint.join(":")
+        )
+    }
+}
+
+/// Firefox's file of certificate exceptions, in its profile.
+const FIREFOX_CERT_OVERRIDES: &str = "cert_override.txt";
 
 /// A fresh profile folder, removed on drop.
 #[derive(Debug)]
@@ -291,7 +343,11 @@ impl Profile {
         ] {
             prefs += &format!("user_pref(\"{name}\", {value});\n");
         }
-        std::fs::write(self.path.join("user.js"), prefs).map_err(|source| BrowserError::Profile {
+        self.write("user.js", &prefs)
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<(), BrowserError> {
+        std::fs::write(self.path.join(name), text).map_err(|source| BrowserError::Profile {
             path: self.path.display().to_string(),
             source,
         })
@@ -375,6 +431,22 @@ mod tests {
         );
         assert_eq!(parse_version("no version here\n1.0"), None);
         assert_eq!(parse_version(""), None);
+    }
+
+    #[test]
+    fn firefox_exceptions_name_the_address_and_the_sha256() {
+        // No certificate: the SHA-256 of nothing, a known value, shows the
+        // fingerprint's spelling.
+        let none = TlsException::new("0.0.0.0:9001".parse().expect("addr"), "");
+        let line = none.firefox_override();
+        let entry = line.lines().last().expect("an entry");
+        assert_eq!(
+            entry,
+            "127.0.0.1:9001:\tOID.2.16.840.1.101.3.4.2.1\tE3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55\t"
+        );
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
+        let real = TlsException::new("127.0.0.1:1".parse().expect("addr"), &cert.cert.pem());
+        assert_eq!(real.cert_der, cert.cert.der().as_ref());
     }
 
     #[test]

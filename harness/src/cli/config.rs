@@ -473,11 +473,6 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
     let cert_file = tls.as_ref().map(|_| out.outdir.join("wsconform-cert.pem"));
     let browser = args.browser.map(|b| b.locate()).transpose()?;
     if let Some(browser) = &browser {
-        if tls.is_some() && !browser.supports_tls() {
-            return Err(ConfigError::Conflict(
-                "--browser firefox does not run over --tls yet (only chromium can be told to trust the run's certificate)",
-            ));
-        }
         if agents.is_empty() {
             agents.push(validate::agent("the browser's name", &browser.agent())?);
         }
