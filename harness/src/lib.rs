@@ -3,6 +3,7 @@
 //! `wsconform` binary (`main.rs`) is a thin command line over this library.
 
 pub mod baseline;
+pub mod browser;
 pub mod budget;
 pub mod engine;
 pub mod gate;

@@ -368,6 +368,7 @@ pub async fn replay(
                     until_stopped: false,
                     tls: identity,
                     open_handshake_timeout: Duration::from_secs(5),
+                    report: None,
                 },
             )
             .await

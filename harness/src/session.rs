@@ -12,6 +12,7 @@ use wsconform_cases::{catalog, select, Case, Selection, Shard};
 use wsconform_wire::handshake::Response;
 use wsconform_wire::Role;
 
+use crate::browser::{self, BrowserError, Installed};
 use crate::engine::EngineConfig;
 use crate::gate::Gate;
 use crate::reference::{Knobs, ReferenceServer};
@@ -150,6 +151,8 @@ pub enum SessionError {
     Listen(SocketAddr, std::io::Error),
     #[error("cannot start the client command {0:?}: {1}")]
     Spawn(String, std::io::Error),
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
 }
 
 /// One agent's finished (or interrupted) run.
@@ -341,6 +344,8 @@ pub enum ClientUnderTest {
     Spawn(String),
     /// Clients connect by themselves (Autobahn's usual set-up).
     External,
+    /// A browser, headless, on the driver page (`browser`).
+    Browser(Installed),
 }
 
 /// Everything a client-testing run needs.
@@ -353,6 +358,8 @@ pub struct ClientRun {
     pub until_stopped: bool,
     /// Serve `wss://` with this identity (the reference client trusts it).
     pub tls: Option<ServerTls>,
+    /// The HTML report the run will write, linked from the browser page.
+    pub report: Option<std::path::PathBuf>,
     pub common: Common,
 }
 
@@ -364,6 +371,7 @@ impl Default for ClientRun {
             agents: Vec::new(),
             until_stopped: false,
             tls: None,
+            report: None,
             common: Common::default(),
         }
     }
@@ -419,6 +427,7 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             until_stopped: run.until_stopped,
             tls: run.tls.clone(),
             open_handshake_timeout: run.common.open_handshake_timeout(),
+            report: run.report.clone(),
         },
     )
     .await
@@ -465,6 +474,32 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
                 _ = until_stopped(&stop) => { let _ = child.kill().await; }
             }
         }
+        ClientUnderTest::Browser(installed) => {
+            let page = browser::page_url(server.addr, run.tls.is_some(), &first_agent);
+            let tls = run
+                .tls
+                .as_ref()
+                .map(|t| browser::TlsException::new(server.addr, &t.cert_pem));
+            let mut launched = installed.launch(&page, tls.as_ref())?;
+            let name = installed.agent();
+            tokio::select! {
+                _ = server.finished() => {
+                    client_status = Some(format!("{name} ran the cases on {page}"));
+                }
+                status = launched.exited() => {
+                    let why = launched.last_error_line().map_or(String::new(), |l| format!("; its last words: {l}"));
+                    client_status = Some(match status {
+                        Ok(s) => format!("{name} exited before the run ended: {s}{why}"),
+                        Err(e) => format!("{name}: {e}"),
+                    });
+                }
+                _ = tokio::time::sleep(limit) => {
+                    client_status = Some(format!("{name} still running after {limit:?}; stopped"));
+                }
+                _ = until_stopped(&stop) => {}
+            }
+            launched.stop().await;
+        }
         ClientUnderTest::External => {
             tokio::select! {
                 _ = server.finished() => {}
@@ -496,7 +531,8 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
         .into_iter()
         .map(|agent| {
             let complete = !interrupted && server.ran(&agent) == cases.len();
-            let results = server.results(&agent, &why_missing);
+            let mut results = server.results(&agent, &why_missing);
+            browser::notes::annotate(&mut results);
             RunResults::new(
                 agent,
                 Role::Client,

@@ -67,6 +67,7 @@ async fn server(cases: &[&str]) -> FuzzingServer {
             until_stopped: false,
             tls: None,
             open_handshake_timeout: std::time::Duration::from_secs(5),
+            report: None,
         },
     )
     .await

@@ -132,21 +132,7 @@ impl Drop for TlsFiles {
 }
 
 fn tolerated(role: &str, agent: &str) -> BTreeMap<String, Vec<String>> {
-    let file = expected_file(&format!("{role}/tolerated.json"));
-    file.get(agent)
-        .and_then(|m| m.as_object())
-        .map(|m| {
-            m.iter()
-                .map(|(id, v)| {
-                    let accept = v["accept"].as_array().into_iter().flatten();
-                    (
-                        id.clone(),
-                        accept.filter_map(|a| a.as_str().map(String::from)).collect(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    common::tolerated(&format!("{role}/tolerated.json"), agent)
 }
 
 fn enabled() -> bool {

@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use wsconform::browser::Browser;
 use wsconform::reference::Knob;
 
 use crate::report_cmd::ReportCommand;
@@ -182,6 +183,11 @@ pub struct ClientArgs {
     /// --tls, {ca}: the PEM file of the certificate to trust).
     #[arg(long)]
     pub spawn: Option<String>,
+    /// Test a browser: start it headless on the driver page served at /
+    /// (fresh profile, killed at the end); the agent is its name and
+    /// version unless --agent is given.
+    #[arg(long, value_enum, conflicts_with = "spawn")]
+    pub browser: Option<Browser>,
     /// Agent name(s) to wait for (/updateReports); the first names the
     /// spawned or reference client.
     #[arg(long = "agent")]

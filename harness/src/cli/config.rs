@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use wsconform::baseline::{Baseline, BaselineError};
+use wsconform::browser::BrowserError;
 use wsconform::gate::Gate;
 use wsconform::reference::Knobs;
 use wsconform::report::agent_prefix;
@@ -49,6 +50,8 @@ pub enum ConfigError {
         "spec {spec}: url {url:?}: the address to listen on must be an IP address (e.g. ws://127.0.0.1:9001)"
     )]
     SpecListen { spec: String, url: String },
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
     #[error("agents {a:?} and {b:?} would write the same report files ({prefix}_case_*.json)")]
     SameReports { a: String, b: String, prefix: String },
 }
@@ -435,7 +438,7 @@ fn spec_listen(spec: &Spec, name: &str) -> Result<Option<(SocketAddr, bool)>, Co
 
 fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
     let flags = RunFlags::check(&args.run)?;
-    let agents = args
+    let mut agents = args
         .agents
         .iter()
         .map(|a| validate::agent_arg("--agent", a))
@@ -453,9 +456,9 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
         None => None,
     };
     let listen = listen_flag.or(from_spec.map(|(addr, _)| addr));
-    if (args.spawn.is_some() || listen.is_some()) && !args.knobs.is_empty() {
+    if (args.spawn.is_some() || listen.is_some() || args.browser.is_some()) && !args.knobs.is_empty() {
         return Err(ConfigError::Conflict(
-            "--knob applies to the built-in reference client only (no --spawn or --listen)",
+            "--knob applies to the built-in reference client only (no --spawn, --listen or --browser)",
         ));
     }
     let out = outputs(&args.run, spec.as_ref(), "reports/clients", flags)?;
@@ -468,8 +471,15 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
         _ => server_identity(&args.identity)?,
     };
     let cert_file = tls.as_ref().map(|_| out.outdir.join("wsconform-cert.pem"));
-    let client = match (&args.spawn, listen) {
-        (Some(cmd), _) => {
+    let browser = args.browser.map(|b| b.locate()).transpose()?;
+    if let Some(browser) = &browser {
+        if agents.is_empty() {
+            agents.push(validate::agent("the browser's name", &browser.agent())?);
+        }
+    }
+    let client = match (browser, &args.spawn, listen) {
+        (Some(browser), _, _) => ClientUnderTest::Browser(browser),
+        (None, Some(cmd), _) => {
             let ca = match (&cert_file, cmd.contains("{ca}")) {
                 (Some(path), _) => path.display().to_string(),
                 (None, true) => return Err(ConfigError::Conflict("{ca} in --spawn needs --tls")),
@@ -477,8 +487,8 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
             };
             ClientUnderTest::Spawn(cmd.replace("{ca}", &ca))
         }
-        (None, Some(_)) => ClientUnderTest::External,
-        (None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
+        (None, None, Some(_)) => ClientUnderTest::External,
+        (None, None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
     };
     let common = common(&args.run, spec.as_ref(), flags);
     common.cases(Role::Client)?;
@@ -493,12 +503,20 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
             agents,
             until_stopped: args.until_stopped,
             tls,
+            report: Some(report_page(&out.outdir)),
             common,
         },
         out,
         cert_file,
         warnings,
     })
+}
+
+/// The HTML report's path as the browser page links it: absolute, since the
+/// page cannot know wsconform's working folder.
+fn report_page(outdir: &std::path::Path) -> PathBuf {
+    let page = outdir.join("index.html");
+    std::path::absolute(&page).unwrap_or(page)
 }
 
 fn replay(args: ReplayArgs) -> Result<ReplayConfig, ConfigError> {

@@ -138,8 +138,10 @@ pub async fn client(config: ClientConfig) -> anyhow::Result<ExitCode> {
     }
     if matches!(run.client, ClientUnderTest::External) {
         eprintln!(
-            "wsconform: listening on {}://{} for clients (Autobahn fuzzingserver protocol)",
+            "wsconform: listening on {}://{} for clients (Autobahn fuzzingserver protocol; browsers: open {}://{}/)",
             wsconform::transport::scheme(run.tls.is_some()),
+            run.listen,
+            if run.tls.is_some() { "https" } else { "http" },
             run.listen
         );
     }

@@ -24,6 +24,7 @@ use crate::engine::{self, EngineConfig};
 use crate::record::{HandshakeAnswer, Outcome};
 use crate::runner::CaseResult;
 use crate::server_handshake::{self, read_head, AcceptError, Leniency};
+use crate::testing::browser_page::Page;
 use crate::transport::{self, ServerTls, Stream};
 use crate::verdict::{judge, Expectations};
 
@@ -42,6 +43,8 @@ pub struct FuzzingServerConfig {
     /// How long a client has to send its request head (Autobahn's
     /// openHandshakeTimeout, 5 s by default), before `engine.timeout_scale`.
     pub open_handshake_timeout: Duration,
+    /// The HTML report the run will write, linked from the browser page.
+    pub report: Option<std::path::PathBuf>,
 }
 
 /// Results so far, by agent, by case id.
@@ -172,6 +175,8 @@ impl Drop for FuzzingServer {
 #[derive(Debug)]
 struct Shared {
     config: FuzzingServerConfig,
+    /// Served on a plain `GET /` (`browser_page`).
+    page: Page,
     state: Mutex<State>,
     done: watch::Sender<bool>,
     /// Wakes `/getCaseStatus` requests when a result arrives.
@@ -240,7 +245,9 @@ impl FuzzingServer {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let (done_tx, done) = watch::channel(false);
+        let page = Page::new(&config.cases, config.report.as_deref());
         let shared = Arc::new(Shared {
+            page,
             config,
             state: Mutex::new(State::default()),
             done: done_tx,
@@ -455,6 +462,11 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
     let (req, mut leftover, head) = tokio::time::timeout(limit, read_head(&mut stream))
         .await
         .map_err(|_| RequestError::Bad(format!("no request head within {limit:?}")))??;
+    // Before the key is remembered: the page's own fetch is no connection
+    // of the client under test.
+    if Page::is_request_for(&req) {
+        return Ok(shared.page.serve(&mut stream).await?);
+    }
     let key = shared.state().keys.remember(&req);
     let (path, params) = query_params(&req.target);
     let index_of = |params: &BTreeMap<String, String>| -> Result<&Case, String> {

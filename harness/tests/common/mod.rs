@@ -21,6 +21,26 @@ pub fn expected_file(rel: &str) -> BTreeMap<String, Value> {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// The other behaviors a `tolerated.json` under `peers/expected/` accepts
+/// for `agent`, by case id.
+pub fn tolerated(rel: &str, agent: &str) -> BTreeMap<String, Vec<String>> {
+    let file = expected_file(rel);
+    file.get(agent)
+        .and_then(|m| m.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(id, v)| {
+                    let accept = v["accept"].as_array().into_iter().flatten();
+                    (
+                        id.clone(),
+                        accept.filter_map(|a| a.as_str().map(String::from)).collect(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn selection(include: &[&str], exclude: &[&str]) -> Selection {
     Selection {
         include: include.iter().map(|s| s.to_string()).collect(),
