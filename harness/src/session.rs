@@ -18,7 +18,8 @@ use crate::reference::{Knobs, ReferenceServer};
 use crate::report::{self, results::RunInfo, ReportError};
 use crate::runner::{run_all, CaseResult};
 use crate::spec::SpecTimer;
-use crate::testing::client::{FuzzingServer, FuzzingServerConfig};
+use crate::testing::client::{FuzzingServer, FuzzingServerConfig, MAX_OTHER_AGENTS};
+use crate::testing::copies::Plan;
 use crate::testing::server::{run_case, ClientOptions};
 use crate::transport::{Connector, ServerTls, Target, TargetError, TlsError, Trust};
 
@@ -150,6 +151,11 @@ pub enum SessionError {
     Listen(SocketAddr, std::io::Error),
     #[error("cannot start the client command {0:?}: {1}")]
     Spawn(String, std::io::Error),
+    #[error(
+        "--jobs starts copies of the client with --spawn; to run copies of an external client, run one \
+         `wsconform client --listen ADDR --shard I/N` per copy and join them with `wsconform report merge`"
+    )]
+    CopiesOfExternal,
 }
 
 /// One agent's finished (or interrupted) run.
@@ -353,6 +359,11 @@ pub struct ClientRun {
     pub until_stopped: bool,
     /// Serve `wss://` with this identity (the reference client trusts it).
     pub tls: Option<ServerTls>,
+    /// Copies of a spawned or reference client run at once, each on its own
+    /// slice of the cases and its own listener (`testing::copies`); 1 is
+    /// Autobahn's set-up. Copies of external clients are started by their
+    /// user: one run per copy with `--shard`.
+    pub jobs: usize,
     pub common: Common,
 }
 
@@ -364,6 +375,7 @@ impl Default for ClientRun {
             agents: Vec::new(),
             until_stopped: false,
             tls: None,
+            jobs: 1,
             common: Common::default(),
         }
     }
@@ -374,19 +386,23 @@ impl Default for ClientRun {
 pub struct ClientResults {
     pub url: String,
     pub runs: Vec<RunResults>,
-    /// What became of a spawned or reference client.
+    /// What became of a spawned or reference client (one line per copy).
     pub client_status: Option<String>,
     pub passed: bool,
 }
 
-/// Upper bound for a whole client run: every case's deadline, plus slack
-/// for the client's own connection handling.
+/// Upper bound for a whole client run (or one copy's): every case's
+/// deadline, plus slack for the client's own start and connection handling,
+/// scaled like every timer (`--timeout-scale`) but never below 5 s.
 fn client_run_limit(cases: &[Case], engine: &EngineConfig) -> Duration {
+    let slack = Duration::from_secs(30)
+        .mul_f64(engine.timeout_scale)
+        .max(Duration::from_secs(5));
     cases
         .iter()
         .map(|c| engine.deadline_for(c) + Duration::from_secs(1))
         .sum::<Duration>()
-        + Duration::from_secs(30)
+        + slack
 }
 
 async fn until_stopped(stop: &AtomicBool) {
@@ -395,12 +411,99 @@ async fn until_stopped(stop: &AtomicBool) {
     }
 }
 
-/// Runs a client-testing session: listens, lets the client under test
-/// connect, and collects every agent's results.
+/// Kills a spawned client command and everything it started: it runs in a
+/// process group of its own, so a wrapper (`sh -c`, `time`, `npm`) does not
+/// leave the real client running.
+fn kill_group(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        kill_process_group(pid);
+    }
+    let _ = child.start_kill();
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn kill_process_group(pgid: i32) {
+    // SAFETY: killpg only sends a signal. The group is the one the child
+    // leads (`process_group(0)` at spawn) and the child is not reaped yet
+    // (its `id()` is known), so the id cannot name another group.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_process_group(_pgid: i32) {}
+
+/// Runs one copy of the client under test against `url` as `agent`, until
+/// it ends, `limit` passes or the run is stopped; what became of it.
+async fn run_copy(
+    client: &ClientUnderTest,
+    server: &FuzzingServer,
+    agent: &str,
+    limit: Duration,
+    trust: &Trust,
+    stop: &AtomicBool,
+) -> Result<Option<String>, SessionError> {
+    let url = server.url();
+    Ok(match client {
+        ClientUnderTest::Reference(knobs) => {
+            let connector = Connector::new(trust)?;
+            let driver = crate::reference::client::run_driver(&url, agent, knobs, &connector);
+            tokio::select! {
+                result = tokio::time::timeout(limit, driver) => Some(match result {
+                    Ok(Ok(n)) => format!("reference client ran {n} case(s)"),
+                    Ok(Err(e)) => format!("reference client stopped: {e}"),
+                    Err(_) => format!("reference client still running after {limit:?}; stopped"),
+                }),
+                _ = until_stopped(stop) => None,
+            }
+        }
+        ClientUnderTest::Spawn(command) => {
+            let command = command.replace("{url}", &url).replace("{agent}", agent);
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| SessionError::Spawn(command.clone(), e))?;
+            let status = tokio::select! {
+                status = tokio::time::timeout(limit, child.wait()) => Some(match status {
+                    Ok(Ok(s)) => format!("client command exited: {s}"),
+                    Ok(Err(e)) => format!("client command: {e}"),
+                    Err(_) => format!("client command still running after {limit:?}; killed as hung"),
+                }),
+                _ = until_stopped(stop) => None,
+            };
+            if status.as_deref().is_none_or(|s| s.ends_with("killed as hung")) {
+                kill_group(&mut child);
+                let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+            }
+            status
+        }
+        ClientUnderTest::External => {
+            tokio::select! {
+                _ = server.finished() => {}
+                _ = until_stopped(stop) => {}
+            }
+            None
+        }
+    })
+}
+
+/// Runs a client-testing session: listens (once per copy of the client),
+/// lets the client under test connect, and collects every agent's results,
+/// the copies' merged under the run's agent name.
 pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
     let cases = run.common.cases(Role::Client)?;
+    if run.jobs == 0 {
+        return Err(SessionError::Jobs);
+    }
+    if run.jobs > 1 && matches!(run.client, ClientUnderTest::External) {
+        return Err(SessionError::CopiesOfExternal);
+    }
     let engine = run.common.engine(Role::Server);
-    let limit = client_run_limit(&cases, &engine);
     let default_agent = match &run.client {
         ClientUnderTest::Reference(_) => "wsconform-reference-client",
         _ => "client",
@@ -410,93 +513,110 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
     } else {
         run.agents.clone()
     };
-    let server = FuzzingServer::start(
-        run.listen,
-        FuzzingServerConfig {
-            cases: cases.clone(),
-            engine,
-            expected_agents: agents.clone(),
-            until_stopped: run.until_stopped,
-            tls: run.tls.clone(),
-            open_handshake_timeout: run.common.open_handshake_timeout(),
-        },
-    )
-    .await
-    .map_err(|e| SessionError::Listen(run.listen, e))?;
-    let url = server.url();
-    let started = SystemTime::now();
-    let mut client_status = None;
     let first_agent = agents.first().cloned().unwrap_or_default();
-    match &run.client {
-        ClientUnderTest::Reference(knobs) => {
-            let trust = run.tls.as_ref().map_or_else(Trust::default, ServerTls::trust);
-            let connector = Connector::new(&trust)?;
-            let driver = crate::reference::client::run_driver(&url, &first_agent, knobs, &connector);
-            tokio::select! {
-                result = tokio::time::timeout(limit, driver) => {
-                    client_status = Some(match result {
-                        Ok(Ok(n)) => format!("reference client ran {n} case(s)"),
-                        Ok(Err(e)) => format!("reference client stopped: {e}"),
-                        Err(_) => format!("reference client still running after {limit:?}; stopped"),
-                    });
-                }
-                _ = until_stopped(&stop) => {}
-            }
+    let plan = Plan::new(&cases, run.jobs, &first_agent);
+    let mut servers = Vec::with_capacity(plan.copies.len());
+    for (n, copy) in plan.copies.iter().enumerate() {
+        // The first copy listens where asked; the others next to it.
+        let listen = if n == 0 {
+            run.listen
+        } else {
+            SocketAddr::new(run.listen.ip(), 0)
+        };
+        let mut expected_agents = agents.clone();
+        if let Some(first) = expected_agents.first_mut() {
+            first.clone_from(&copy.agent);
         }
-        ClientUnderTest::Spawn(command) => {
-            let command = command.replace("{url}", &url).replace("{agent}", &first_agent);
-            let mut child = tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(&command)
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| SessionError::Spawn(command.clone(), e))?;
-            tokio::select! {
-                status = tokio::time::timeout(limit, child.wait()) => {
-                    client_status = Some(match status {
-                        Ok(Ok(s)) => format!("client command exited: {s}"),
-                        Ok(Err(e)) => format!("client command: {e}"),
-                        Err(_) => {
-                            let _ = child.kill().await;
-                            format!("client command still running after {limit:?}; killed as hung")
-                        }
-                    });
-                }
-                _ = until_stopped(&stop) => { let _ = child.kill().await; }
-            }
-        }
-        ClientUnderTest::External => {
-            tokio::select! {
-                _ = server.finished() => {}
-                _ = until_stopped(&stop) => {}
-            }
-        }
+        let server = FuzzingServer::start(
+            listen,
+            FuzzingServerConfig {
+                cases: copy.cases.clone(),
+                engine: engine.clone(),
+                expected_agents,
+                until_stopped: run.until_stopped,
+                tls: run.tls.clone(),
+                open_handshake_timeout: run.common.open_handshake_timeout(),
+            },
+        )
+        .await
+        .map_err(|e| SessionError::Listen(listen, e))?;
+        servers.push(server);
     }
+    let urls: Vec<String> = servers.iter().map(FuzzingServer::url).collect();
+    let url = urls.join(" ");
+    let started = SystemTime::now();
+    let trust = run.tls.as_ref().map_or_else(Trust::default, ServerTls::trust);
+    let copies = plan.copies.iter().zip(&servers).map(|(copy, server)| {
+        let limit = client_run_limit(&copy.cases, &engine);
+        run_copy(&run.client, server, &copy.agent, limit, &trust, &stop)
+    });
+    let statuses = futures_util::future::join_all(copies).await;
+    let statuses: Vec<Option<String>> = statuses.into_iter().collect::<Result<_, _>>()?;
     // The last case's result is stored when its connection ends, which may
     // be a moment after the client moved on.
     for _ in 0..100 {
-        if agents.iter().all(|a| server.ran(a) >= cases.len()) {
+        let settled = plan.copies.iter().zip(&servers).all(|(copy, server)| {
+            let mut expected = agents.iter().skip(1).map(String::as_str).collect::<Vec<_>>();
+            expected.push(&copy.agent);
+            expected.iter().all(|a| server.ran(a) >= copy.cases.len())
+        });
+        if settled {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let interrupted = stop.load(Ordering::SeqCst);
-    let mut seen = server.agents();
-    for a in &agents {
-        if !seen.contains(a) {
-            seen.push(a.clone());
+    let several = plan.copies.len() > 1;
+    let status_of = |n: usize| -> Option<String> {
+        let status = statuses.get(n).cloned().flatten()?;
+        Some(match several {
+            true => format!(
+                "copy {} of {} ({}): {status}",
+                n + 1,
+                plan.copies.len(),
+                plan.copies[n].agent
+            ),
+            false => status,
+        })
+    };
+    // The agents to report, merged: the run's own first, then any other
+    // name a copy saw, at most MAX_OTHER_AGENTS of those (each is reported
+    // with every case, so made-up names must not multiply the reports).
+    let mut names = agents.clone();
+    let mut others_dropped = 0usize;
+    for (n, server) in servers.iter().enumerate() {
+        for local in server.agents() {
+            let merged = plan.merged_name(n, &local);
+            if names.contains(&merged) {
+                continue;
+            }
+            if names.len() - agents.len() < MAX_OTHER_AGENTS {
+                names.push(merged);
+            } else {
+                others_dropped += 1;
+            }
         }
     }
-    let why_missing = client_status
-        .clone()
-        .map_or("the client never ran this case".to_string(), |s| {
-            format!("the client never ran this case ({s})")
-        });
-    let runs: Vec<RunResults> = seen
+    let runs: Vec<RunResults> = names
         .into_iter()
         .map(|agent| {
-            let complete = !interrupted && server.ran(&agent) == cases.len();
-            let results = server.results(&agent, &why_missing);
+            let mut complete = !interrupted;
+            let mut results = Vec::with_capacity(cases.len());
+            for (n, (copy, server)) in plan.copies.iter().zip(&servers).enumerate() {
+                let why_missing = status_of(n).map_or("the client never ran this case".to_string(), |s| {
+                    format!("the client never ran this case ({s})")
+                });
+                // The name this copy used for `agent`'s cases: the one under
+                // which it ran the most (a driver may ignore `{agent}`).
+                let local = plan
+                    .local_names(n, &agent)
+                    .into_iter()
+                    .max_by_key(|l| server.ran(l))
+                    .unwrap_or_else(|| agent.clone());
+                complete &= server.ran(&local) == copy.cases.len();
+                results.extend(server.results(&local, &why_missing));
+            }
+            results.sort_by_key(|r| plan.position(&r.case.id));
             RunResults::new(
                 agent,
                 Role::Client,
@@ -508,11 +628,17 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             )
         })
         .collect();
+    let mut lines: Vec<String> = (0..plan.copies.len()).filter_map(status_of).collect();
+    if others_dropped > 0 {
+        lines.push(format!(
+            "{others_dropped} more agent name(s) besides --agent ran cases; their results are not reported"
+        ));
+    }
     let passed = !runs.is_empty() && runs.iter().all(|r| r.passed);
     Ok(ClientResults {
         url,
         runs,
-        client_status,
+        client_status: (!lines.is_empty()).then(|| lines.join("\n")),
         passed,
     })
 }

@@ -217,6 +217,80 @@ fn client_role_exit_codes_and_reports() {
     std::fs::remove_dir_all(dir).expect("cleans");
 }
 
+/// `--jobs N` with `--spawn`: N copies, each with its slice of the cases
+/// and its own agent name (`{agent}-IofN`), merged under the one agent. A
+/// copy that crashes, and one that hangs (killed with what it started once
+/// its slice's deadlines have passed), cost only their own cases, which get
+/// FAILED verdicts saying why; the reports are written.
+#[test]
+fn client_copies_that_crash_or_hang_cost_only_their_cases() {
+    let dir = tmpdir("copies");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pidfile = dir.join("hung.pid");
+    let spawn = format!(
+        "case {{agent}} in \
+           *-2of3) exit 3 ;; \
+           *-3of3) sleep 1000 & echo $! > {pid}; wait ;; \
+           *) exec {bin} reference-client {{url}} --agent {{agent}} ;; \
+         esac",
+        pid = s(&pidfile),
+        bin = env!("CARGO_BIN_EXE_wsconform"),
+    );
+    let outdir = dir.join("reports");
+    let started = std::time::Instant::now();
+    let out = wsconform(&[
+        "client",
+        "--spawn",
+        &spawn,
+        "--agent",
+        "me",
+        "--jobs",
+        "3",
+        "--cases",
+        "1.1.1,1.1.2,1.1.3",
+        "--timeout-scale",
+        "0.1",
+        "--outdir",
+        s(&outdir),
+    ]);
+    assert_exit(&out, 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "bounded");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("copy 2 of 3 (me-2of3): client command exited: exit status: 3"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("copy 3 of 3 (me-3of3)") && stdout.contains("killed as hung"),
+        "{stdout}"
+    );
+    let index = read_json(outdir.join("index.json"));
+    let me = index["me"].as_object().expect("one agent, merged");
+    assert_eq!(index.as_object().expect("index").len(), 1, "{index}");
+    let behavior = |id: &str| me[id]["behavior"].as_str().expect("behavior").to_string();
+    assert_eq!(
+        [behavior("1.1.1"), behavior("1.1.2"), behavior("1.1.3")],
+        ["OK", "FAILED", "FAILED"]
+    );
+    let results = read_json(outdir.join("results.json"));
+    assert_eq!(results["runs"][0]["complete"], false);
+    assert!(outdir.join("index.html").exists());
+    // The hung copy's own child went with it.
+    let pid = std::fs::read_to_string(&pidfile).expect("the hung copy started");
+    let alive = std::path::Path::new("/proc").join(pid.trim()).join("stat");
+    let state = std::fs::read_to_string(&alive).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "sleep {pid} survived: {state}"
+    );
+    // Copies of a client wsconform does not start: one line saying how.
+    assert_usage_error(
+        &wsconform(&["client", "--listen", "127.0.0.1:0", "--jobs", "2", "--agent", "a"]),
+        "--shard I/N",
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
 #[test]
 fn baseline_fails_only_on_changes() {
     let dir = tmpdir("baseline");

@@ -190,6 +190,10 @@ pub struct ClientArgs {
     /// agents' /updateReports.
     #[arg(long)]
     pub until_stopped: bool,
+    /// Copies of the --spawn'ed (or reference) client run at once, each
+    /// with its own slice of the cases and its own URL: 1 to 64.
+    #[arg(long, default_value = "1", allow_negative_numbers = true)]
+    pub jobs: OsString,
     /// With the reference client: make it misbehave (repeatable).
     #[arg(long = "knob", value_enum)]
     pub knobs: Vec<Knob>,

@@ -435,6 +435,7 @@ fn spec_listen(spec: &Spec, name: &str) -> Result<Option<(SocketAddr, bool)>, Co
 
 fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
     let flags = RunFlags::check(&args.run)?;
+    let jobs = validate::jobs(&args.jobs)?;
     let agents = args
         .agents
         .iter()
@@ -480,6 +481,9 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
         (None, Some(_)) => ClientUnderTest::External,
         (None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
     };
+    if jobs > 1 && matches!(client, ClientUnderTest::External) {
+        return Err(SessionError::CopiesOfExternal.into());
+    }
     let common = common(&args.run, spec.as_ref(), flags);
     common.cases(Role::Client)?;
     for a in &agents {
@@ -493,6 +497,7 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
             agents,
             until_stopped: args.until_stopped,
             tls,
+            jobs,
             common,
         },
         out,

@@ -2,4 +2,5 @@
 //! testing a client (the harness listens as a server).
 
 pub mod client;
+pub mod copies;
 pub mod server;
