@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use wsconform_cases::{Case, HandshakeExpect, Shard};
+use wsconform_cases::{Case, HandshakeExpect, Step};
 
 use super::client::MAX_AGENT_CHARS;
 
@@ -48,21 +48,64 @@ fn needs_history(case: &Case) -> bool {
         .is_some_and(|h| h.expect == HandshakeExpect::FreshKey)
 }
 
+/// A case's time, estimated from its steps in microseconds, to balance the
+/// copies: its fixed waits (6.4.x's 2 s, 5.19's 1 s) in full, the bytes it
+/// sends at 100 MB/s (the peer echoes them), 2 µs per frame of an
+/// auto-fragmented message, 50 µs per round trip (9.7/9.8), and 2 ms for
+/// the connection itself. Only the proportions matter.
+pub fn estimated_cost(case: &Case) -> u64 {
+    let per_byte = |len: u64| len / 100;
+    let steps: u64 = case
+        .steps
+        .iter()
+        .map(|step| match step {
+            Step::Wait { ms, .. } => ms * 1000,
+            Step::Frame { frame, .. } => per_byte(frame.payload.len),
+            Step::FrameData { payload } => per_byte(payload.len),
+            Step::Message {
+                payload,
+                fragment_size,
+                ..
+            } => per_byte(payload.len) + 2 * payload.len.div_ceil((*fragment_size).max(1)),
+            Step::RoundTrips { payload, count, .. } => u64::from(*count) * (per_byte(payload.len) + 50),
+            _ => 0,
+        })
+        .sum();
+    steps + 2000
+}
+
 impl Plan {
     /// Splits `cases` among `jobs` copies (at most one per case, at least
-    /// one): copy I of N gets every N-th case starting at the I-th, as
-    /// `--shard I/N` does, so each category and its slow cases (9.x's large
-    /// messages, 6.4.x's fixed waits) are spread over all copies, and the
+    /// one) so that the copies finish at about the same time: each case,
+    /// costliest first, goes to the copy with the least estimated time so
+    /// far ([`estimated_cost`]; ties to the lower copy, then the earlier
+    /// case), and each copy runs its cases in the selection's order. The
     /// split depends on the selection and N alone.
     pub fn new(cases: &[Case], jobs: usize, agent: &str) -> Plan {
         let count = jobs.clamp(1, cases.len().max(1));
-        let copies = (1..=count)
-            .map(|index| {
-                let mut slice = Shard { index, count }.take(cases.to_vec());
+        let mut order: Vec<usize> = (0..cases.len()).collect();
+        order.sort_by_key(|&n| (std::cmp::Reverse(estimated_cost(&cases[n])), n));
+        let mut load = vec![0u64; count];
+        let mut slices: Vec<Vec<usize>> = vec![Vec::new(); count];
+        for n in order {
+            let (lightest, _) = load
+                .iter()
+                .enumerate()
+                .min_by_key(|&(copy, total)| (*total, copy))
+                .unwrap_or((0, &0));
+            load[lightest] += estimated_cost(&cases[n]);
+            slices[lightest].push(n);
+        }
+        let copies = slices
+            .into_iter()
+            .enumerate()
+            .map(|(copy, mut slice)| {
+                slice.sort_unstable();
+                let mut slice: Vec<Case> = slice.into_iter().map(|n| cases[n].clone()).collect();
                 // Stable: the other cases keep their order.
                 slice.sort_by_key(needs_history);
                 ClientCopy {
-                    agent: copy_agent(agent, index, count),
+                    agent: copy_agent(agent, copy + 1, count),
                     cases: slice,
                 }
             })
@@ -174,14 +217,22 @@ mod tests {
     fn slow_cases_are_spread_and_history_cases_come_last() {
         let cases = client_cases();
         let plan = Plan::new(&cases, 4, "me");
-        for group in ["6.4.", "9.1.", "9.2."] {
-            let per_copy: Vec<usize> = plan
-                .copies
-                .iter()
-                .map(|c| c.cases.iter().filter(|c| c.id.starts_with(group)).count())
-                .collect();
-            assert!(per_copy.iter().all(|n| *n >= 1), "{group}: {per_copy:?}");
+        // Each copy gets one of 6.4.1-6.4.4 (2 s of fixed waits each).
+        for copy in &plan.copies {
+            let waits = copy.cases.iter().filter(|c| c.id.starts_with("6.4.")).count();
+            assert_eq!(waits, 1, "{}", copy.agent);
         }
+        let loads: Vec<u64> = plan
+            .copies
+            .iter()
+            .map(|c| c.cases.iter().map(estimated_cost).sum())
+            .collect();
+        let (min, max) = (loads.iter().min(), loads.iter().max());
+        assert!(
+            max.zip(min).is_some_and(|(max, min)| max - min <= 1_000_000),
+            "balanced within the largest case: {loads:?}"
+        );
+        assert!(estimated_cost(&cases[0]) < estimated_cost(&by_id(&cases, "9.1.6")));
         let fresh: Vec<&ClientCopy> = plan
             .copies
             .iter()
@@ -191,6 +242,15 @@ mod tests {
         let last = fresh[0].cases.last().expect("not empty");
         assert!(needs_history(last), "{} comes last", last.id);
         assert!(fresh[0].cases.len() > 1, "after other connections of the copy");
+        for copy in &plan.copies {
+            let positions: Vec<usize> = copy
+                .cases
+                .iter()
+                .filter(|c| !needs_history(c))
+                .map(|c| plan.position(&c.id))
+                .collect();
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "selection order");
+        }
         // The split is a function of the selection and N.
         let again = Plan::new(&cases, 4, "me");
         for (a, b) in plan.copies.iter().zip(&again.copies) {
@@ -198,5 +258,13 @@ mod tests {
             assert_eq!(ids(a), ids(b));
         }
         assert!(plan.position("1.1.1") < plan.position("9.1.1"));
+    }
+
+    fn by_id(cases: &[Case], id: &str) -> Case {
+        cases
+            .iter()
+            .find(|c| c.id == id)
+            .cloned()
+            .expect("in the catalog")
     }
 }
