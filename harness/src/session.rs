@@ -35,6 +35,32 @@ pub struct Common {
     pub close_handshake_timeout: SpecTimer,
     pub server_drop_timeout: SpecTimer,
     pub gate: Gate,
+    pub families: Families,
+}
+
+/// Which families of the catalog a run may select from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Families {
+    /// Autobahn's cases and wsconform's own (`hs.*`, `mask.*`, …).
+    #[default]
+    All,
+    /// Only the cases Autobahn|Testsuite has (`--autobahn-only`).
+    AutobahnOnly,
+}
+
+/// Which cases the Autobahn-layout reports (`index.json` and the
+/// `<agent>_case_<id>.json` files) list; `results.json`, the HTML, JUnit,
+/// Markdown and the gate always have every case of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutobahnLayout {
+    /// Every case of the run.
+    #[default]
+    AllCases,
+    /// Autobahn's cases only: a run from an Autobahn spec, whose
+    /// `index.json` a project's regression check diffs against one Autobahn
+    /// wrote (`jq -S 'del(.. | .duration?)'` of both); wsconform's own
+    /// families would be extra ids there.
+    AutobahnCases,
 }
 
 impl Default for Common {
@@ -47,6 +73,7 @@ impl Default for Common {
             close_handshake_timeout: None,
             server_drop_timeout: None,
             gate: Gate::default(),
+            families: Families::default(),
         }
     }
 }
@@ -60,6 +87,7 @@ impl Common {
         let cases: Vec<Case> = select(&catalog(), &self.selection)?
             .into_iter()
             .filter(|c| c.applies_to(role))
+            .filter(|c| self.families == Families::All || c.is_autobahn())
             .collect();
         if cases.is_empty() {
             return Err(SessionError::NoCases);
@@ -215,15 +243,24 @@ pub fn check_outdir(dir: &Path) -> Result<(), SessionError> {
 /// stderr, not the end of the run, so one agent's trouble never costs the
 /// other agents their reports. Returns the first error that cost a whole
 /// report.
-pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError> {
+pub fn write_reports(dir: &Path, runs: &[RunResults], layout: AutobahnLayout) -> Result<(), ReportError> {
     let harness = runs.first().map_or(Role::Client, |r| r.peer_role.peer());
-    let by_agent: Vec<(&str, &[CaseResult])> = runs
+    let by_agent: Vec<(&str, Vec<&CaseResult>)> = runs
         .iter()
-        .map(|r| (r.agent.as_str(), r.results.as_slice()))
+        .map(|r| {
+            let listed = r.results.iter().filter(|c| match layout {
+                AutobahnLayout::AllCases => true,
+                AutobahnLayout::AutobahnCases => c.case.is_autobahn(),
+            });
+            (r.agent.as_str(), listed.collect())
+        })
         .collect();
+    // A case's number in its report file, as Autobahn's: its position among
+    // the cases listed.
     let position = |id: &str| {
-        runs.iter()
-            .find_map(|r| r.results.iter().position(|c| c.case.id == id))
+        by_agent
+            .iter()
+            .find_map(|(_, l)| l.iter().position(|c| c.case.id == id))
             .map_or(0, |n| n + 1)
     };
     let autobahn = report::autobahn::write(dir, &by_agent, position, harness);

@@ -116,6 +116,10 @@ pub struct RunArgs {
     /// Read an Autobahn spec file (fuzzingclient.json / fuzzingserver.json).
     #[arg(long)]
     pub spec: Option<PathBuf>,
+    /// Run only the cases Autobahn|Testsuite has, none of wsconform's own
+    /// families (hs.*, mask.*, ...), which otherwise run besides a spec's cases.
+    #[arg(long)]
+    pub autobahn_only: bool,
     /// Print only the summary.
     #[arg(long)]
     pub quiet: bool,

@@ -157,7 +157,7 @@ pub async fn client(config: ClientConfig) -> anyhow::Result<ExitCode> {
 /// the gate, or by changes against the baseline when one is given.
 fn finish(out: &Outputs, runs: &[RunResults]) -> anyhow::Result<ExitCode> {
     let (outdir, gate) = (&out.outdir, &out.gate);
-    write_reports(outdir, runs)?;
+    write_reports(outdir, runs, out.layout)?;
     let doc = report::read_results(&outdir.join("results.json"))?;
     report::html::write_html(&outdir.join("index.html"), &doc, gate)?;
     if let Some(path) = &out.junit {
