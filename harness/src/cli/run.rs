@@ -196,7 +196,7 @@ fn finish(out: &Outputs, runs: &[RunResults]) -> anyhow::Result<ExitCode> {
             let mut clean = complete;
             for r in runs {
                 let entries = baseline.for_agent(&r.agent, &path.display().to_string())?;
-                let comparison = baseline::compare(entries, &r.results, &ids);
+                let comparison = baseline::compare(entries, baseline.shape, &r.results, &ids, gate);
                 if comparison.is_clean() {
                     text += &format!("{}: no change against the baseline {}\n", r.agent, path.display());
                 } else {
