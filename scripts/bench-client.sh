@@ -22,8 +22,19 @@
 # behavior differs outside the known timing-dependent cases: py-websockets 3.3, 3.4,
 # 4.1.3, 4.1.5, 4.2.5).
 #
+# wsconform runs the client in JOBS copies (`--jobs`, default 6), each on its own slice of
+# the cases; the driver figures are then the copies' summed CPU, longest wall and largest
+# RSS (each copy's /usr/bin/time writes its own file, named after its agent). Also, per
+# client: one `--jobs 1` run (JOBS1=1, the default), and RUNS full runs (FULL=1, the
+# default: every client case, hs.client.* and mask.client.* included, at --jobs JOBS), the
+# run whose goal is a wall time within 1.3x the client's own CPU seconds; the report
+# prints wall / client CPU for every wsconform row.
+#
 # Usage: scripts/bench-client.sh [py-websockets] [node-ws]     (default: both)
 # Env:   RUNS=N              measurements per tool and client (default 3)
+#        JOBS=N              copies of the client in the wsconform runs (default 6)
+#        JOBS1=0             skip the --jobs 1 run
+#        FULL=0              skip the full runs
 #        KEEP_WORK=1         keep the scratch directory (reports and logs of every run)
 #        WSCONFORM_SHARED    shared/ directory (default: ../shared next to the repo)
 #        TOOL_TIMEOUT=S      upper bound for one tool run, seconds (default 600)
@@ -34,9 +45,13 @@
 # so a py-websockets session takes ~60 s with either tool.
 set -euo pipefail
 
-BENCH_NAME=bench-client BENCH_KIND=client BENCH_USAGE_ENV="RUNS, KEEP_WORK"
+BENCH_NAME=bench-client BENCH_KIND=client BENCH_USAGE_ENV="RUNS, JOBS, JOBS1, FULL, KEEP_WORK"
 # shellcheck source=bench-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh" "$@"
+JOBS=${JOBS:-6}
+JOBS1=${JOBS1:-1}
+FULL=${FULL:-1}
+[[ "$JOBS" =~ ^[1-9][0-9]?$ ]] || { echo "JOBS must be 1..64" >&2; exit 2; }
 
 command -v ss >/dev/null || { echo "ss missing: sudo apt-get install -y iproute2" >&2; exit 1; }
 bench_prereqs fuzzingserver.sh
@@ -86,13 +101,21 @@ measure_once() {  # agent tool run attempt; returns 1 when the tool wrote no ind
   mkdir -p "$d"
   driver_cmd "$agent"
   case $tool in
-    wsconform)
-      spawn="/usr/bin/time -f '%e %U %S %M' -o $(printf '%q' "$d/client.time")"
+    wsconform|wsconform-j1|wsconform-full)
+      # Each copy's driver writes its own timing file, named after its agent.
+      spawn="/usr/bin/time -f '%e %U %S %M' -o $(printf '%q' "$d/client").{agent}.time"
       for q in "${DRIVER[@]}"; do spawn+=" $(printf '%q' "$q")"; done
       spawn+=" {url} {agent}"
+      local jobs=$JOBS cases=(--cases "$CASES")
+      [ "$tool" != wsconform-j1 ] || jobs=1
+      [ "$tool" != wsconform-full ] || cases=()
       HWM_OUT="$d/hwm" timed "$d/time" "$d/tool.log" "$WSCONFORM" client --spawn "$spawn" \
-        --agent "$agent" --cases "$CASES" --outdir "$d/reports" "${QUIET[@]}"
+        --agent "$agent" --jobs "$jobs" "${cases[@]}" --outdir "$d/reports" "${QUIET[@]}"
       idx="$d/reports/index.json"
+      # The copies together: summed CPU, longest wall, largest RSS.
+      cat "$d"/client.*.time 2>/dev/null | awk '/^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$/ {
+          w = $1 > w ? $1 : w; u += $2; s += $3; r = $4 > r ? $4 : r; n++ }
+        END { if (n) printf "%.2f %.2f %.2f %d\n", w, u, s, r }' > "$d/client.time"
       ;;
     autobahn)
       port=$(free_port)
@@ -113,7 +136,7 @@ measure_once() {  # agent tool run attempt; returns 1 when the tool wrote no ind
   # GNU time prefixes "Command exited with non-zero status N" / "Command terminated by signal N"
   read -r wall user sys rss < <(tail -n 1 "$d/time")
   read -r cwall cuser csys crss < <(tail -n 1 "$d/client.time")
-  if [ "$tool" = wsconform ]; then   # the driver ran inside wsconform's process tree
+  if [ "$tool" != autobahn ]; then   # the drivers ran inside wsconform's process tree
     user=$(awk -v a="$user" -v b="$cuser" 'BEGIN{x = a - b; printf "%.2f", x < 0 ? 0 : x}')
     sys=$(awk -v a="$sys" -v b="$csys" 'BEGIN{x = a - b; printf "%.2f", x < 0 ? 0 : x}')
     rss=$(cat "$d/hwm")
@@ -130,7 +153,9 @@ for agent in "${PEERS[@]}"; do
   for r in $(seq "$RUNS"); do
     measure "$agent" wsconform "$r"
     measure "$agent" autobahn "$r"
+    [ "$FULL" = 0 ] || measure "$agent" wsconform-full "$r"
   done
+  [ "$JOBS1" = 0 ] || measure "$agent" wsconform-j1 1
 done
 
 # --- report --------------------------------------------------------------------------

@@ -138,7 +138,7 @@ measure() {  # agent tool run: one attempt, then (bounded) one retry if the tool
 
 bench_report() {  # LOAD_START must be set; prints the medians, ratios and verdicts
   [ "$RETRIES" = 0 ] || log "WARNING: $RETRIES tool run(s) had to be repeated (see above)"
-  NPROC=$(nproc) LOAD_START="$LOAD_START" LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)" RUNS="$RUNS" \
+  NPROC=$(nproc) LOAD_START="$LOAD_START" LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)" RUNS="$RUNS" JOBS="${JOBS:-}" \
   BENCH_KIND="$BENCH_KIND" python3 - "$RESULTS" <<'PY'
 import collections, json, os, statistics, sys
 
@@ -157,6 +157,11 @@ with open(sys.argv[1]) as f:
 FLAKY = {"server": {"py-websockets": {"3.4", "4.1.5", "4.2.5"}},
          "client": {"py-websockets": {"3.3", "3.4", "4.1.3", "4.1.5", "4.2.5"}}}[KIND]
 med = lambda xs: statistics.median(xs)
+TOOLS = ("wsconform", "autobahn", "wsconform-j1", "wsconform-full")
+NAMES = {"wsconform-j1": "wsconform --jobs 1", "wsconform-full": "wsconform, all cases"}
+if KIND == "client":
+    NAMES["wsconform"] = f"wsconform --jobs {os.environ.get('JOBS', '?')}"
+    NAMES["wsconform-full"] = f"all cases, --jobs {os.environ.get('JOBS', '?')}"
 loads = [r["load"] for r in rows]
 print()
 if KIND == "server":
@@ -169,7 +174,7 @@ print(f"load average: start {os.environ['LOAD_START']}, end {os.environ['LOAD_EN
       f"1-min load after each run: mean {statistics.mean(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}")
 print()
 w1, w2 = len(L) + 6, len(L) + 9
-hdr = (f"{L:<14} {'tool':<18} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'RSS MiB':>8} "
+hdr = (f"{L:<14} {'tool':<22} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'RSS MiB':>8} "
        f"{L + ' CPU s':>{w1}} {'tool/' + L + ' CPU':>{w2}}")
 if KIND == "client":
     hdr += f" {'client wall s':>13} {'client RSS MiB':>14}"
@@ -178,18 +183,20 @@ print("-" * len(hdr))
 agents = list(dict.fromkeys(r["agent"] for r in rows))
 M = {}
 for a in agents:
-    for t in ("wsconform", "autobahn", "wsconform-j1"):
+    for t in TOOLS:
         rs = [r for r in rows if r["agent"] == a and r["tool"] == t]
         if not rs:
             continue
         m = {k: med([r[k] for r in rs]) for k in ("wall", "cpu", "rss", "peer", "pwall", "prss")}
         M[a, t] = m
-        name = {"wsconform-j1": "wsconform --jobs 1"}.get(t, t)
+        name = NAMES.get(t, t)
         ratio = m["cpu"] / m["peer"] if m["peer"] > 0 else float("inf")
-        line = (f"{a:<14} {name:<18} {len(rs):>4} {m['wall']:>8.2f} {m['cpu']:>8.2f} {m['rss']:>8.1f} "
+        line = (f"{a:<14} {name:<22} {len(rs):>4} {m['wall']:>8.2f} {m['cpu']:>8.2f} {m['rss']:>8.1f} "
                 f"{m['peer']:>{w1}.2f} {ratio:>{w2 - 1}.2f}x")
         if KIND == "client":
             line += f" {m['pwall']:>13.2f} {m['prss']:>14.1f}"
+            if t != "autobahn" and m["peer"] > 0:
+                line += f"   wall/client CPU {m['wall'] / m['peer']:.2f}x"
         print(line)
 print()
 print("ratios (medians)")
@@ -224,7 +231,7 @@ warn = []
 for a in agents:
     flaky = FLAKY.get(a, set())
     per = {}
-    for t in ("wsconform", "autobahn", "wsconform-j1"):
+    for t in TOOLS:
         for r in sorted((r for r in rows if r["agent"] == a and r["tool"] == t), key=lambda r: r["run"]):
             idx = load_idx(r)
             per[t, r["run"]] = idx
@@ -240,6 +247,8 @@ for a in agents:
         for ab in ab_runs:
             for cid in set(idx) | set(ab):
                 x, y = idx.get(cid), ab.get(cid)
+                if y is None and t == "wsconform-full":
+                    continue   # wsconform's own cases (hs.*, mask.*): Autobahn has none
                 if x is None or y is None:
                     diff[cid].add(f"{t} run {run}: missing in {'wsconform' if x is None else 'autobahn'}")
                 elif x["behavior"] != y["behavior"]:

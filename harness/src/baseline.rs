@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::gate::{behavior_close_named, behavior_named, UnknownVerdict};
+use crate::gate::{behavior_close_named, behavior_named, Gate, UnknownVerdict};
 use crate::runner::CaseResult;
 
 pub const FORMAT_VERSION: u64 = 1;
@@ -35,6 +35,20 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
     pub agents: BTreeMap<Option<String>, BTreeMap<String, Entry>>,
+    pub shape: Shape,
+}
+
+/// Who wrote a baseline, which decides what its silence about a case means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// wsconform's own file: a case it does not list is a change.
+    #[default]
+    Wsconform,
+    /// An Autobahn `index.json` (or tungstenite's `expected-results.json`,
+    /// or a flat map like it): it cannot list wsconform's own families
+    /// (`hs.*`, `mask.*`), so those are judged by the gate instead, as in a
+    /// run without a baseline; an Autobahn case it does not list is a change.
+    Autobahn,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +148,10 @@ impl Baseline {
     pub fn from_json(doc: &Value) -> Result<Baseline, ShapeError> {
         let top = doc.as_object().ok_or(ShapeError::NotObject)?;
         let mut agents = BTreeMap::new();
+        let shape = match top.contains_key("wsconform_baseline") {
+            true => Shape::Wsconform,
+            false => Shape::Autobahn,
+        };
         if let Some(version) = top.get("wsconform_baseline") {
             if version.as_u64() != Some(FORMAT_VERSION) {
                 return Err(ShapeError::Version(version.to_string()));
@@ -159,7 +177,7 @@ impl Baseline {
                 agents.insert(Some(agent.clone()), entries(Some(agent), cases)?);
             }
         }
-        Ok(Baseline { agents })
+        Ok(Baseline { agents, shape })
     }
 
     /// The entries for `agent`: its own, else the file's only set.
@@ -192,13 +210,16 @@ pub struct Comparison {
     pub changed: Vec<(String, Entry, Entry)>,
     /// Cases that ran but the baseline does not mention.
     pub unlisted: Vec<String>,
+    /// wsconform's own cases, which an Autobahn baseline cannot list, that
+    /// fail the gate: (id, actual).
+    pub failed: Vec<(String, Entry)>,
     /// Baseline entries that match no case of the catalog.
     pub stale: Vec<String>,
 }
 
 impl Comparison {
     pub fn is_clean(&self) -> bool {
-        self.changed.is_empty() && self.unlisted.is_empty() && self.stale.is_empty()
+        self.changed.is_empty() && self.unlisted.is_empty() && self.stale.is_empty() && self.failed.is_empty()
     }
 
     /// Human-readable lines, one per finding.
@@ -223,6 +244,12 @@ impl Comparison {
         for id in &self.stale {
             out.push(format!("stale baseline entry: {id} is not a case"));
         }
+        for (id, got) in &self.failed {
+            out.push(format!(
+                "failed {id}: {}/{} (a wsconform case, which an Autobahn baseline cannot list, judged by the gate)",
+                got.behavior, got.behavior_close
+            ));
+        }
         out
     }
 }
@@ -235,17 +262,26 @@ fn actual(r: &CaseResult) -> Entry {
     }
 }
 
-/// Compares `results` with `expected`; `catalog_ids` are every id that
-/// exists, to tell stale entries from cases merely not selected this run.
+/// Compares `results` with `expected`, entries of a baseline of `shape`;
+/// `catalog_ids` are every id that exists, to tell stale entries from cases
+/// merely not selected this run; `gate` judges the cases the baseline's
+/// shape cannot list.
 pub fn compare(
     expected: &BTreeMap<String, Entry>,
+    shape: Shape,
     results: &[CaseResult],
     catalog_ids: &BTreeSet<String>,
+    gate: &Gate,
 ) -> Comparison {
     let mut c = Comparison::default();
     for r in results {
         let got = actual(r);
         match expected.get(&r.case.id) {
+            None if shape == Shape::Autobahn && !r.case.is_autobahn() => {
+                if !gate.passes(&r.verdict) {
+                    c.failed.push((r.case.id.clone(), got));
+                }
+            }
             None => c.unlisted.push(r.case.id.clone()),
             Some(want) if (&want.behavior, &want.behavior_close) != (&got.behavior, &got.behavior_close) => {
                 c.changed.push((r.case.id.clone(), want.clone(), got))
@@ -313,6 +349,60 @@ mod tests {
             Baseline::from_json(&two).expect("two agents").for_agent("c", "f"),
             Err(BaselineError::NoAgent { .. })
         ));
+    }
+
+    /// An Autobahn baseline cannot list wsconform's own cases: those are
+    /// judged by the gate; wsconform's own baseline must list them.
+    #[test]
+    fn own_cases_against_an_autobahn_baseline_are_judged_by_the_gate() {
+        use wsconform_cases::{Behavior, BehaviorClose};
+        let case = |id: &str| {
+            wsconform_cases::catalog()
+                .into_iter()
+                .find(|c| c.id == id)
+                .expect("in the catalog")
+        };
+        let result = |id: &str, behavior, behavior_close| CaseResult {
+            case: case(id),
+            outcome: crate::record::Outcome::new(std::time::SystemTime::now()),
+            verdict: crate::verdict::Verdict {
+                behavior,
+                behavior_close,
+                result: String::new(),
+                result_close: String::new(),
+            },
+        };
+        let ok = |id| result(id, Behavior::Ok, BehaviorClose::Ok);
+        let failed = |id| result(id, Behavior::Failed, BehaviorClose::Ok);
+        let index = json!({"T": {"1.1.1": {"behavior": "OK", "behaviorClose": "OK"}}});
+        let autobahn = Baseline::from_json(&index).expect("index");
+        assert_eq!(autobahn.shape, Shape::Autobahn);
+        let entries = autobahn.for_agent("T", "f").expect("T");
+        let ids: BTreeSet<String> = wsconform_cases::catalog().into_iter().map(|c| c.id).collect();
+        let gate = Gate::default();
+        let own = "hs.client.fresh-key";
+        let run = [ok("1.1.1"), ok(own)];
+        assert!(compare(entries, autobahn.shape, &run, &ids, &gate).is_clean());
+        let run = [ok("1.1.1"), failed(own)];
+        let c = compare(entries, autobahn.shape, &run, &ids, &gate);
+        assert_eq!(c.failed.len(), 1, "{c:?}");
+        assert!(
+            c.lines()[0].starts_with("failed hs.client.fresh-key: FAILED/OK"),
+            "{:?}",
+            c.lines()
+        );
+        // An Autobahn case it does not list is still a change.
+        let run = [ok("1.1.1"), ok("1.1.2")];
+        assert_eq!(
+            compare(entries, autobahn.shape, &run, &ids, &gate).unlisted,
+            ["1.1.2"]
+        );
+        // wsconform's own baseline must list its own cases.
+        let ours = json!({"wsconform_baseline": 1, "agents": {"T": {"1.1.1": {"behavior": "OK", "behaviorClose": "OK"}}}});
+        let ours = Baseline::from_json(&ours).expect("ours");
+        let entries = ours.for_agent("T", "f").expect("T");
+        let run = [ok("1.1.1"), ok(own)];
+        assert_eq!(compare(entries, ours.shape, &run, &ids, &gate).unlisted, [own]);
     }
 
     #[test]

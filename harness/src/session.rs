@@ -19,7 +19,8 @@ use crate::reference::{Knobs, ReferenceServer};
 use crate::report::{self, results::RunInfo, ReportError};
 use crate::runner::{run_all, CaseResult};
 use crate::spec::SpecTimer;
-use crate::testing::client::{FuzzingServer, FuzzingServerConfig};
+use crate::testing::client::{FuzzingServer, FuzzingServerConfig, MAX_OTHER_AGENTS};
+use crate::testing::copies::Plan;
 use crate::testing::server::{run_case, ClientOptions};
 use crate::transport::{Connector, ServerTls, Target, TargetError, TlsError, Trust};
 
@@ -35,6 +36,32 @@ pub struct Common {
     pub close_handshake_timeout: SpecTimer,
     pub server_drop_timeout: SpecTimer,
     pub gate: Gate,
+    pub families: Families,
+}
+
+/// Which families of the catalog a run may select from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Families {
+    /// Autobahn's cases and wsconform's own (`hs.*`, `mask.*`, …).
+    #[default]
+    All,
+    /// Only the cases Autobahn|Testsuite has (`--autobahn-only`).
+    AutobahnOnly,
+}
+
+/// Which cases the Autobahn-layout reports (`index.json` and the
+/// `<agent>_case_<id>.json` files) list; `results.json`, the HTML, JUnit,
+/// Markdown and the gate always have every case of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutobahnLayout {
+    /// Every case of the run.
+    #[default]
+    AllCases,
+    /// Autobahn's cases only: a run from an Autobahn spec, whose
+    /// `index.json` a project's regression check diffs against one Autobahn
+    /// wrote (`jq -S 'del(.. | .duration?)'` of both); wsconform's own
+    /// families would be extra ids there.
+    AutobahnCases,
 }
 
 impl Default for Common {
@@ -47,6 +74,7 @@ impl Default for Common {
             close_handshake_timeout: None,
             server_drop_timeout: None,
             gate: Gate::default(),
+            families: Families::default(),
         }
     }
 }
@@ -60,6 +88,7 @@ impl Common {
         let cases: Vec<Case> = select(&catalog(), &self.selection)?
             .into_iter()
             .filter(|c| c.applies_to(role))
+            .filter(|c| self.families == Families::All || c.is_autobahn())
             .collect();
         if cases.is_empty() {
             return Err(SessionError::NoCases);
@@ -153,6 +182,11 @@ pub enum SessionError {
     Spawn(String, std::io::Error),
     #[error(transparent)]
     Browser(#[from] BrowserError),
+    #[error(
+        "--jobs starts copies of the client with --spawn; to run copies of an external client, run one \
+         `wsconform client --listen ADDR --shard I/N` per copy and join them with `wsconform report merge`"
+    )]
+    CopiesOfExternal,
 }
 
 /// One agent's finished (or interrupted) run.
@@ -212,15 +246,24 @@ pub fn check_outdir(dir: &Path) -> Result<(), SessionError> {
 /// stderr, not the end of the run, so one agent's trouble never costs the
 /// other agents their reports. Returns the first error that cost a whole
 /// report.
-pub fn write_reports(dir: &Path, runs: &[RunResults]) -> Result<(), ReportError> {
+pub fn write_reports(dir: &Path, runs: &[RunResults], layout: AutobahnLayout) -> Result<(), ReportError> {
     let harness = runs.first().map_or(Role::Client, |r| r.peer_role.peer());
-    let by_agent: Vec<(&str, &[CaseResult])> = runs
+    let by_agent: Vec<(&str, Vec<&CaseResult>)> = runs
         .iter()
-        .map(|r| (r.agent.as_str(), r.results.as_slice()))
+        .map(|r| {
+            let listed = r.results.iter().filter(|c| match layout {
+                AutobahnLayout::AllCases => true,
+                AutobahnLayout::AutobahnCases => c.case.is_autobahn(),
+            });
+            (r.agent.as_str(), listed.collect())
+        })
         .collect();
+    // A case's number in its report file, as Autobahn's: its position among
+    // the cases listed.
     let position = |id: &str| {
-        runs.iter()
-            .find_map(|r| r.results.iter().position(|c| c.case.id == id))
+        by_agent
+            .iter()
+            .find_map(|(_, l)| l.iter().position(|c| c.case.id == id))
             .map_or(0, |n| n + 1)
     };
     let autobahn = report::autobahn::write(dir, &by_agent, position, harness);
@@ -360,6 +403,11 @@ pub struct ClientRun {
     pub tls: Option<ServerTls>,
     /// The HTML report the run will write, linked from the browser page.
     pub report: Option<std::path::PathBuf>,
+    /// Copies of a spawned or reference client run at once, each on its own
+    /// slice of the cases and its own listener (`testing::copies`); 1 is
+    /// Autobahn's set-up. Copies of external clients are started by their
+    /// user: one run per copy with `--shard`.
+    pub jobs: usize,
     pub common: Common,
 }
 
@@ -372,6 +420,7 @@ impl Default for ClientRun {
             until_stopped: false,
             tls: None,
             report: None,
+            jobs: 1,
             common: Common::default(),
         }
     }
@@ -382,19 +431,23 @@ impl Default for ClientRun {
 pub struct ClientResults {
     pub url: String,
     pub runs: Vec<RunResults>,
-    /// What became of a spawned or reference client.
+    /// What became of a spawned or reference client (one line per copy).
     pub client_status: Option<String>,
     pub passed: bool,
 }
 
-/// Upper bound for a whole client run: every case's deadline, plus slack
-/// for the client's own connection handling.
+/// Upper bound for a whole client run (or one copy's): every case's
+/// deadline, plus slack for the client's own start and connection handling,
+/// scaled like every timer (`--timeout-scale`) but never below 5 s.
 fn client_run_limit(cases: &[Case], engine: &EngineConfig) -> Duration {
+    let slack = Duration::from_secs(30)
+        .mul_f64(engine.timeout_scale)
+        .max(Duration::from_secs(5));
     cases
         .iter()
         .map(|c| engine.deadline_for(c) + Duration::from_secs(1))
         .sum::<Duration>()
-        + Duration::from_secs(30)
+        + slack
 }
 
 async fn until_stopped(stop: &AtomicBool) {
@@ -403,12 +456,120 @@ async fn until_stopped(stop: &AtomicBool) {
     }
 }
 
-/// Runs a client-testing session: listens, lets the client under test
-/// connect, and collects every agent's results.
+/// Kills a spawned client command and everything it started: it runs in a
+/// process group of its own, so a wrapper (`sh -c`, `time`, `npm`) does not
+/// leave the real client running.
+fn kill_group(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        kill_process_group(pid);
+    }
+    let _ = child.start_kill();
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn kill_process_group(pgid: i32) {
+    // SAFETY: killpg only sends a signal. The group is the one the child
+    // leads (`process_group(0)` at spawn) and the child is not reaped yet
+    // (its `id()` is known), so the id cannot name another group.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_process_group(_pgid: i32) {}
+
+/// Runs one copy of the client under test against `url` as `agent`, until
+/// it ends, `limit` passes or the run is stopped; what became of it.
+async fn run_copy(
+    client: &ClientUnderTest,
+    server: &FuzzingServer,
+    agent: &str,
+    limit: Duration,
+    trust: &Trust,
+    tls: Option<&ServerTls>,
+    stop: &AtomicBool,
+) -> Result<Option<String>, SessionError> {
+    let url = server.url();
+    Ok(match client {
+        ClientUnderTest::Reference(knobs) => {
+            let connector = Connector::new(trust)?;
+            let driver = crate::reference::client::run_driver(&url, agent, knobs, &connector);
+            tokio::select! {
+                result = tokio::time::timeout(limit, driver) => Some(match result {
+                    Ok(Ok(n)) => format!("reference client ran {n} case(s)"),
+                    Ok(Err(e)) => format!("reference client stopped: {e}"),
+                    Err(_) => format!("reference client still running after {limit:?}; stopped"),
+                }),
+                _ = until_stopped(stop) => None,
+            }
+        }
+        ClientUnderTest::Spawn(command) => {
+            let command = command.replace("{url}", &url).replace("{agent}", agent);
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| SessionError::Spawn(command.clone(), e))?;
+            let status = tokio::select! {
+                status = tokio::time::timeout(limit, child.wait()) => Some(match status {
+                    Ok(Ok(s)) => format!("client command exited: {s}"),
+                    Ok(Err(e)) => format!("client command: {e}"),
+                    Err(_) => format!("client command still running after {limit:?}; killed as hung"),
+                }),
+                _ = until_stopped(stop) => None,
+            };
+            if status.as_deref().is_none_or(|s| s.ends_with("killed as hung")) {
+                kill_group(&mut child);
+                let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+            }
+            status
+        }
+        ClientUnderTest::Browser(installed) => {
+            let page = browser::page_url(server.addr, tls.is_some(), agent);
+            let exception = tls.map(|t| browser::TlsException::new(server.addr, &t.cert_pem));
+            let mut launched = installed.launch(&page, exception.as_ref())?;
+            let name = installed.agent();
+            let status = tokio::select! {
+                _ = server.finished() => Some(format!("{name} ran the cases on {page}")),
+                status = launched.exited() => {
+                    let why = launched.last_error_line().map_or(String::new(), |l| format!("; its last words: {l}"));
+                    Some(match status {
+                        Ok(s) => format!("{name} exited before the run ended: {s}{why}"),
+                        Err(e) => format!("{name}: {e}"),
+                    })
+                }
+                _ = tokio::time::sleep(limit) => Some(format!("{name} still running after {limit:?}; stopped")),
+                _ = until_stopped(stop) => None,
+            };
+            launched.stop().await;
+            status
+        }
+        ClientUnderTest::External => {
+            tokio::select! {
+                _ = server.finished() => {}
+                _ = until_stopped(stop) => {}
+            }
+            None
+        }
+    })
+}
+
+/// Runs a client-testing session: listens (once per copy of the client),
+/// lets the client under test connect, and collects every agent's results,
+/// the copies' merged under the run's agent name.
 pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<ClientResults, SessionError> {
     let cases = run.common.cases(Role::Client)?;
+    if run.jobs == 0 {
+        return Err(SessionError::Jobs);
+    }
+    if run.jobs > 1 && matches!(run.client, ClientUnderTest::External) {
+        return Err(SessionError::CopiesOfExternal);
+    }
     let engine = run.common.engine(Role::Server);
-    let limit = client_run_limit(&cases, &engine);
     let default_agent = match &run.client {
         ClientUnderTest::Reference(_) => "wsconform-reference-client",
         _ => "client",
@@ -418,120 +579,111 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
     } else {
         run.agents.clone()
     };
-    let server = FuzzingServer::start(
-        run.listen,
-        FuzzingServerConfig {
-            cases: cases.clone(),
-            engine,
-            expected_agents: agents.clone(),
-            until_stopped: run.until_stopped,
-            tls: run.tls.clone(),
-            open_handshake_timeout: run.common.open_handshake_timeout(),
-            report: run.report.clone(),
-        },
-    )
-    .await
-    .map_err(|e| SessionError::Listen(run.listen, e))?;
-    let url = server.url();
-    let started = SystemTime::now();
-    let mut client_status = None;
     let first_agent = agents.first().cloned().unwrap_or_default();
-    match &run.client {
-        ClientUnderTest::Reference(knobs) => {
-            let trust = run.tls.as_ref().map_or_else(Trust::default, ServerTls::trust);
-            let connector = Connector::new(&trust)?;
-            let driver = crate::reference::client::run_driver(&url, &first_agent, knobs, &connector);
-            tokio::select! {
-                result = tokio::time::timeout(limit, driver) => {
-                    client_status = Some(match result {
-                        Ok(Ok(n)) => format!("reference client ran {n} case(s)"),
-                        Ok(Err(e)) => format!("reference client stopped: {e}"),
-                        Err(_) => format!("reference client still running after {limit:?}; stopped"),
-                    });
-                }
-                _ = until_stopped(&stop) => {}
-            }
+    let plan = Plan::new(&cases, run.jobs, &first_agent);
+    let mut servers = Vec::with_capacity(plan.copies.len());
+    for (n, copy) in plan.copies.iter().enumerate() {
+        // The first copy listens where asked; the others next to it.
+        let listen = if n == 0 {
+            run.listen
+        } else {
+            SocketAddr::new(run.listen.ip(), 0)
+        };
+        let mut expected_agents = agents.clone();
+        if let Some(first) = expected_agents.first_mut() {
+            first.clone_from(&copy.agent);
         }
-        ClientUnderTest::Spawn(command) => {
-            let command = command.replace("{url}", &url).replace("{agent}", &first_agent);
-            let mut child = tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(&command)
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| SessionError::Spawn(command.clone(), e))?;
-            tokio::select! {
-                status = tokio::time::timeout(limit, child.wait()) => {
-                    client_status = Some(match status {
-                        Ok(Ok(s)) => format!("client command exited: {s}"),
-                        Ok(Err(e)) => format!("client command: {e}"),
-                        Err(_) => {
-                            let _ = child.kill().await;
-                            format!("client command still running after {limit:?}; killed as hung")
-                        }
-                    });
-                }
-                _ = until_stopped(&stop) => { let _ = child.kill().await; }
-            }
-        }
-        ClientUnderTest::Browser(installed) => {
-            let page = browser::page_url(server.addr, run.tls.is_some(), &first_agent);
-            let tls = run
-                .tls
-                .as_ref()
-                .map(|t| browser::TlsException::new(server.addr, &t.cert_pem));
-            let mut launched = installed.launch(&page, tls.as_ref())?;
-            let name = installed.agent();
-            tokio::select! {
-                _ = server.finished() => {
-                    client_status = Some(format!("{name} ran the cases on {page}"));
-                }
-                status = launched.exited() => {
-                    let why = launched.last_error_line().map_or(String::new(), |l| format!("; its last words: {l}"));
-                    client_status = Some(match status {
-                        Ok(s) => format!("{name} exited before the run ended: {s}{why}"),
-                        Err(e) => format!("{name}: {e}"),
-                    });
-                }
-                _ = tokio::time::sleep(limit) => {
-                    client_status = Some(format!("{name} still running after {limit:?}; stopped"));
-                }
-                _ = until_stopped(&stop) => {}
-            }
-            launched.stop().await;
-        }
-        ClientUnderTest::External => {
-            tokio::select! {
-                _ = server.finished() => {}
-                _ = until_stopped(&stop) => {}
-            }
-        }
+        let server = FuzzingServer::start(
+            listen,
+            FuzzingServerConfig {
+                cases: copy.cases.clone(),
+                engine: engine.clone(),
+                expected_agents,
+                until_stopped: run.until_stopped,
+                tls: run.tls.clone(),
+                open_handshake_timeout: run.common.open_handshake_timeout(),
+                report: run.report.clone(),
+            },
+        )
+        .await
+        .map_err(|e| SessionError::Listen(listen, e))?;
+        servers.push(server);
     }
+    let urls: Vec<String> = servers.iter().map(FuzzingServer::url).collect();
+    let url = urls.join(" ");
+    let started = SystemTime::now();
+    let trust = run.tls.as_ref().map_or_else(Trust::default, ServerTls::trust);
+    let copies = plan.copies.iter().zip(&servers).map(|(copy, server)| {
+        let limit = client_run_limit(&copy.cases, &engine);
+        run_copy(&run.client, server, &copy.agent, limit, &trust, run.tls.as_ref(), &stop)
+    });
+    let statuses = futures_util::future::join_all(copies).await;
+    let statuses: Vec<Option<String>> = statuses.into_iter().collect::<Result<_, _>>()?;
     // The last case's result is stored when its connection ends, which may
     // be a moment after the client moved on.
     for _ in 0..100 {
-        if agents.iter().all(|a| server.ran(a) >= cases.len()) {
+        let settled = plan.copies.iter().zip(&servers).all(|(copy, server)| {
+            let mut expected = agents.iter().skip(1).map(String::as_str).collect::<Vec<_>>();
+            expected.push(&copy.agent);
+            expected.iter().all(|a| server.ran(a) >= copy.cases.len())
+        });
+        if settled {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let interrupted = stop.load(Ordering::SeqCst);
-    let mut seen = server.agents();
-    for a in &agents {
-        if !seen.contains(a) {
-            seen.push(a.clone());
+    let several = plan.copies.len() > 1;
+    let status_of = |n: usize| -> Option<String> {
+        let status = statuses.get(n).cloned().flatten()?;
+        Some(match several {
+            true => format!(
+                "copy {} of {} ({}): {status}",
+                n + 1,
+                plan.copies.len(),
+                plan.copies[n].agent
+            ),
+            false => status,
+        })
+    };
+    // The agents to report, merged: the run's own first, then any other
+    // name a copy saw, at most MAX_OTHER_AGENTS of those (each is reported
+    // with every case, so made-up names must not multiply the reports).
+    let mut names = agents.clone();
+    let mut others_dropped = 0usize;
+    for (n, server) in servers.iter().enumerate() {
+        for local in server.agents() {
+            let merged = plan.merged_name(n, &local);
+            if names.contains(&merged) {
+                continue;
+            }
+            if names.len() - agents.len() < MAX_OTHER_AGENTS {
+                names.push(merged);
+            } else {
+                others_dropped += 1;
+            }
         }
     }
-    let why_missing = client_status
-        .clone()
-        .map_or("the client never ran this case".to_string(), |s| {
-            format!("the client never ran this case ({s})")
-        });
-    let runs: Vec<RunResults> = seen
+    let runs: Vec<RunResults> = names
         .into_iter()
         .map(|agent| {
-            let complete = !interrupted && server.ran(&agent) == cases.len();
-            let mut results = server.results(&agent, &why_missing);
+            let mut complete = !interrupted;
+            let mut results = Vec::with_capacity(cases.len());
+            for (n, (copy, server)) in plan.copies.iter().zip(&servers).enumerate() {
+                let why_missing = status_of(n).map_or("the client never ran this case".to_string(), |s| {
+                    format!("the client never ran this case ({s})")
+                });
+                // The name this copy used for `agent`'s cases: the one under
+                // which it ran the most (a driver may ignore `{agent}`).
+                let local = plan
+                    .local_names(n, &agent)
+                    .into_iter()
+                    .max_by_key(|l| server.ran(l))
+                    .unwrap_or_else(|| agent.clone());
+                complete &= server.ran(&local) == copy.cases.len();
+                results.extend(server.results(&local, &why_missing));
+            }
+            results.sort_by_key(|r| plan.position(&r.case.id));
             browser::notes::annotate(&mut results);
             RunResults::new(
                 agent,
@@ -544,11 +696,17 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             )
         })
         .collect();
+    let mut lines: Vec<String> = (0..plan.copies.len()).filter_map(status_of).collect();
+    if others_dropped > 0 {
+        lines.push(format!(
+            "{others_dropped} more agent name(s) besides --agent ran cases; their results are not reported"
+        ));
+    }
     let passed = !runs.is_empty() && runs.iter().all(|r| r.passed);
     Ok(ClientResults {
         url,
         runs,
-        client_status,
+        client_status: (!lines.is_empty()).then(|| lines.join("\n")),
         passed,
     })
 }

@@ -217,6 +217,98 @@ fn client_role_exit_codes_and_reports() {
     std::fs::remove_dir_all(dir).expect("cleans");
 }
 
+/// `--jobs N` with `--spawn`: N copies, each with its slice of the cases
+/// and its own agent name (`{agent}-IofN`), merged under the one agent. A
+/// copy that crashes, and one that hangs (killed with what it started once
+/// its slice's deadlines have passed), cost only their own cases, which get
+/// FAILED verdicts saying why; the reports are written.
+#[test]
+fn client_copies_that_crash_or_hang_cost_only_their_cases() {
+    let dir = tmpdir("copies");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pidfile = dir.join("hung.pid");
+    let spawn = format!(
+        "case {{agent}} in \
+           *-2of3) exit 3 ;; \
+           *-3of3) sleep 1000 & echo $! > {pid}; wait ;; \
+           *) exec {bin} reference-client {{url}} --agent {{agent}} ;; \
+         esac",
+        pid = s(&pidfile),
+        bin = env!("CARGO_BIN_EXE_wsconform"),
+    );
+    let outdir = dir.join("reports");
+    let started = std::time::Instant::now();
+    let out = wsconform(&[
+        "client",
+        "--spawn",
+        &spawn,
+        "--agent",
+        "me",
+        "--jobs",
+        "3",
+        "--cases",
+        "1.1.1,1.1.2,1.1.3",
+        "--timeout-scale",
+        "0.1",
+        "--outdir",
+        s(&outdir),
+    ]);
+    assert_exit(&out, 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "bounded");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("copy 2 of 3 (me-2of3): client command exited: exit status: 3"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("copy 3 of 3 (me-3of3)") && stdout.contains("killed as hung"),
+        "{stdout}"
+    );
+    let index = read_json(outdir.join("index.json"));
+    let me = index["me"].as_object().expect("one agent, merged");
+    assert_eq!(index.as_object().expect("index").len(), 1, "{index}");
+    let mut behaviors: Vec<&str> = me
+        .values()
+        .map(|v| v["behavior"].as_str().expect("behavior"))
+        .collect();
+    behaviors.sort_unstable();
+    assert_eq!(behaviors, ["FAILED", "FAILED", "OK"], "one case per copy");
+    let results = read_json(outdir.join("results.json"));
+    assert_eq!(results["runs"][0]["complete"], false);
+    // Each unfinished case says which copy did not run it, and why.
+    let mut why: Vec<String> = results["runs"][0]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["outcome"]["setup_error"].as_str().map(str::to_string))
+        .collect();
+    why.sort();
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(
+        why[0].contains("copy 2 of 3") && why[0].contains("exit status: 3"),
+        "{why:?}"
+    );
+    assert!(
+        why[1].contains("copy 3 of 3") && why[1].contains("killed as hung"),
+        "{why:?}"
+    );
+    assert!(outdir.join("index.html").exists());
+    // The hung copy's own child went with it.
+    let pid = std::fs::read_to_string(&pidfile).expect("the hung copy started");
+    let alive = std::path::Path::new("/proc").join(pid.trim()).join("stat");
+    let state = std::fs::read_to_string(&alive).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "sleep {pid} survived: {state}"
+    );
+    // Copies of a client wsconform does not start: one line saying how.
+    assert_usage_error(
+        &wsconform(&["client", "--listen", "127.0.0.1:0", "--jobs", "2", "--agent", "a"]),
+        "--shard I/N",
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
 #[test]
 fn baseline_fails_only_on_changes() {
     let dir = tmpdir("baseline");
@@ -404,6 +496,131 @@ fn autobahn_spec_file_selects_and_excludes() {
     let index = read_json(outdir.join("index.json"));
     assert_eq!(index["wsconform-reference"].as_object().expect("agent").len(), 10);
     std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+/// The ids of an agent's entries in an index.json.
+fn index_ids(index: &serde_json::Value, agent: &str) -> std::collections::BTreeSet<String> {
+    index[agent].as_object().expect("agent").keys().cloned().collect()
+}
+
+/// The ids of a results.json's cases, all runs.
+fn results_ids(results: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    let runs = results["runs"].as_array().expect("runs");
+    runs.iter()
+        .flat_map(|r| r["cases"].as_array().expect("cases"))
+        .map(|c| c["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// Drop-in (issue 12): a run from an Autobahn spec writes an index.json that
+/// holds exactly the Autobahn case ids the spec selects, with Autobahn's
+/// report file names, so a project's `jq … | diff expected-results.json`
+/// check keeps passing; wsconform's own families still run and are in
+/// results.json (and the HTML, JUnit, gate), unless `--autobahn-only`.
+#[test]
+fn spec_runs_keep_index_json_to_the_autobahn_ids_the_spec_selects() {
+    use wsconform_cases::catalog;
+    use wsconform_wire::Role;
+    let dir = tmpdir("spec-index");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // Testing servers: "*" and an exclusion, as Autobahn reads them.
+    let spec = dir.join("fuzzingclient.json");
+    let outdir = dir.join("server");
+    // The reference server, in its own process, stands for the server
+    // the spec names (as scripts/autobahn-dropin.sh does).
+    let server = Command::new(env!("CARGO_BIN_EXE_wsconform"))
+        .args(["reference-server", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut server = KillOnDrop(server);
+    let mut line = String::new();
+    let stdout = server.0.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("reads");
+    let url = line.trim().rsplit(' ').next().expect("url").to_string();
+    let doc = serde_json::json!({
+        "outdir": s(&outdir),
+        "servers": [{"agent": "Tungstenite", "url": url}],
+        "cases": ["*"],
+        "exclude-cases": ["9.*", "12.*", "13.*"],
+    });
+    std::fs::write(&spec, doc.to_string()).expect("writes");
+    let out = wsconform(&["server", "--spec", s(&spec), "--quiet"]);
+    assert_exit(&out, 0);
+    let selected = |role: Role, autobahn: bool| -> std::collections::BTreeSet<String> {
+        catalog()
+            .into_iter()
+            .filter(|c| c.applies_to(role) && c.is_autobahn() == autobahn && !c.id.starts_with("9."))
+            .map(|c| c.id)
+            .collect()
+    };
+    let index = read_json(outdir.join("index.json"));
+    assert_eq!(index.as_object().expect("index").len(), 1);
+    assert_eq!(index_ids(&index, "Tungstenite"), selected(Role::Server, true));
+    assert_eq!(
+        index["Tungstenite"]["1.1.1"]["reportfile"], "tungstenite_case_1_1_1.json",
+        "Autobahn's file names"
+    );
+    let own = selected(Role::Server, false);
+    assert!(own.iter().any(|id| id.starts_with("hs.")) && own.iter().any(|id| id.starts_with("mask.")));
+    let results = read_json(outdir.join("results.json"));
+    let all: std::collections::BTreeSet<String> = selected(Role::Server, true).union(&own).cloned().collect();
+    assert_eq!(results_ids(&results), all, "the own families still run");
+    assert!(!outdir.join("tungstenite_case_hs_server_standard.json").exists());
+    let html = std::fs::read_to_string(outdir.join("index.html")).expect("html");
+    assert!(html.contains("hs.server.standard"));
+    // Opting out: only Autobahn's cases run.
+    let out = wsconform(&["server", "--spec", s(&spec), "--quiet", "--autobahn-only"]);
+    assert_exit(&out, 0);
+    let results = read_json(outdir.join("results.json"));
+    assert_eq!(results_ids(&results), selected(Role::Server, true));
+    drop(server);
+
+    // Testing clients: the spec's patterns select Autobahn's cases, the own
+    // families run besides them; copies merge into the one agent.
+    let spec = dir.join("fuzzingserver.json");
+    let outdir = dir.join("client");
+    let doc = serde_json::json!({"url": "ws://127.0.0.1:0", "outdir": s(&outdir), "cases": ["1.1.*", "2.*"]});
+    std::fs::write(&spec, doc.to_string()).expect("writes");
+    let spawn = format!(
+        "{} reference-client {{url}} --agent {{agent}}",
+        env!("CARGO_BIN_EXE_wsconform")
+    );
+    let out = wsconform(&[
+        "client",
+        "--spec",
+        s(&spec),
+        "--agent",
+        "Tungstenite",
+        "--spawn",
+        &spawn,
+        "--jobs",
+        "3",
+        "--quiet",
+    ]);
+    assert_exit(&out, 0);
+    let autobahn: std::collections::BTreeSet<String> = catalog()
+        .into_iter()
+        .filter(|c| c.id.starts_with("1.1.") || c.id.starts_with("2."))
+        .map(|c| c.id)
+        .collect();
+    let index = read_json(outdir.join("index.json"));
+    assert_eq!(index_ids(&index, "Tungstenite"), autobahn);
+    let results = read_json(outdir.join("results.json"));
+    let own = selected(Role::Client, false);
+    assert!(!own.is_empty());
+    assert_eq!(results_ids(&results), autobahn.union(&own).cloned().collect());
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
+/// A child process killed when the test ends, passing or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]

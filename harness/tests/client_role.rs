@@ -53,6 +53,40 @@ async fn each_knob_fails_exactly_the_cases_of_its_rule() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Copies of the client (`--jobs`) get the verdicts one client gets, case
+/// for case, close codes included: the split must not show in the results.
+/// And a copy keeps its own key history: a client that repeats its key
+/// still fails `hs.client.fresh-key` when it runs in copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_get_the_verdicts_of_one_client() {
+    let copies = |jobs: usize, knobs: Vec<wsconform::reference::Knob>, include: &[&str]| {
+        let run = wsconform::session::ClientRun {
+            jobs,
+            ..common::client_run(knobs, selection(include, &[]))
+        };
+        common::run_client(run)
+    };
+    let one = copies(1, vec![], &[]).await;
+    let four = copies(4, vec![], &[]).await;
+    assert_eq!(one.results.len(), four.results.len());
+    let ids =
+        |r: &wsconform::session::RunResults| r.results.iter().map(|c| c.case.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&one),
+        ids(&four),
+        "the merged results keep the selection's order"
+    );
+    assert_eq!(common::verdicts(&one.results), common::verdicts(&four.results));
+    assert_eq!(
+        four.agent, "wsconform-reference-client",
+        "merged under the one agent"
+    );
+    assert!(four.complete && four.passed);
+    let fixed = copies(4, vec![wsconform::reference::Knob::FixedKey], &["hs.*"]).await;
+    let failing = common::failing(&fixed.results);
+    assert_eq!(failing, ["hs.client.fresh-key".to_string()].into());
+}
+
 async fn server(cases: &[&str]) -> FuzzingServer {
     let cases = catalog()
         .into_iter()

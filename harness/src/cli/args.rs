@@ -117,6 +117,10 @@ pub struct RunArgs {
     /// Read an Autobahn spec file (fuzzingclient.json / fuzzingserver.json).
     #[arg(long)]
     pub spec: Option<PathBuf>,
+    /// Run only the cases Autobahn|Testsuite has, none of wsconform's own
+    /// families (hs.*, mask.*, ...), which otherwise run besides a spec's cases.
+    #[arg(long)]
+    pub autobahn_only: bool,
     /// Print only the summary.
     #[arg(long)]
     pub quiet: bool,
@@ -196,6 +200,10 @@ pub struct ClientArgs {
     /// agents' /updateReports.
     #[arg(long)]
     pub until_stopped: bool,
+    /// Copies of the --spawn'ed (or reference) client run at once, each
+    /// with its own slice of the cases and its own URL: 1 to 64.
+    #[arg(long, default_value = "1", allow_negative_numbers = true)]
+    pub jobs: OsString,
     /// With the reference client: make it misbehave (repeatable).
     #[arg(long = "knob", value_enum)]
     pub knobs: Vec<Knob>,

@@ -13,10 +13,12 @@ use wsconform::browser::BrowserError;
 use wsconform::gate::Gate;
 use wsconform::reference::Knobs;
 use wsconform::report::agent_prefix;
-use wsconform::session::{check_outdir, ClientRun, ClientUnderTest, Common, ServerRun, SessionError};
+use wsconform::session::{
+    check_outdir, AutobahnLayout, ClientRun, ClientUnderTest, Common, Families, ServerRun, SessionError,
+};
 use wsconform::spec::{Spec, SpecError};
 use wsconform::transport::{Connector, ServerTls, Target, TlsError, Trust};
-use wsconform_cases::{Selection, Shard};
+use wsconform_cases::{catalog, Selection, Shard};
 use wsconform_wire::Role;
 
 use super::args::{Cli, ClientArgs, Command, IdentityArgs, ReplayArgs, RunArgs, ServerArgs, TrustArgs};
@@ -81,6 +83,8 @@ pub struct Outputs {
     pub junit: Option<PathBuf>,
     pub summary: Option<PathBuf>,
     pub quiet: bool,
+    /// Which cases `index.json` lists: Autobahn's only for a run from a spec.
+    pub layout: AutobahnLayout,
 }
 
 /// `--expect`, read and checked before the run.
@@ -234,6 +238,11 @@ fn common(args: &RunArgs, spec: Option<&Spec>, flags: RunFlags) -> Common {
         if selection.include.is_empty() {
             // Autobahn's "*" means every case, as our empty list does.
             selection.include = spec.cases.iter().filter(|c| c.as_str() != "*").cloned().collect();
+            // The spec's patterns select among Autobahn's cases; wsconform's
+            // own families run besides them (--autobahn-only leaves them out).
+            if !selection.include.is_empty() {
+                selection.include.extend(own_families());
+            }
         }
         selection.exclude.extend(spec.exclude_cases.iter().cloned());
     }
@@ -249,7 +258,24 @@ fn common(args: &RunArgs, spec: Option<&Spec>, flags: RunFlags) -> Common {
         close_handshake_timeout: timers.close_handshake,
         server_drop_timeout: timers.server_connection_drop,
         gate: flags.gate,
+        families: match args.autobahn_only {
+            true => Families::AutobahnOnly,
+            false => Families::All,
+        },
     }
+}
+
+/// A pattern for each of wsconform's own case families (`hs.*`, `mask.*`,
+/// …): every category of the catalog that Autobahn does not have.
+fn own_families() -> Vec<String> {
+    let mut patterns: Vec<String> = Vec::new();
+    for case in catalog().iter().filter(|c| !c.is_autobahn()) {
+        let pattern = format!("{}.*", case.category());
+        if !patterns.contains(&pattern) {
+            patterns.push(pattern);
+        }
+    }
+    patterns
 }
 
 /// Where the reports go and how the end is judged; `--expect` is read and
@@ -293,6 +319,10 @@ fn outputs(
         junit: args.junit.clone(),
         summary: args.summary.clone(),
         quiet: args.quiet,
+        layout: match spec {
+            Some(_) => AutobahnLayout::AutobahnCases,
+            None => AutobahnLayout::AllCases,
+        },
     })
 }
 
@@ -438,6 +468,7 @@ fn spec_listen(spec: &Spec, name: &str) -> Result<Option<(SocketAddr, bool)>, Co
 
 fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
     let flags = RunFlags::check(&args.run)?;
+    let jobs = validate::jobs(&args.jobs)?;
     let mut agents = args
         .agents
         .iter()
@@ -490,6 +521,9 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
         (None, None, Some(_)) => ClientUnderTest::External,
         (None, None, None) => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
     };
+    if jobs > 1 && matches!(client, ClientUnderTest::External) {
+        return Err(SessionError::CopiesOfExternal.into());
+    }
     let common = common(&args.run, spec.as_ref(), flags);
     common.cases(Role::Client)?;
     for a in &agents {
@@ -504,6 +538,7 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
             until_stopped: args.until_stopped,
             tls,
             report: Some(report_page(&out.outdir)),
+            jobs,
             common,
         },
         out,

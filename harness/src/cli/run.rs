@@ -159,7 +159,7 @@ pub async fn client(config: ClientConfig) -> anyhow::Result<ExitCode> {
 /// the gate, or by changes against the baseline when one is given.
 fn finish(out: &Outputs, runs: &[RunResults]) -> anyhow::Result<ExitCode> {
     let (outdir, gate) = (&out.outdir, &out.gate);
-    write_reports(outdir, runs)?;
+    write_reports(outdir, runs, out.layout)?;
     let doc = report::read_results(&outdir.join("results.json"))?;
     report::html::write_html(&outdir.join("index.html"), &doc, gate)?;
     if let Some(path) = &out.junit {
@@ -198,7 +198,7 @@ fn finish(out: &Outputs, runs: &[RunResults]) -> anyhow::Result<ExitCode> {
             let mut clean = complete;
             for r in runs {
                 let entries = baseline.for_agent(&r.agent, &path.display().to_string())?;
-                let comparison = baseline::compare(entries, &r.results, &ids);
+                let comparison = baseline::compare(entries, baseline.shape, &r.results, &ids, gate);
                 if comparison.is_clean() {
                     text += &format!("{}: no change against the baseline {}\n", r.agent, path.display());
                 } else {

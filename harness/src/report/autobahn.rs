@@ -21,7 +21,7 @@ pub fn case_file(prefix: &str, id: &str) -> String {
 
 /// `index.json` for one or more agents' results. `written` says whether a
 /// case's report file exists; an entry without one has a null `reportfile`.
-pub fn index(runs: &[(&str, &[CaseResult])], written: impl Fn(&str, &str) -> bool) -> Value {
+pub fn index(runs: &[(&str, Vec<&CaseResult>)], written: impl Fn(&str, &str) -> bool) -> Value {
     let agents: Vec<&str> = runs.iter().map(|(agent, _)| *agent).collect();
     let prefixes = report_prefixes(&agents);
     let mut index = Map::new();
@@ -59,7 +59,7 @@ pub fn index(runs: &[(&str, &[CaseResult])], written: impl Fn(&str, &str) -> boo
 /// returned; only a failure to write `index.json` itself is an error.
 pub fn write(
     outdir: &Path,
-    runs: &[(&str, &[CaseResult])],
+    runs: &[(&str, Vec<&CaseResult>)],
     position: impl Fn(&str) -> usize,
     harness: Role,
 ) -> Result<Vec<ReportError>, ReportError> {

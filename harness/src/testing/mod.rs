@@ -3,4 +3,5 @@
 
 pub mod browser_page;
 pub mod client;
+pub mod copies;
 pub mod server;
