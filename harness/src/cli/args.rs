@@ -33,6 +33,10 @@ pub enum Command {
     /// Run one case verbosely, printing the wire log as it happens: against
     /// a server URL, or (with --listen) serving it to one client.
     Replay(ReplayArgs),
+    /// Fuzz a WebSocket server: generated frame scripts judged by an RFC
+    /// oracle; findings are shrunk and saved as case files. Without a URL,
+    /// fuzzes the built-in reference server.
+    Fuzz(FuzzArgs),
     /// Run the built-in reference echo server (tokio-tungstenite).
     ReferenceServer {
         /// Address to listen on (port 0: any free port).
@@ -216,4 +220,39 @@ pub struct ReplayArgs {
     pub trust: TrustArgs,
     #[command(flatten)]
     pub identity: IdentityArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FuzzArgs {
+    /// ws:// or wss:// URL of the server under test (an echo server).
+    pub url: Option<OsString>,
+    /// Seed of the campaign (every script derives from it; default: random, printed).
+    #[arg(long)]
+    pub seed: Option<OsString>,
+    /// Stop after this long: seconds, or with a unit (90s, 10m, 1h).
+    #[arg(long)]
+    pub duration: Option<OsString>,
+    /// Stop after this many scripts.
+    #[arg(long)]
+    pub iterations: Option<OsString>,
+    /// Scripts run at once: 1 to 64.
+    #[arg(long, default_value = "4", allow_negative_numbers = true)]
+    pub jobs: OsString,
+    /// Where reproducers go (OUTDIR/findings/).
+    #[arg(long, default_value = "reports/fuzz")]
+    pub outdir: PathBuf,
+    /// Save findings as found, without shrinking them.
+    #[arg(long)]
+    pub no_minimize: bool,
+    /// With no URL: make the reference server misbehave (repeatable).
+    #[arg(long = "knob", value_enum)]
+    pub knobs: Vec<Knob>,
+    /// Multiply every timeout: 0.01 to 1000.
+    #[arg(long, default_value = "1", allow_negative_numbers = true)]
+    pub timeout_scale: OsString,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
 }

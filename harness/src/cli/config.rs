@@ -18,7 +18,9 @@ use wsconform::transport::{Connector, ServerTls, Target, TlsError, Trust};
 use wsconform_cases::{Selection, Shard};
 use wsconform_wire::Role;
 
-use super::args::{Cli, ClientArgs, Command, IdentityArgs, ReplayArgs, RunArgs, ServerArgs, TrustArgs};
+use super::args::{
+    Cli, ClientArgs, Command, FuzzArgs, IdentityArgs, ReplayArgs, RunArgs, ServerArgs, TrustArgs,
+};
 use super::validate::{self, InputError};
 use crate::report_cmd::ReportCommand;
 
@@ -59,6 +61,7 @@ pub enum Mode {
     Server(ServerConfig),
     Client(ClientConfig),
     Replay(ReplayConfig),
+    Fuzz(wsconform::fuzz::campaign::FuzzConfig, bool),
     ReferenceServer(ReferenceServerConfig),
     ReferenceClient(ReferenceClientConfig),
     List { cases: Vec<String>, json: bool },
@@ -147,6 +150,10 @@ impl Mode {
             Command::Server(args) => Mode::Server(server(args)?),
             Command::Client(args) => Mode::Client(client(args)?),
             Command::Replay(args) => Mode::Replay(replay(args)?),
+            Command::Fuzz(args) => {
+                let quiet = args.quiet;
+                Mode::Fuzz(fuzz(args)?, quiet)
+            }
             Command::ReferenceServer {
                 listen,
                 knobs,
@@ -524,4 +531,51 @@ fn replay(args: ReplayArgs) -> Result<ReplayConfig, ConfigError> {
         trust: client_trust(&trust),
         identity: server_identity(&identity)?,
     })
+}
+
+/// `wsconform fuzz`: the target, the seed and the budget, checked.
+fn fuzz(args: FuzzArgs) -> Result<wsconform::fuzz::campaign::FuzzConfig, ConfigError> {
+    use wsconform::fuzz::campaign::{FuzzConfig, FuzzTarget};
+    let url = args
+        .url
+        .as_deref()
+        .map(|u| validate::connect_url_arg("URL", u))
+        .transpose()?;
+    let target = match url {
+        Some(_) if !args.knobs.is_empty() => {
+            return Err(ConfigError::Conflict(
+                "--knob applies to the built-in reference server only (no URL)",
+            ))
+        }
+        Some(url) => {
+            let trust = client_trust(&args.trust);
+            Connector::new(&trust)?;
+            FuzzTarget::Url { url, trust }
+        }
+        None => FuzzTarget::Reference(Knobs::new(args.knobs.clone())),
+    };
+    let config = FuzzConfig {
+        target,
+        seed: match &args.seed {
+            Some(raw) => validate::whole("--seed", raw, 0)?,
+            None => rand::random(),
+        },
+        iterations: args
+            .iterations
+            .as_deref()
+            .map(|raw| validate::whole("--iterations", raw, 1))
+            .transpose()?,
+        duration: args
+            .duration
+            .as_deref()
+            .map(|raw| validate::duration("--duration", raw))
+            .transpose()?,
+        jobs: validate::jobs(&args.jobs)?,
+        outdir: args.outdir.clone(),
+        minimize: !args.no_minimize,
+        timeout_scale: validate::timeout_scale(&args.timeout_scale)?,
+        stop_after_classes: None,
+    };
+    check_outdir(&args.outdir)?;
+    Ok(config)
 }
