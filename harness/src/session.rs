@@ -34,6 +34,9 @@ pub struct Common {
     pub close_handshake_timeout: SpecTimer,
     pub server_drop_timeout: SpecTimer,
     pub gate: Gate,
+    /// Cases from case files (`--case-file`: saved fuzzing findings), run
+    /// after the selected catalog cases, whatever the selection says.
+    pub extra_cases: Vec<Case>,
 }
 
 impl Default for Common {
@@ -46,6 +49,7 @@ impl Default for Common {
             close_handshake_timeout: None,
             server_drop_timeout: None,
             gate: Gate::default(),
+            extra_cases: Vec::new(),
         }
     }
 }
@@ -58,6 +62,7 @@ impl Common {
         }
         let cases: Vec<Case> = select(&catalog(), &self.selection)?
             .into_iter()
+            .chain(self.extra_cases.iter().cloned())
             .filter(|c| c.applies_to(role))
             .collect();
         if cases.is_empty() {

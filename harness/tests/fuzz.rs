@@ -154,3 +154,43 @@ async fn clean_reference_gives_no_finding() {
     );
     let _ = std::fs::remove_dir_all(&config.outdir);
 }
+
+/// `wsconform server --case-file`: a saved finding runs beside the catalog
+/// and fails the gate against the peer that has the bug, not against the
+/// clean reference.
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_finding_runs_beside_the_catalog() {
+    use wsconform::session::{run_servers, Common, ServerRun};
+    let config = config(vec![Knob::NeverPong], 3000, "beside");
+    let summary = fuzz(&config).await;
+    let saved = summary.saved.first().expect("never-pong is found");
+    let cases = casefile::load_all(std::slice::from_ref(&saved.path)).expect("the reproducer reads back");
+    for (knobs, fails) in [(vec![Knob::NeverPong], true), (Vec::new(), false)] {
+        let run = ServerRun {
+            knobs: Knobs::new(knobs),
+            common: Common {
+                selection: wsconform_cases::Selection {
+                    include: vec!["1.1.1".into()],
+                    exclude: Vec::new(),
+                },
+                extra_cases: cases.clone(),
+                ..Common::default()
+            },
+            ..ServerRun::default()
+        };
+        let results = run_servers(&run, Arc::new(AtomicBool::new(false)), |_| {})
+            .await
+            .expect("the run completes");
+        let ids: Vec<&str> = results.results.iter().map(|r| r.case.id.as_str()).collect();
+        assert_eq!(ids, ["1.1.1", cases[0].id.as_str()]);
+        let fuzz_case = &results.results[1];
+        assert_eq!(
+            fuzz_case.verdict.behavior == Behavior::Failed,
+            fails,
+            "{:?}",
+            fuzz_case.verdict
+        );
+        assert_eq!(results.passed, !fails);
+    }
+    let _ = std::fs::remove_dir_all(&config.outdir);
+}

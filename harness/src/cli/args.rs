@@ -171,6 +171,10 @@ pub struct ServerArgs {
     /// With no URL: the reference server's TLS (--tls tests it over wss://).
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// Also run the cases of these files (saved `wsconform fuzz` findings,
+    /// or cases as `wsconform show` prints them), after the catalog's.
+    #[arg(long, num_args = 1..)]
+    pub case_file: Vec<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -205,14 +209,20 @@ pub struct ClientArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The case id, e.g. 6.4.1.
-    pub id: String,
+    /// The case id, e.g. 6.4.1 (with --case-file: which of its cases, when
+    /// it holds several).
+    pub id: Option<String>,
     /// ws:// URL of a server to run it against (default: the reference server).
     pub url: Option<OsString>,
     /// Serve the case to one client connecting here instead
     /// (ws://ADDR/runCase?case=1&agent=A).
     #[arg(long, conflicts_with = "url")]
     pub listen: Option<OsString>,
+    /// Run a case from this file (a `wsconform fuzz` reproducer, or cases
+    /// as `wsconform show` prints them); then the only positional argument
+    /// may be the URL.
+    #[arg(long)]
+    pub case_file: Option<PathBuf>,
     /// Multiply every timeout: 0.01 to 1000.
     #[arg(long, default_value = "1", allow_negative_numbers = true)]
     pub timeout_scale: OsString,

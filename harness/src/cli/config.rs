@@ -5,6 +5,7 @@
 //! selection resolved and the output folder probed. Past this point a run can
 //! fail because of the peer or the machine, never because of its input.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -51,6 +52,10 @@ pub enum ConfigError {
         "spec {spec}: url {url:?}: the address to listen on must be an IP address (e.g. ws://127.0.0.1:9001)"
     )]
     SpecListen { spec: String, url: String },
+    #[error(transparent)]
+    CaseFile(#[from] wsconform::fuzz::casefile::CaseFileError),
+    #[error("unknown case id {0:?} (see `wsconform list`)")]
+    UnknownCase(String),
     #[error("agents {a:?} and {b:?} would write the same report files ({prefix}_case_*.json)")]
     SameReports { a: String, b: String, prefix: String },
 }
@@ -118,7 +123,7 @@ pub struct ClientConfig {
 /// `wsconform replay`.
 #[derive(Debug)]
 pub struct ReplayConfig {
-    pub id: String,
+    pub case: wsconform_cases::Case,
     pub url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub timeout_scale: f64,
@@ -253,6 +258,7 @@ fn common(args: &RunArgs, spec: Option<&Spec>, flags: RunFlags) -> Common {
         close_handshake_timeout: timers.close_handshake,
         server_drop_timeout: timers.server_connection_drop,
         gate: flags.gate,
+        extra_cases: Vec::new(),
     }
 }
 
@@ -392,9 +398,11 @@ fn server(args: ServerArgs) -> Result<ServerConfig, ConfigError> {
     // Reads the --ca files now: an unreadable one is an input error.
     Connector::new(&trust)?;
     let reference_tls = server_identity(&args.identity)?;
+    let extra_cases = wsconform::fuzz::casefile::load_all(&args.case_file)?;
     let mut runs = Vec::new();
     for (url, agent) in targets {
         let mut common = common(&args.run, spec.as_ref(), flags);
+        common.extra_cases = extra_cases.clone();
         if let (Some(spec), Some(agent)) = (&spec, &agent) {
             common.selection.exclude.extend(spec.excluded_for(agent));
         }
@@ -510,15 +518,46 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
 
 fn replay(args: ReplayArgs) -> Result<ReplayConfig, ConfigError> {
     let ReplayArgs {
-        id,
-        url,
+        mut id,
+        mut url,
         listen,
+        case_file,
         timeout_scale,
         trust,
         identity,
     } = args;
+    let case = match &case_file {
+        None => {
+            let id = id.ok_or(ConfigError::Conflict("replay needs a case id or --case-file"))?;
+            wsconform_cases::catalog()
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or(ConfigError::UnknownCase(id))?
+        }
+        Some(path) => {
+            // With a file, a lone positional that is a URL is the URL.
+            if url.is_none()
+                && id
+                    .as_deref()
+                    .is_some_and(|i| i.starts_with("ws://") || i.starts_with("wss://"))
+            {
+                url = id.take().map(OsString::from);
+            }
+            let mut cases = wsconform::fuzz::casefile::load(path)?;
+            match id {
+                Some(id) => cases
+                    .into_iter()
+                    .find(|c| c.id == id)
+                    .ok_or(ConfigError::UnknownCase(id))?,
+                None if cases.len() == 1 => cases.remove(0),
+                None => return Err(ConfigError::Conflict(
+                    "the case file holds several cases: name one (wsconform replay --case-file F ID [URL])",
+                )),
+            }
+        }
+    };
     Ok(ReplayConfig {
-        id,
+        case,
         url: url
             .as_deref()
             .map(|u| validate::connect_url_arg("URL", u))

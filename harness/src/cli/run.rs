@@ -23,7 +23,7 @@ use crate::report_cmd;
 
 /// `wsconform replay`.
 pub async fn replay(c: ReplayConfig) -> anyhow::Result<ExitCode> {
-    report_cmd::replay(c.id, c.url, c.listen, c.timeout_scale, (c.trust, c.identity)).await
+    report_cmd::replay(c.case, c.url, c.listen, c.timeout_scale, (c.trust, c.identity)).await
 }
 
 /// `wsconform fuzz`: exit 1 when something was found.
@@ -56,6 +56,9 @@ pub async fn fuzz(config: wsconform::fuzz::campaign::FuzzConfig, quiet: bool) ->
     for (class, n) in &summary.by_class {
         let first = summary.first_seen.get(class).map_or(0.0, |d| d.as_secs_f64());
         text += &format!("  {class}: {n} (first after {first:.1} s)\n");
+    }
+    for (class, n) in &summary.unconfirmed {
+        text += &format!("  unconfirmed (not counted: the same script did not do it again): {class}: {n}\n");
     }
     for s in &summary.saved {
         text += &format!(

@@ -26,6 +26,11 @@ use super::generate::{finish, iteration_seed, script};
 use super::minimize::minimize;
 use super::{oracle, Finding, FindingClass};
 
+/// Re-runs of a script that gave a finding, to confirm it.
+const CONFIRM_RUNS: u32 = 2;
+/// Once a class was confirmed this often, its findings are not re-run.
+const CONFIRMED_ENOUGH: u32 = 3;
+
 /// The server fuzzed.
 #[derive(Debug, Clone)]
 pub enum FuzzTarget {
@@ -79,6 +84,9 @@ pub struct Summary {
     pub by_class: BTreeMap<FindingClass, u64>,
     /// When each class was first seen.
     pub first_seen: BTreeMap<FindingClass, Duration>,
+    /// Reactions outside the allowed set that the same script did not give
+    /// again: not findings (load or timing), reported apart.
+    pub unconfirmed: BTreeMap<FindingClass, u64>,
     pub saved: Vec<Saved>,
 }
 
@@ -186,11 +194,13 @@ pub async fn run(
         elapsed: Duration::ZERO,
         by_class: BTreeMap::new(),
         first_seen: BTreeMap::new(),
+        unconfirmed: BTreeMap::new(),
         saved: Vec::new(),
     };
     // The first finding of each class: (iteration, steps, finding).
     let mut firsts: BTreeMap<FindingClass, (u64, Vec<Step>, Finding)> = BTreeMap::new();
     let mut running = JoinSet::new();
+    let confirmed_by_class: Arc<std::sync::Mutex<BTreeMap<FindingClass, u32>>> = Arc::default();
     let mut next: u64 = 0;
     let mut last_progress = Instant::now();
     let out_of_budget = |next: u64, firsts: &BTreeMap<_, _>| {
@@ -205,18 +215,55 @@ pub async fn run(
             next += 1;
             let runner = runner.clone();
             let seed = iteration_seed(config.seed, n);
+            let confirm = confirmed_by_class.clone();
             running.spawn(async move {
                 let steps = script(seed);
-                let (_, _, finding) = runner.judge(steps.clone(), format!("fuzz.{seed:016x}")).await;
-                (n, steps, finding)
+                let id = format!("fuzz.{seed:016x}");
+                let (_, _, finding) = runner.judge(steps.clone(), id.clone()).await;
+                let Some(f) = finding else {
+                    return (n, steps, None, true);
+                };
+                // A finding counts once the same script gives the same class
+                // again (CONFIRM_RUNS tries): a reaction that came from load
+                // or timing alone is reported as unconfirmed instead. Classes
+                // already confirmed CONFIRMED_ENOUGH times are not re-run.
+                let known = confirm
+                    .lock()
+                    .map(|m| m.get(&f.class).copied().unwrap_or(0))
+                    .unwrap_or(0);
+                if known >= CONFIRMED_ENOUGH {
+                    return (n, steps, Some(f), true);
+                }
+                for _ in 0..CONFIRM_RUNS {
+                    if runner
+                        .judge(steps.clone(), id.clone())
+                        .await
+                        .2
+                        .is_some_and(|g| g.class == f.class)
+                    {
+                        if let Ok(mut m) = confirm.lock() {
+                            *m.entry(f.class).or_default() += 1;
+                        }
+                        return (n, steps, Some(f), true);
+                    }
+                }
+                (n, steps, Some(f), false)
             });
         }
         let Some(done) = running.join_next().await else {
             break;
         };
-        let Ok((n, steps, finding)) = done else { continue };
+        let Ok((n, steps, finding, confirmed)) = done else {
+            continue;
+        };
         summary.execs += 1;
-        if let Some(f) = finding {
+        if let Some(f) = finding.as_ref().filter(|_| !confirmed) {
+            *summary.unconfirmed.entry(f.class).or_default() += 1;
+            progress.line(&format!(
+                "unconfirmed (did not happen again in {CONFIRM_RUNS} runs of the same script, iteration {n}): {f}"
+            ));
+        }
+        if let Some(f) = finding.filter(|_| confirmed) {
             *summary.by_class.entry(f.class).or_default() += 1;
             summary
                 .first_seen

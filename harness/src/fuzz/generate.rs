@@ -353,7 +353,7 @@ pub fn finish(mut steps: Vec<Step>, harness: Role, id: String, note: String) -> 
             expected.insert(wsconform_cases::Behavior::Ok, model.events());
             ExpectedClose::clean_by_me()
         }
-        End::Closed { codes } => {
+        End::Closed { codes, .. } => {
             expected.insert(wsconform_cases::Behavior::Ok, Vec::new());
             ExpectedClose {
                 closed_by_me: true,

@@ -30,7 +30,11 @@ pub enum End {
     Open,
     /// The harness started the closing handshake with a close frame the
     /// peer must answer (RFC 6455 §5.5.1): with one of `codes`, or none.
-    Closed { codes: Vec<CloseCode> },
+    /// `then_broke`: the harness then sent a data frame or an invalid frame,
+    /// itself breaking §5.5.1 ("MUST NOT send any more data frames"), so a
+    /// peer that fails the connection on it (1002, or dropping TCP) is
+    /// within its rights.
+    Closed { codes: Vec<CloseCode>, then_broke: bool },
     /// The script broke a MUST at frame `at` (0-based among the frames
     /// sent): the peer must fail the connection (RFC 6455 §7.1.7), with
     /// one of `codes` in its close frame if it sends one, and process
@@ -104,7 +108,7 @@ impl Model {
                 "Echo the {} message(s) intact and in order, answer the last ping with its payload (RFC 6455 §5.5.2), then a clean close with 1000.",
                 self.messages.len()
             ),
-            End::Closed { codes } => format!(
+            End::Closed { codes, .. } => format!(
                 "Answer the harness's close frame with one of {} or no code (RFC 6455 §5.5.1); echo at most the {} message(s) before it, in order; no data frame after its close.",
                 codes_text(codes),
                 self.messages.len()
@@ -248,6 +252,13 @@ impl Builder {
                     }
                     _ => {}
                 }
+            }
+            if let End::Closed { then_broke, .. } = &mut self.model.end {
+                let fine = bytes.first().is_some_and(|b0| {
+                    let opcode = Opcode(b0 & 0x0F);
+                    b0 & 0xF0 == 0x80 && opcode.is_control() && !opcode.is_reserved()
+                });
+                *then_broke |= !fine;
             }
             if !self.lazy_utf8 {
                 self.frames += 1;
@@ -421,6 +432,7 @@ fn close_end(payload: &[u8], at: usize) -> End {
         return if payload.is_empty() {
             End::Closed {
                 codes: vec![CloseCode::NORMAL],
+                then_broke: false,
             }
         } else {
             fail(
@@ -439,12 +451,17 @@ fn close_end(payload: &[u8], at: usize) -> End {
         );
     }
     match ClosePayload::parse(payload) {
-        Ok(_) if code == CloseCode::NORMAL => End::Closed { codes: vec![code] },
+        Ok(_) if code == CloseCode::NORMAL => End::Closed {
+            codes: vec![code],
+            then_broke: false,
+        },
         Ok(_) => End::Closed {
             codes: vec![CloseCode::NORMAL, code],
+            then_broke: false,
         },
         Err(ClosePayloadError::CodeNotSendable(c)) if c.0 >= 5000 => End::Closed {
             codes: vec![CloseCode::NORMAL, c, CloseCode::PROTOCOL_ERROR],
+            then_broke: false,
         },
         Err(e) => fail(vec![CloseCode::PROTOCOL_ERROR], "RFC 6455 §7.4.1", e.to_string()),
     }
@@ -667,16 +684,19 @@ pub fn check_model(model: &Model, outcome: &Outcome) -> Option<Finding> {
             }
         }
         End::Open | End::Closed { .. } => {
-            let mut codes = match &model.end {
-                End::Closed { codes } => codes.clone(),
-                _ => vec![CloseCode::NORMAL],
+            let (mut codes, then_broke) = match &model.end {
+                End::Closed { codes, then_broke } => (codes.clone(), *then_broke),
+                _ => (vec![CloseCode::NORMAL], false),
             };
+            if then_broke {
+                codes.push(CloseCode::PROTOCOL_ERROR);
+            }
             if kill {
                 // The kill timer's close (1001) may be echoed.
                 codes.push(CloseCode::GOING_AWAY);
             }
-            if remote.is_none() {
-                let hang = outcome.was_close_handshake_timeout || kill || outcome.hit_deadline;
+            let hang = outcome.was_close_handshake_timeout || kill || outcome.hit_deadline;
+            if remote.is_none() && (hang || !then_broke) {
                 return if hang {
                     finding(
                         FindingClass::Hang,
