@@ -734,7 +734,10 @@ pub fn check_model(model: &Model, outcome: &Outcome) -> Option<Finding> {
                     ),
                 );
             }
-            if let Some(last) = model.pings.last() {
+            // A peer that fails the connection on the harness's own breach
+            // after its close stops processing (RFC 6455 §7.1.7): its pong
+            // may never go out.
+            if let Some(last) = model.pings.last().filter(|_| !then_broke) {
                 if !pongs.iter().any(|p| same(p, last)) {
                     return finding(
                         FindingClass::MissingPong,
