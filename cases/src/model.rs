@@ -572,4 +572,9 @@ pub enum Judge {
     /// type and length have arrived (content is not compared, as in
     /// Autobahn), FAILED at the first wrong echo or when `closeAfter` fires.
     Echoes { count: u32, binary: bool, len: u64 },
+    /// Fuzzing reproducers (`wsconform fuzz`): the reactions RFC 6455 allows
+    /// are computed from the steps themselves by the harness's oracle
+    /// (`harness/src/fuzz/oracle.rs`); any other reaction is FAILED, with
+    /// the finding's class and the RFC section in the result.
+    Rfc,
 }

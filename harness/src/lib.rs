@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod browser;
 pub mod budget;
 pub mod engine;
+pub mod fuzz;
 pub mod gate;
 pub mod record;
 pub mod reference;

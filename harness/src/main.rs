@@ -50,6 +50,7 @@ async fn dispatch(mode: Mode) -> anyhow::Result<ExitCode> {
         Mode::Server(config) => run::server(config).await,
         Mode::Client(config) => run::client(config).await,
         Mode::Replay(config) => run::replay(config).await,
+        Mode::Fuzz(config, quiet) => run::fuzz(config, quiet).await,
         Mode::ReferenceServer(config) => run::reference_server(config).await,
         Mode::ReferenceClient(config) => run::reference_client(config).await,
         Mode::List { cases, json } => run::list(cases, json),

@@ -19,7 +19,7 @@ use wsconform::testing::client::{FuzzingServer, FuzzingServerConfig};
 use wsconform::testing::server::{run_case, ClientOptions};
 use wsconform::transport::{Connector, ServerTls, Target, Trust};
 use wsconform::verdict::{judge, Expectations};
-use wsconform_cases::{catalog, id_key};
+use wsconform_cases::{id_key, Case};
 use wsconform_wire::Role;
 
 #[derive(clap::Subcommand)]
@@ -327,16 +327,12 @@ fn describe(e: &WireEntry) -> Option<String> {
 
 /// `wsconform replay ID [URL | --listen ADDR]`.
 pub async fn replay(
-    id: String,
+    case: Case,
     url: Option<String>,
     listen: Option<SocketAddr>,
     scale: f64,
     (trust, identity): (Trust, Option<ServerTls>),
 ) -> anyhow::Result<ExitCode> {
-    let case = catalog()
-        .into_iter()
-        .find(|c| c.id == id)
-        .with_context(|| format!("unknown case id {id:?} (see `wsconform list`)"))?;
     if !(scale > 0.0 && scale.is_finite()) {
         anyhow::bail!("--timeout-scale must be a positive number, got {scale}");
     }

@@ -37,6 +37,9 @@ pub struct Common {
     pub server_drop_timeout: SpecTimer,
     pub gate: Gate,
     pub families: Families,
+    /// Cases from case files (`--case-file`: saved fuzzing findings), run
+    /// after the selected catalog cases, whatever the selection says.
+    pub extra_cases: Vec<Case>,
 }
 
 /// Which families of the catalog a run may select from.
@@ -75,6 +78,7 @@ impl Default for Common {
             server_drop_timeout: None,
             gate: Gate::default(),
             families: Families::default(),
+            extra_cases: Vec::new(),
         }
     }
 }
@@ -87,8 +91,9 @@ impl Common {
         }
         let cases: Vec<Case> = select(&catalog(), &self.selection)?
             .into_iter()
-            .filter(|c| c.applies_to(role))
             .filter(|c| self.families == Families::All || c.is_autobahn())
+            .chain(self.extra_cases.iter().cloned())
+            .filter(|c| c.applies_to(role))
             .collect();
         if cases.is_empty() {
             return Err(SessionError::NoCases);
@@ -615,7 +620,15 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
     let trust = run.tls.as_ref().map_or_else(Trust::default, ServerTls::trust);
     let copies = plan.copies.iter().zip(&servers).map(|(copy, server)| {
         let limit = client_run_limit(&copy.cases, &engine);
-        run_copy(&run.client, server, &copy.agent, limit, &trust, run.tls.as_ref(), &stop)
+        run_copy(
+            &run.client,
+            server,
+            &copy.agent,
+            limit,
+            &trust,
+            run.tls.as_ref(),
+            &stop,
+        )
     });
     let statuses = futures_util::future::join_all(copies).await;
     let statuses: Vec<Option<String>> = statuses.into_iter().collect::<Result<_, _>>()?;

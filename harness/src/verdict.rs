@@ -146,6 +146,9 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
             result_close: "The opening handshake was never completed".into(),
         };
     }
+    if case.judge == Judge::Rfc {
+        return crate::fuzz::oracle::verdict(case, outcome, harness);
+    }
     let (mut behavior, mut result) = match &case.judge {
         Judge::Events | Judge::EventsWrongCodeFatal => match expectations.matching(&outcome.received) {
             Some(b) => (b, "Actual events match at least one expected.".to_string()),
@@ -154,7 +157,7 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
                 "Actual events differ from any expected.".to_string(),
             ),
         },
-        Judge::Informational => (Behavior::Informational, informational_result(outcome)),
+        Judge::Informational | Judge::Rfc => (Behavior::Informational, informational_result(outcome)),
         Judge::Echoes { count, binary, len } => judge_echoes(
             outcome.echoes.as_ref(),
             (*count, *binary, *len),

@@ -34,6 +34,10 @@ pub enum Command {
     /// Run one case verbosely, printing the wire log as it happens: against
     /// a server URL, or (with --listen) serving it to one client.
     Replay(ReplayArgs),
+    /// Fuzz a WebSocket server: generated frame scripts judged by an RFC
+    /// oracle; findings are shrunk and saved as case files. Without a URL,
+    /// fuzzes the built-in reference server.
+    Fuzz(FuzzArgs),
     /// Run the built-in reference echo server (tokio-tungstenite).
     ReferenceServer {
         /// Address to listen on (port 0: any free port).
@@ -172,6 +176,10 @@ pub struct ServerArgs {
     /// With no URL: the reference server's TLS (--tls tests it over wss://).
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// Also run the cases of these files (saved `wsconform fuzz` findings,
+    /// or cases as `wsconform show` prints them), after the catalog's.
+    #[arg(long, num_args = 1..)]
+    pub case_file: Vec<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -215,14 +223,20 @@ pub struct ClientArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The case id, e.g. 6.4.1.
-    pub id: String,
+    /// The case id, e.g. 6.4.1 (with --case-file: which of its cases, when
+    /// it holds several).
+    pub id: Option<String>,
     /// ws:// URL of a server to run it against (default: the reference server).
     pub url: Option<OsString>,
     /// Serve the case to one client connecting here instead
     /// (ws://ADDR/runCase?case=1&agent=A).
     #[arg(long, conflicts_with = "url")]
     pub listen: Option<OsString>,
+    /// Run a case from this file (a `wsconform fuzz` reproducer, or cases
+    /// as `wsconform show` prints them); then the only positional argument
+    /// may be the URL.
+    #[arg(long)]
+    pub case_file: Option<PathBuf>,
     /// Multiply every timeout: 0.01 to 1000.
     #[arg(long, default_value = "1", allow_negative_numbers = true)]
     pub timeout_scale: OsString,
@@ -230,4 +244,39 @@ pub struct ReplayArgs {
     pub trust: TrustArgs,
     #[command(flatten)]
     pub identity: IdentityArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FuzzArgs {
+    /// ws:// or wss:// URL of the server under test (an echo server).
+    pub url: Option<OsString>,
+    /// Seed of the campaign (every script derives from it; default: random, printed).
+    #[arg(long)]
+    pub seed: Option<OsString>,
+    /// Stop after this long: seconds, or with a unit (90s, 10m, 1h).
+    #[arg(long)]
+    pub duration: Option<OsString>,
+    /// Stop after this many scripts.
+    #[arg(long)]
+    pub iterations: Option<OsString>,
+    /// Scripts run at once: 1 to 64.
+    #[arg(long, default_value = "4", allow_negative_numbers = true)]
+    pub jobs: OsString,
+    /// Where reproducers go (OUTDIR/findings/).
+    #[arg(long, default_value = "reports/fuzz")]
+    pub outdir: PathBuf,
+    /// Save findings as found, without shrinking them.
+    #[arg(long)]
+    pub no_minimize: bool,
+    /// With no URL: make the reference server misbehave (repeatable).
+    #[arg(long = "knob", value_enum)]
+    pub knobs: Vec<Knob>,
+    /// Multiply every timeout: 0.01 to 1000.
+    #[arg(long, default_value = "1", allow_negative_numbers = true)]
+    pub timeout_scale: OsString,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
 }

@@ -5,6 +5,7 @@
 //! selection resolved and the output folder probed. Past this point a run can
 //! fail because of the peer or the machine, never because of its input.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -21,7 +22,9 @@ use wsconform::transport::{Connector, ServerTls, Target, TlsError, Trust};
 use wsconform_cases::{catalog, Selection, Shard};
 use wsconform_wire::Role;
 
-use super::args::{Cli, ClientArgs, Command, IdentityArgs, ReplayArgs, RunArgs, ServerArgs, TrustArgs};
+use super::args::{
+    Cli, ClientArgs, Command, FuzzArgs, IdentityArgs, ReplayArgs, RunArgs, ServerArgs, TrustArgs,
+};
 use super::validate::{self, InputError};
 use crate::report_cmd::ReportCommand;
 
@@ -54,6 +57,10 @@ pub enum ConfigError {
     SpecListen { spec: String, url: String },
     #[error(transparent)]
     Browser(#[from] BrowserError),
+    #[error(transparent)]
+    CaseFile(#[from] wsconform::fuzz::casefile::CaseFileError),
+    #[error("unknown case id {0:?} (see `wsconform list`)")]
+    UnknownCase(String),
     #[error("agents {a:?} and {b:?} would write the same report files ({prefix}_case_*.json)")]
     SameReports { a: String, b: String, prefix: String },
 }
@@ -64,6 +71,7 @@ pub enum Mode {
     Server(ServerConfig),
     Client(ClientConfig),
     Replay(ReplayConfig),
+    Fuzz(wsconform::fuzz::campaign::FuzzConfig, bool),
     ReferenceServer(ReferenceServerConfig),
     ReferenceClient(ReferenceClientConfig),
     List { cases: Vec<String>, json: bool },
@@ -122,7 +130,7 @@ pub struct ClientConfig {
 /// `wsconform replay`.
 #[derive(Debug)]
 pub struct ReplayConfig {
-    pub id: String,
+    pub case: wsconform_cases::Case,
     pub url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub timeout_scale: f64,
@@ -154,6 +162,10 @@ impl Mode {
             Command::Server(args) => Mode::Server(server(args)?),
             Command::Client(args) => Mode::Client(client(args)?),
             Command::Replay(args) => Mode::Replay(replay(args)?),
+            Command::Fuzz(args) => {
+                let quiet = args.quiet;
+                Mode::Fuzz(fuzz(args)?, quiet)
+            }
             Command::ReferenceServer {
                 listen,
                 knobs,
@@ -262,6 +274,7 @@ fn common(args: &RunArgs, spec: Option<&Spec>, flags: RunFlags) -> Common {
             true => Families::AutobahnOnly,
             false => Families::All,
         },
+        extra_cases: Vec::new(),
     }
 }
 
@@ -418,9 +431,11 @@ fn server(args: ServerArgs) -> Result<ServerConfig, ConfigError> {
     // Reads the --ca files now: an unreadable one is an input error.
     Connector::new(&trust)?;
     let reference_tls = server_identity(&args.identity)?;
+    let extra_cases = wsconform::fuzz::casefile::load_all(&args.case_file)?;
     let mut runs = Vec::new();
     for (url, agent) in targets {
         let mut common = common(&args.run, spec.as_ref(), flags);
+        common.extra_cases = extra_cases.clone();
         if let (Some(spec), Some(agent)) = (&spec, &agent) {
             common.selection.exclude.extend(spec.excluded_for(agent));
         }
@@ -556,15 +571,46 @@ fn report_page(outdir: &std::path::Path) -> PathBuf {
 
 fn replay(args: ReplayArgs) -> Result<ReplayConfig, ConfigError> {
     let ReplayArgs {
-        id,
-        url,
+        mut id,
+        mut url,
         listen,
+        case_file,
         timeout_scale,
         trust,
         identity,
     } = args;
+    let case = match &case_file {
+        None => {
+            let id = id.ok_or(ConfigError::Conflict("replay needs a case id or --case-file"))?;
+            wsconform_cases::catalog()
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or(ConfigError::UnknownCase(id))?
+        }
+        Some(path) => {
+            // With a file, a lone positional that is a URL is the URL.
+            if url.is_none()
+                && id
+                    .as_deref()
+                    .is_some_and(|i| i.starts_with("ws://") || i.starts_with("wss://"))
+            {
+                url = id.take().map(OsString::from);
+            }
+            let mut cases = wsconform::fuzz::casefile::load(path)?;
+            match id {
+                Some(id) => cases
+                    .into_iter()
+                    .find(|c| c.id == id)
+                    .ok_or(ConfigError::UnknownCase(id))?,
+                None if cases.len() == 1 => cases.remove(0),
+                None => return Err(ConfigError::Conflict(
+                    "the case file holds several cases: name one (wsconform replay --case-file F ID [URL])",
+                )),
+            }
+        }
+    };
     Ok(ReplayConfig {
-        id,
+        case,
         url: url
             .as_deref()
             .map(|u| validate::connect_url_arg("URL", u))
@@ -577,4 +623,51 @@ fn replay(args: ReplayArgs) -> Result<ReplayConfig, ConfigError> {
         trust: client_trust(&trust),
         identity: server_identity(&identity)?,
     })
+}
+
+/// `wsconform fuzz`: the target, the seed and the budget, checked.
+fn fuzz(args: FuzzArgs) -> Result<wsconform::fuzz::campaign::FuzzConfig, ConfigError> {
+    use wsconform::fuzz::campaign::{FuzzConfig, FuzzTarget};
+    let url = args
+        .url
+        .as_deref()
+        .map(|u| validate::connect_url_arg("URL", u))
+        .transpose()?;
+    let target = match url {
+        Some(_) if !args.knobs.is_empty() => {
+            return Err(ConfigError::Conflict(
+                "--knob applies to the built-in reference server only (no URL)",
+            ))
+        }
+        Some(url) => {
+            let trust = client_trust(&args.trust);
+            Connector::new(&trust)?;
+            FuzzTarget::Url { url, trust }
+        }
+        None => FuzzTarget::Reference(Knobs::new(args.knobs.clone())),
+    };
+    let config = FuzzConfig {
+        target,
+        seed: match &args.seed {
+            Some(raw) => validate::whole("--seed", raw, 0)?,
+            None => rand::random(),
+        },
+        iterations: args
+            .iterations
+            .as_deref()
+            .map(|raw| validate::whole("--iterations", raw, 1))
+            .transpose()?,
+        duration: args
+            .duration
+            .as_deref()
+            .map(|raw| validate::duration("--duration", raw))
+            .transpose()?,
+        jobs: validate::jobs(&args.jobs)?,
+        outdir: args.outdir.clone(),
+        minimize: !args.no_minimize,
+        timeout_scale: validate::timeout_scale(&args.timeout_scale)?,
+        stop_after_classes: None,
+    };
+    check_outdir(&args.outdir)?;
+    Ok(config)
 }

@@ -124,6 +124,75 @@ impl Progress {
     }
 }
 
+/// The fuzzing campaign's status: executions per second and findings so
+/// far, one line a second on a terminal (rewritten), every 10 s elsewhere.
+pub struct FuzzProgress {
+    quiet: bool,
+    tty: bool,
+    last_line: std::time::Instant,
+    drawn: bool,
+}
+
+impl FuzzProgress {
+    pub fn new(quiet: bool) -> FuzzProgress {
+        FuzzProgress {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+            last_line: std::time::Instant::now(),
+            drawn: false,
+        }
+    }
+
+    pub fn end(&mut self) {
+        if self.drawn && self.tty {
+            eprintln!();
+        }
+        self.drawn = false;
+    }
+}
+
+impl wsconform::fuzz::campaign::Progress for FuzzProgress {
+    fn update(
+        &mut self,
+        execs: u64,
+        elapsed: std::time::Duration,
+        by_class: &std::collections::BTreeMap<wsconform::fuzz::FindingClass, u64>,
+    ) {
+        if self.quiet || (!self.tty && self.last_line.elapsed() < std::time::Duration::from_secs(10)) {
+            return;
+        }
+        self.last_line = std::time::Instant::now();
+        let rate = execs as f64 / elapsed.as_secs_f64().max(1e-9);
+        let classes: Vec<String> = by_class.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let line = format!(
+            "fuzz: {execs} execs, {rate:.0}/s, {:.0} s, {} finding(s){}",
+            elapsed.as_secs_f64(),
+            by_class.values().sum::<u64>(),
+            if classes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", classes.join(", "))
+            }
+        );
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+            self.drawn = true;
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.drawn && self.tty {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!("wsconform: {text}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

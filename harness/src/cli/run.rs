@@ -23,7 +23,63 @@ use crate::report_cmd;
 
 /// `wsconform replay`.
 pub async fn replay(c: ReplayConfig) -> anyhow::Result<ExitCode> {
-    report_cmd::replay(c.id, c.url, c.listen, c.timeout_scale, (c.trust, c.identity)).await
+    report_cmd::replay(c.case, c.url, c.listen, c.timeout_scale, (c.trust, c.identity)).await
+}
+
+/// `wsconform fuzz`: exit 1 when something was found.
+pub async fn fuzz(config: wsconform::fuzz::campaign::FuzzConfig, quiet: bool) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "wsconform: fuzzing with --seed {} ({} job(s){}{})",
+        config.seed,
+        config.jobs,
+        config
+            .iterations
+            .map(|n| format!(", {n} iterations"))
+            .unwrap_or_default(),
+        config
+            .duration
+            .map(|d| format!(", {} s", d.as_secs()))
+            .unwrap_or_default()
+    );
+    let mut progress = super::output::FuzzProgress::new(quiet);
+    let summary = wsconform::fuzz::campaign::run(&config, stop_on_signal(), &mut progress).await?;
+    progress.end();
+    let mut text = format!(
+        "fuzzed {}: {} execution(s) in {:.1} s ({:.0}/s), seed {}, {} finding(s)\n",
+        summary.target,
+        summary.execs,
+        summary.elapsed.as_secs_f64(),
+        summary.execs as f64 / summary.elapsed.as_secs_f64().max(1e-9),
+        summary.seed,
+        summary.findings()
+    );
+    for (class, n) in &summary.by_class {
+        let first = summary.first_seen.get(class).map_or(0.0, |d| d.as_secs_f64());
+        text += &format!("  {class}: {n} (first after {first:.1} s)\n");
+    }
+    for (class, n) in &summary.unconfirmed {
+        text += &format!("  unconfirmed (not counted: the same script did not do it again): {class}: {n}\n");
+    }
+    for s in &summary.saved {
+        text += &format!(
+            "  reproducer: {} ({} step(s), from {}; {})\n    {}\n",
+            s.path.display(),
+            s.steps.len(),
+            s.original_steps,
+            if s.replayed {
+                "replays to the same finding"
+            } else {
+                "did NOT give the same finding again"
+            },
+            s.finding
+        );
+    }
+    let code = if summary.findings() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    emit_then(&text, code)
 }
 
 /// `wsconform reference-server`: serves until Ctrl-C.

@@ -59,6 +59,12 @@ pub enum InputError {
         got: String,
         why: &'static str,
     },
+    #[error("{what} must be {why}, got {got:?}")]
+    Number {
+        what: &'static str,
+        why: &'static str,
+        got: String,
+    },
     #[error("{what} {path}: {why}")]
     OutputFile {
         what: &'static str,
@@ -91,6 +97,49 @@ pub fn timeout_scale(raw: &OsStr) -> Result<f64, InputError> {
     match text.trim().parse::<f64>() {
         Ok(f) if (MIN_TIMEOUT_SCALE..=MAX_TIMEOUT_SCALE).contains(&f) => Ok(f),
         _ => Err(InputError::TimeoutScale(text.to_string())),
+    }
+}
+
+/// A whole number from `min` up (`--seed`, `--iterations`); `0x` hex too.
+pub fn whole(what: &'static str, raw: &OsStr, min: u64) -> Result<u64, InputError> {
+    let text = utf8(what, raw)?.trim();
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse::<u64>().ok(),
+    };
+    parsed.filter(|n| *n >= min).ok_or_else(|| InputError::Number {
+        what,
+        why: if min == 0 {
+            "a whole number (decimal or 0x hex) below 2^64"
+        } else {
+            "a whole number of at least 1"
+        },
+        got: text.to_string(),
+    })
+}
+
+/// `--duration`: seconds, or a number with `s`, `m` or `h`; 1 s to 30 days.
+pub fn duration(what: &'static str, raw: &OsStr) -> Result<std::time::Duration, InputError> {
+    let text = utf8(what, raw)?.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let factor = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => 0.0,
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if factor > 0.0 && (1.0..=30.0 * 86400.0).contains(&(n * factor)) => {
+            Ok(std::time::Duration::from_secs_f64(n * factor))
+        }
+        _ => Err(InputError::Number {
+            what,
+            why: "a duration from 1 s to 30 days, such as 60, 90s, 10m or 1h",
+            got: text.to_string(),
+        }),
     }
 }
 
