@@ -164,3 +164,17 @@ pub fn deflate_header(facts: &DeflateFacts) -> HeaderEdit {
         value: facts.response.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autobahns_default_offer_is_accepted() {
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits\r\n\r\n";
+        let (req, _) = Request::parse(raw).expect("parses").expect("complete");
+        let facts = accept_deflate(&req, &[Default::default()]).expect("accepted");
+        assert_eq!(facts.response, "permessage-deflate");
+        assert!(accept_deflate(&req, &[]).is_none());
+    }
+}
