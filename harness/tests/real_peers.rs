@@ -324,12 +324,10 @@ async fn node_ws_client_deflate_matches_autobahn() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_websockets_client_deflate_matches_autobahn() {
-    if enabled() {
-        check_client(Library::PyWebsockets, Part::Deflate, false).await;
-    }
-}
+// No `python_websockets_client_deflate_matches_autobahn`: Autobahn's
+// 12.x/13.x verdicts on the websockets client are not recorded yet (its
+// driver's 60 s per-case limit and 30 min run limit cut the recording short,
+// peers/expected/deflate/README.md).
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_server_handshake_verdicts() {
