@@ -74,6 +74,7 @@ pub fn case(id: impl Into<String>, description: impl Into<String>, rfc: RfcRef) 
         notes: Vec::new(),
         handshake: None,
         peer: None,
+        deflate: None,
     }
 }
 

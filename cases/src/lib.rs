@@ -7,15 +7,17 @@
 //! can be compared case for case.
 
 mod build;
+pub mod corpus;
 pub mod families;
 pub mod model;
 pub mod payload;
 pub mod select;
 
+pub use corpus::Corpus;
 pub use model::{
-    message_frames, Behavior, BehaviorClose, Case, Event, ExpectedClose, FrameSpec, Handshake,
-    HandshakeExpect, HeaderEdit, Judge, Masking, RequestEdits, Requirement, ResponseEdits, RfcRef, Step,
-    Write,
+    message_frames, Behavior, BehaviorClose, Case, Deflate, DeflateAccept, DeflateOffer, Event,
+    ExpectedClose, FrameSpec, Handshake, HandshakeExpect, HeaderEdit, Judge, Masking, RequestEdits,
+    Requirement, ResponseEdits, RfcRef, Step, Write,
 };
 pub use payload::{Bytes, Payload};
 pub use select::{select, SelectError, Selection, Shard};
@@ -34,6 +36,7 @@ pub fn catalog() -> Vec<Case> {
         families::misc::cases(),
         families::handshake::cases(),
         families::masking::cases(),
+        families::deflate::cases(),
     ]
     .concat();
     all.sort_by_key(|c| id_key(&c.id));

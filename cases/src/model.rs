@@ -40,6 +40,67 @@ pub struct Case {
     /// role only, its handshake aside (the `mask.*` cases, RFC 6455 §5.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<wsconform_wire::Role>,
+    /// permessage-deflate (RFC 7692) on the case's connection: what the
+    /// harness offers or accepts. Without it nothing is negotiated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deflate: Option<Deflate>,
+}
+
+/// How the harness negotiates permessage-deflate (RFC 7692 §5, §7.1), as
+/// Autobahn's case classes 12.x/13.x set it up (`case/case12_x_x.py`:
+/// `CLIENT_OFFERS`, `SERVER_ACCEPT`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deflate {
+    /// Testing servers: the offers of the harness's request, in order of
+    /// preference. Each also declares `client_no_context_takeover;
+    /// client_max_window_bits`, as every Autobahn offer does.
+    pub offers: Vec<DeflateOffer>,
+    /// Testing clients: rules tried in order against the client's valid
+    /// offers (in its order); the first acceptance is the response. None
+    /// accepting: compression is declined.
+    pub accept: Vec<DeflateAccept>,
+}
+
+/// What an offer asks of the server (Autobahn's `PerMessageDeflateOffer`
+/// `requestNoContextTakeover`, `requestMaxWindowBits`, 0 for none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeflateOffer {
+    /// RFC 7692 §7.1.1.1.
+    pub server_no_context_takeover: bool,
+    /// RFC 7692 §7.1.2.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_max_window_bits: Option<wsconform_wire::deflate::WindowBits>,
+}
+
+/// What an accepting server asks of the client (Autobahn's accept
+/// functions `accept1`–`accept6`: `PerMessageDeflateOfferAccept(offer,
+/// requestNoContextTakeover, requestMaxWindowBits)`). The client's own
+/// requests are always granted, as RFC 7692 §7.1.1.1 and §7.1.2.1 require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeflateAccept {
+    /// RFC 7692 §7.1.1.2 (a server may ask it unasked).
+    pub client_no_context_takeover: bool,
+    /// RFC 7692 §7.1.2.2: only when the offer has `client_max_window_bits`,
+    /// else this rule declines the offer (Autobahn: `if
+    /// offer.acceptMaxWindowBits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_max_window_bits: Option<wsconform_wire::deflate::WindowBits>,
+}
+
+impl DeflateOffer {
+    pub fn to_wire(self) -> wsconform_wire::deflate::Offer {
+        wsconform_wire::deflate::Offer::autobahn(self.server_no_context_takeover, self.server_max_window_bits)
+    }
+}
+
+impl DeflateAccept {
+    pub fn to_wire(self) -> wsconform_wire::deflate::AcceptPolicy {
+        wsconform_wire::deflate::AcceptPolicy {
+            client_no_context_takeover: self.client_no_context_takeover,
+            client_max_window_bits: self.client_max_window_bits,
+            ..Default::default()
+        }
+    }
 }
 
 /// An opening handshake to test (RFC 6455 §4): how the harness's request
@@ -194,7 +255,7 @@ impl Case {
             .map(|s| match s {
                 Step::Frame { frame, .. } => frame.payload.len,
                 Step::Message { payload, .. } | Step::RoundTrips { payload, .. } => payload.len,
-                Step::FrameHeader { len, .. } => *len,
+                Step::FrameHeader { len, .. } | Step::CorpusMessages { len, .. } => *len,
                 _ => 0,
             })
             .max()
@@ -388,6 +449,19 @@ pub enum Step {
         payload: Payload,
         count: u32,
     },
+    /// Send `count` messages of `len` bytes read in turn from `corpus` (see
+    /// [`crate::Corpus::message`]), one at a time, each only after the
+    /// previous one's echo arrived; compressed with the negotiated
+    /// permessage-deflate, the compressed payload cut into frames of
+    /// `fragment_size` bytes (0: one frame), RSV1 on the first (RFC 7692
+    /// §6.1). With nothing negotiated, the harness closes with 1000 instead
+    /// (Autobahn 12.x/13.x `onOpen`).
+    CorpusMessages {
+        corpus: crate::Corpus,
+        len: u64,
+        count: u32,
+        fragment_size: u64,
+    },
 }
 
 impl Default for Payload {
@@ -577,4 +651,9 @@ pub enum Judge {
     /// (`harness/src/fuzz/oracle.rs`); any other reaction is FAILED, with
     /// the finding's class and the RFC section in the result.
     Rfc,
+    /// permessage-deflate (12.x/13.x): UNIMPLEMENTED when no compression
+    /// was negotiated; else OK once `count` echoes arrived equal to what was
+    /// sent by type, length and SHA-1, FAILED at the first that differs or
+    /// when `closeAfter` ends the case first.
+    Compressed { count: u32, binary: bool, len: u64 },
 }

@@ -21,6 +21,8 @@ fn counts_per_category_match_autobahn() {
         ("7", 37),
         ("9", 54),
         ("10", 1),
+        ("12", 90),
+        ("13", 126),
         ("hs", 46),
         ("mask", 9),
     ]
@@ -28,9 +30,9 @@ fn counts_per_category_match_autobahn() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(counts, want);
-    // Autobahn's 301 of categories 1-10, and wsconform's handshake and
-    // masking cases.
-    assert_eq!(catalog().len(), 356);
+    // Autobahn's 517 (301 of categories 1-10, 216 of 12-13), and
+    // wsconform's handshake and masking cases.
+    assert_eq!(catalog().len(), 572);
 }
 
 #[test]
@@ -43,8 +45,9 @@ fn ids_are_unique_and_sorted() {
     let pos = |id: &str| ids.iter().position(|i| i == id).expect("present");
     assert!(pos("6.9.4") < pos("6.10.1"));
     // Readable handshake ids sort after every numeric one.
+    assert!(pos("10.1.1") < pos("12.1.1") && pos("12.5.18") < pos("13.1.1"));
     assert_eq!(
-        pos("10.1.1") + 1,
+        pos("13.7.18") + 1,
         ids.iter().position(|i| i.starts_with("hs.")).expect("hs cases")
     );
 }
@@ -142,10 +145,16 @@ fn selection_errors_are_explicit() {
         exclude: exc.iter().map(|s| s.to_string()).collect(),
     };
     assert_eq!(select(&all, &sel(&["1.*"], &[])).expect("ok").len(), 16);
-    assert_eq!(select(&all, &sel(&["1*"], &["1.*"])).expect("ok").len(), 1);
+    assert_eq!(
+        select(&all, &sel(&["1*"], &["1.*", "12.*", "13.*"]))
+            .expect("ok")
+            .len(),
+        1
+    );
     assert_eq!(select(&all, &sel(&["6.*"], &["6.5.*"])).expect("ok").len(), 140);
     assert!(select(&all, &sel(&["99.1"], &[])).is_err());
-    assert!(select(&all, &sel(&["12.*"], &[])).is_err());
+    assert_eq!(select(&all, &sel(&["12.*"], &[])).expect("ok").len(), 90);
+    assert!(select(&all, &sel(&["14.*"], &[])).is_err());
 }
 
 #[test]

@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
-use wsconform_cases::{message_frames, Case, FrameSpec, Judge, Masking, Step, Write};
+use wsconform_cases::{message_frames, Case, Corpus, FrameSpec, Judge, Masking, Payload, Step, Write};
+use wsconform_wire::deflate::{Compressor, Decompressor, InflateError, Params};
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{apply_mask, CloseCode, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator};
 
 use crate::budget::{CaseBudget, RunBudget};
-use crate::record::{CloseFrame, Digest, DigestBuilder, Observed, Outcome, WireEntry};
+use crate::record::{CloseFrame, Digest, DigestBuilder, Observed, Outcome, TrafficStats, WireEntry};
 use crate::verdict::Expectations;
 
 /// Protocol timers and limits, as Autobahn's defaults (reference §2).
@@ -101,13 +102,40 @@ const ENTRY_COST: usize = 64;
 /// Events a peer may send in one case before the harness fails the
 /// connection as a flood (the most any case expects is 10).
 const MAX_EVENTS: usize = 10_000;
+/// Compressed bytes inflated at once: DEFLATE expands at most 1032:1, so
+/// the inflated piece held at a time stays near 1 MiB whatever the peer
+/// sends (the message's cap is checked on the total).
+const INFLATE_PIECE: usize = 1024;
+/// zlib level of the messages the harness compresses: the fastest; the
+/// level changes nothing a peer must do (RFC 7692 §7.2.1).
+const DEFLATE_LEVEL: u32 = 1;
+/// RSV1, the "Per-Message Compressed" bit (RFC 7692 §6), as the decoder's
+/// three-bit `rsv` field has it.
+const RSV1: u8 = 0b100;
 
 /// What the script asks the connection loop to do, in order.
 #[derive(Debug)]
 enum ScriptOp {
     Write(Outgoing),
-    Arm { timer: Timer, ms: u64 },
+    Arm {
+        timer: Timer,
+        ms: u64,
+    },
     Timeout(String),
+    /// The next message the peer must echo (12.x/13.x), and what sending
+    /// it cost, for the traffic statistics.
+    Expect(ExpectedEcho),
+}
+
+/// A message sent for echoing, as the verdict compares it.
+#[derive(Debug)]
+struct ExpectedEcho {
+    binary: bool,
+    len: u64,
+    sha1: Option<[u8; 20]>,
+    /// Payload bytes on the wire (compressed) and frames.
+    wire_len: u64,
+    frames: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,7 +253,11 @@ where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let start = Instant::now();
-    let wirelog = !matches!(case.judge, Judge::Echoes { .. });
+    let wirelog = !matches!(case.judge, Judge::Echoes { .. } | Judge::Compressed { .. });
+    let deflate = outcome.deflate.as_ref().map(|d| d.params);
+    if deflate.is_some() {
+        outcome.traffic = Some(TrafficStats::default());
+    }
     let log = Arc::new(Mutex::new(Log {
         start,
         enabled: wirelog,
@@ -242,9 +274,12 @@ where
     let (echo_tx, echo_rx) = mpsc::channel(1);
     let script = tokio::spawn(run_script(
         case.steps.clone(),
-        config.role,
-        config.timeout_scale,
-        wirelog,
+        Sender {
+            role: config.role,
+            scale: config.timeout_scale,
+            digests: wirelog,
+            deflate,
+        },
         script_tx,
         echo_rx,
     ));
@@ -322,15 +357,28 @@ async fn write_loop<W: AsyncWrite>(
     Ok(())
 }
 
-/// Walks the steps, producing writes and timer requests in order.
-async fn run_script(
-    steps: Vec<Step>,
+/// How the script sends: the harness's role, the timer scale, whether
+/// frames are logged with digests, and the negotiated permessage-deflate.
+struct Sender {
     role: Role,
     scale: f64,
     digests: bool,
+    deflate: Option<Params>,
+}
+
+/// Walks the steps, producing writes and timer requests in order.
+async fn run_script(
+    steps: Vec<Step>,
+    sender: Sender,
     tx: mpsc::Sender<ScriptOp>,
     mut echoes: mpsc::Receiver<()>,
 ) {
+    let Sender {
+        role,
+        scale,
+        digests,
+        deflate,
+    } = sender;
     let mut open_frame: Option<([u8; 4], u64, bool)> = None;
     let mask = || (role == Role::Client).then(rand::random::<[u8; 4]>);
     let mut batch = Batch { tx: &tx, held: None };
@@ -432,12 +480,113 @@ async fn run_script(
                 }
                 ok
             }
+            Step::CorpusMessages {
+                corpus,
+                len,
+                count,
+                fragment_size,
+            } => match deflate {
+                // Autobahn 12.x/13.x `onOpen`: nothing negotiated, so the
+                // case is UNIMPLEMENTED and closes at once with 1000.
+                None => batch.close(Some(CloseCode::NORMAL), Vec::new()).await && batch.flush().await,
+                Some(params) => {
+                    let mut compressor = Compressor::new(params.sent_by(role), DEFLATE_LEVEL);
+                    let mut ok = true;
+                    for index in 0..u64::from(count) {
+                        let message = CorpusMessage {
+                            corpus,
+                            index,
+                            len,
+                            fragment_size,
+                        };
+                        ok = send_compressed(&mut batch, &tx, &mut compressor, message, mask).await
+                            && batch.flush().await
+                            && echoes.recv().await.is_some();
+                        if !ok {
+                            break;
+                        }
+                    }
+                    ok
+                }
+            },
         };
         if !sent {
             return;
         }
     }
     batch.flush().await;
+}
+
+/// One message of a [`Step::CorpusMessages`].
+struct CorpusMessage {
+    corpus: Corpus,
+    index: u64,
+    len: u64,
+    fragment_size: u64,
+}
+
+/// Compresses one corpus message (RFC 7692 §7.2.1) and queues its frames:
+/// the compressed payload cut every `fragment_size` bytes as Autobahn's
+/// `sendMessage` cuts it (an exact multiple ends in an empty frame), RSV1
+/// on the first frame only (§6.1). The echo it expects goes first.
+async fn send_compressed(
+    batch: &mut Batch<'_>,
+    tx: &mpsc::Sender<ScriptOp>,
+    compressor: &mut Compressor,
+    m: CorpusMessage,
+    mask: impl Fn() -> Option<[u8; 4]>,
+) -> bool {
+    let plain = m.corpus.message(m.index, m.len);
+    let sha1 = Digest::of_bytes(&plain).sha1;
+    let compressed = match compressor.compress(&plain) {
+        Ok(c) => c,
+        // zlib refusing its own input is a harness bug: end the script.
+        Err(_) => return false,
+    };
+    let opcode = if m.corpus.binary() {
+        Opcode::BINARY
+    } else {
+        Opcode::TEXT
+    };
+    let size = if m.fragment_size == 0 {
+        compressed.len().max(1)
+    } else {
+        usize::try_from(m.fragment_size).unwrap_or(usize::MAX)
+    };
+    let mut frames = Vec::new();
+    let mut start = 0usize;
+    loop {
+        let end = start.saturating_add(size);
+        let last = end > compressed.len() || (m.fragment_size == 0 && end >= compressed.len());
+        let piece = compressed[start.min(compressed.len())..end.min(compressed.len())].to_vec();
+        frames.push(FrameSpec {
+            opcode: if start == 0 { opcode } else { Opcode::CONTINUATION },
+            fin: last,
+            rsv: if start == 0 { RSV1 } else { 0 },
+            payload: Payload::bytes(piece),
+            masking: Masking::FollowRole,
+        });
+        if last {
+            break;
+        }
+        start = end;
+    }
+    let expect = ExpectedEcho {
+        binary: m.corpus.binary(),
+        len: m.len,
+        sha1,
+        wire_len: compressed.len() as u64,
+        frames: frames.len() as u64,
+    };
+    if !batch.flush().await || tx.send(ScriptOp::Expect(expect)).await.is_err() {
+        return false;
+    }
+    for frame in &frames {
+        if !send_frame(batch, frame, Write::Whole, mask(), false).await {
+            return false;
+        }
+    }
+    true
 }
 
 /// Joins a step's consecutive whole writes into pieces of up to
@@ -591,6 +740,8 @@ struct MessageAcc {
     binary: bool,
     utf8: Utf8Check,
     digest: DigestBuilder,
+    /// Its first frame had RSV1: the payload is inflated (RFC 7692 §6.2).
+    compressed: bool,
 }
 
 /// The UTF-8 check of a message from the peer (RFC 6455 §8.1), as
@@ -622,6 +773,12 @@ struct Conn<'a> {
     drop_at: Option<Instant>,
     deadline: Instant,
     echo_tx: mpsc::Sender<()>,
+    /// The peer's messages when permessage-deflate was negotiated.
+    inflater: Option<Decompressor>,
+    /// Inflated bytes on their way to the digest and UTF-8 check.
+    inflated: Vec<u8>,
+    /// The echo the script waits for (12.x/13.x).
+    expected_echo: Option<ExpectedEcho>,
 }
 
 impl<'a> Conn<'a> {
@@ -638,6 +795,18 @@ impl<'a> Conn<'a> {
         let mut decoder_config = DecoderConfig::strict(config.role.peer());
         decoder_config.max_frame_payload = config.max_message;
         decoder_config.max_message_payload = config.max_message;
+        // RFC 7692 §6: with permessage-deflate negotiated RSV1 is allowed
+        // (where is checked per frame, `check_rsv1`).
+        let deflate = outcome.deflate.as_ref().map(|d| d.params);
+        if deflate.is_some() {
+            decoder_config.allowed_rsv = RSV1;
+        }
+        let inflater = deflate.map(|p| {
+            Decompressor::new(
+                p.sent_by(config.role.peer()),
+                usize::try_from(config.max_message).unwrap_or(usize::MAX),
+            )
+        });
         Conn {
             case,
             config,
@@ -655,6 +824,9 @@ impl<'a> Conn<'a> {
             drop_at: None,
             deadline: Instant::now() + config.deadline_for(case),
             echo_tx,
+            inflater,
+            inflated: Vec::new(),
+            expected_echo: None,
         }
     }
 
@@ -853,6 +1025,15 @@ impl<'a> Conn<'a> {
                 self.timer_fired("wait", Some(tag.clone()));
                 self.outcome.received.push(Observed::Timeout { tag });
             }
+            ScriptOp::Expect(echo) => {
+                if let Some(t) = self.outcome.traffic.as_mut() {
+                    t.outgoing_octets_app_level += echo.len;
+                    t.outgoing_octets_websocket_level += echo.wire_len;
+                    t.outgoing_websocket_frames += echo.frames;
+                    t.outgoing_websocket_messages += 1;
+                }
+                self.expected_echo = Some(echo);
+            }
         }
         true
     }
@@ -992,6 +1173,12 @@ impl<'a> Conn<'a> {
             Decoded::Header(h) => {
                 *self.outcome.rx_frame_stats.entry(h.opcode).or_default() += 1;
                 let data = !h.opcode.is_control();
+                let compressed = self.check_rsv1(&h);
+                if data && self.phase == Phase::Open {
+                    if let Some(t) = self.outcome.traffic.as_mut() {
+                        t.incoming_websocket_frames += 1;
+                    }
+                }
                 if data && self.message.is_none() {
                     // Autobahn's `onFrameBegin`: a data frame outside a
                     // message starts one, whatever its opcode says.
@@ -1008,6 +1195,7 @@ impl<'a> Conn<'a> {
                         } else {
                             DigestBuilder::hashing()
                         },
+                        compressed,
                     });
                 }
                 self.frame = Some((h, DigestBuilder::hashing()));
@@ -1019,28 +1207,133 @@ impl<'a> Conn<'a> {
                         d.update(p);
                     }
                     if !h.opcode.is_control() {
-                        if let Some(m) = &mut self.message {
-                            m.digest.update(p);
-                            let why = match &mut m.utf8 {
-                                Utf8Check::Text(v) => v.feed(p).err().map(|e| {
-                                    m.utf8 = Utf8Check::Broken;
-                                    format!("invalid UTF-8 in text message from the peer: {e}")
-                                }),
-                                Utf8Check::Broken => Some("more of a text message that is not UTF-8".into()),
-                                Utf8Check::Binary => None,
-                            };
-                            if let Some(why) = why {
-                                self.protocol_violation(CloseCode::INVALID_PAYLOAD, why);
+                        let compressed = self.message.as_ref().is_some_and(|m| m.compressed);
+                        if compressed {
+                            self.inflate(p);
+                        } else {
+                            if self.phase == Phase::Open {
+                                if let Some(t) = self.outcome.traffic.as_mut() {
+                                    t.incoming_octets_websocket_level += p.len() as u64;
+                                    t.incoming_octets_app_level += p.len() as u64;
+                                }
                             }
+                            self.message_data(p);
                         }
                     }
                 }
             }
             Decoded::FrameEnd => {
                 if let Some((h, d)) = self.frame.take() {
+                    if h.fin && !h.opcode.is_control() && self.message.as_ref().is_some_and(|m| m.compressed)
+                    {
+                        self.finish_inflate();
+                    }
                     self.on_frame(h, d.finish());
                 }
             }
+        }
+    }
+
+    /// A message's payload bytes (inflated when compressed): digest and
+    /// UTF-8 check (RFC 6455 §8.1 applies to the inflated text, RFC 7692 §6).
+    fn message_data(&mut self, p: &[u8]) {
+        let Some(m) = &mut self.message else {
+            return;
+        };
+        m.digest.update(p);
+        let why = match &mut m.utf8 {
+            Utf8Check::Text(v) => v.feed(p).err().map(|e| {
+                m.utf8 = Utf8Check::Broken;
+                format!("invalid UTF-8 in text message from the peer: {e}")
+            }),
+            Utf8Check::Broken => Some("more of a text message that is not UTF-8".into()),
+            Utf8Check::Binary => None,
+        };
+        if let Some(why) = why {
+            self.protocol_violation(CloseCode::INVALID_PAYLOAD, why);
+        }
+    }
+
+    /// RFC 7692 §6.1: RSV1 marks a compressed message on its first frame
+    /// only, and only once permessage-deflate was negotiated (without it the
+    /// decoder already refused the bit, RFC 6455 §5.2). RSV1 on a
+    /// continuation or control frame fails the connection (1002). Returns
+    /// whether the frame starts a compressed message.
+    fn check_rsv1(&mut self, h: &FrameHeader) -> bool {
+        if h.rsv & RSV1 == 0 || self.inflater.is_none() {
+            return false;
+        }
+        let why = if h.opcode.is_control() {
+            Some(format!(
+                "RSV1 set on a {} frame (RFC 7692 §6.1: control frames are never compressed)",
+                h.opcode
+            ))
+        } else if h.opcode == Opcode::CONTINUATION || self.message.is_some() {
+            Some(
+                "RSV1 set on a continuation frame (RFC 7692 §6.1: only a message's first frame carries it)"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                self.protocol_violation(CloseCode::PROTOCOL_ERROR, why);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Inflates compressed payload bytes of the current message under the
+    /// hard cap, in pieces (see [`INFLATE_PIECE`]), and passes them on.
+    fn inflate(&mut self, p: &[u8]) {
+        for piece in p.chunks(INFLATE_PIECE) {
+            let Some(inflater) = self.inflater.as_mut() else {
+                return;
+            };
+            self.inflated.clear();
+            let r = inflater.feed(piece, &mut self.inflated);
+            self.after_inflate(piece.len(), r);
+            if !self.reading() || self.message.as_ref().is_none_or(|m| !m.compressed) {
+                return;
+            }
+        }
+    }
+
+    /// The end of a compressed message: the removed `00 00 ff ff` tail
+    /// (RFC 7692 §7.2.2).
+    fn finish_inflate(&mut self) {
+        let Some(inflater) = self.inflater.as_mut() else {
+            return;
+        };
+        self.inflated.clear();
+        let r = inflater.finish(&mut self.inflated);
+        self.after_inflate(0, r);
+    }
+
+    fn after_inflate(&mut self, compressed: usize, r: Result<(), InflateError>) {
+        if self.phase == Phase::Open {
+            if let Some(t) = self.outcome.traffic.as_mut() {
+                t.incoming_octets_websocket_level += compressed as u64;
+                t.incoming_octets_app_level += self.inflated.len() as u64;
+            }
+        }
+        let inflated = std::mem::take(&mut self.inflated);
+        self.message_data(&inflated);
+        self.inflated = inflated;
+        if let Err(e) = r {
+            // The message is lost; what follows is judged afresh.
+            if let Some(m) = self.message.as_mut() {
+                m.compressed = false;
+                m.utf8 = Utf8Check::Binary;
+            }
+            let code = match e {
+                // RFC 6455 §7.4.1: "a message that is too big for it to process".
+                InflateError::TooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+                InflateError::Corrupt(_) => CloseCode::INVALID_PAYLOAD,
+            };
+            self.protocol_violation(code, format!("compressed message from the peer: {e}"));
         }
     }
 
@@ -1095,6 +1388,15 @@ impl<'a> Conn<'a> {
     }
 
     fn on_message(&mut self, binary: bool, payload: Digest) {
+        if self.phase == Phase::Open {
+            if let Some(t) = self.outcome.traffic.as_mut() {
+                t.incoming_websocket_messages += 1;
+            }
+        }
+        if let Judge::Compressed { count: want, .. } = self.case.judge {
+            self.on_compressed_echo(binary, payload, want);
+            return;
+        }
         let (len, count) = (payload.len, self.outcome.received.len());
         let payload = self.budgeted(payload);
         self.outcome.received.push(Observed::Message { binary, payload });
@@ -1125,6 +1427,38 @@ impl<'a> Conn<'a> {
         self.after_event();
     }
 
+    /// 12.x/13.x (Autobahn's `case12_x_x.py` `onMessage`): an echo must
+    /// equal the message sent by type, length and SHA-1; the first that
+    /// differs ends the case (close 1000), the `want`-th equal one too.
+    fn on_compressed_echo(&mut self, binary: bool, payload: Digest, want: u32) {
+        let expected = self.expected_echo.take();
+        // Only the last echo is kept: memory stays flat over 1000 messages.
+        self.outcome.received.clear();
+        let (len, sha1) = (payload.len, payload.sha1);
+        let payload = self.budgeted(payload);
+        self.outcome.received.push(Observed::Message { binary, payload });
+        let echoes = self.outcome.echoes.get_or_insert_with(Default::default);
+        let Some(expected) = expected else {
+            // An echo nothing was sent for.
+            echoes.mismatch = Some((binary, len));
+            self.send_close(Some(CloseCode::NORMAL), Vec::new());
+            return;
+        };
+        if binary != expected.binary || len != expected.len {
+            echoes.mismatch = Some((binary, len));
+        } else if sha1 != expected.sha1 {
+            let hex = |h: Option<[u8; 20]>| h.map(hex::encode).unwrap_or_default();
+            echoes.sha1_mismatch = Some((hex(expected.sha1), hex(sha1)));
+        } else {
+            echoes.matched += 1;
+            if echoes.matched < want {
+                let _ = self.echo_tx.try_send(());
+                return;
+            }
+        }
+        self.send_close(Some(CloseCode::NORMAL), Vec::new());
+    }
+
     /// `payload` as the events keep it: without its first bytes once the
     /// memory budget is spent.
     fn budgeted(&self, mut payload: Digest) -> Digest {
@@ -1151,7 +1485,7 @@ impl<'a> Conn<'a> {
             // Autobahn's 9.x cases have no expected lists, so its
             // finishWhenDone closes at the first event that reaches it (a
             // pong; their echoes go to the case's own onMessage).
-            Judge::Echoes { .. } => true,
+            Judge::Echoes { .. } | Judge::Compressed { .. } => true,
             Judge::Informational => false,
         };
         if done && self.case.expected_close.closed_by_me {

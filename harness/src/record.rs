@@ -225,13 +225,82 @@ pub enum HandshakeAnswer {
     NoEarlierKey,
 }
 
-/// The echoes of a 9.x case (Autobahn compares type and length only).
+/// The echoes of a 9.x case (Autobahn compares type and length only) or a
+/// 12.x/13.x case (type, length and SHA-1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Echoes {
-    /// Echoes with the sent type and length.
+    /// Echoes with the sent type and length (12.x/13.x: and content).
     pub matched: u32,
     /// The first echo of another type or length: (binary, length).
     pub mismatch: Option<(bool, u64)>,
+    /// 12.x/13.x: the first echo of the right type and length whose SHA-1
+    /// differs: (sent, received), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha1_mismatch: Option<(String, String)>,
+}
+
+/// permessage-deflate as negotiated on the connection (RFC 7692 §7.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeflateFacts {
+    /// The accepted extension element, as the server's response has it.
+    pub response: String,
+    /// What each direction agreed to (absent window bits as 15).
+    pub params: wsconform_wire::deflate::Params,
+}
+
+/// Autobahn's `trafficStats` of a permessage-deflate case: data messages
+/// only (no control frames, no handshake), from the open state on; app
+/// level is the payload before compression, WebSocket level after.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrafficStats {
+    pub outgoing_octets_app_level: u64,
+    pub outgoing_octets_websocket_level: u64,
+    pub outgoing_websocket_frames: u64,
+    pub outgoing_websocket_messages: u64,
+    pub incoming_octets_app_level: u64,
+    pub incoming_octets_websocket_level: u64,
+    pub incoming_websocket_frames: u64,
+    pub incoming_websocket_messages: u64,
+}
+
+impl TrafficStats {
+    /// Compressed / uncompressed size of what the harness sent (Autobahn's
+    /// `outgoingCompressionRatio`); `None` before any payload.
+    pub fn outgoing_ratio(&self) -> Option<f64> {
+        ratio(
+            self.outgoing_octets_websocket_level,
+            self.outgoing_octets_app_level,
+        )
+    }
+
+    /// The same for what the peer sent (`incomingCompressionRatio`).
+    pub fn incoming_ratio(&self) -> Option<f64> {
+        ratio(
+            self.incoming_octets_websocket_level,
+            self.incoming_octets_app_level,
+        )
+    }
+
+    /// Autobahn's JSON (`TrafficStats.__json__`), without the wire-level
+    /// counts, which wsconform does not keep per message.
+    pub fn autobahn_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "outgoingOctetsAppLevel": self.outgoing_octets_app_level,
+            "outgoingOctetsWebSocketLevel": self.outgoing_octets_websocket_level,
+            "outgoingCompressionRatio": self.outgoing_ratio(),
+            "outgoingWebSocketFrames": self.outgoing_websocket_frames,
+            "outgoingWebSocketMessages": self.outgoing_websocket_messages,
+            "incomingOctetsAppLevel": self.incoming_octets_app_level,
+            "incomingOctetsWebSocketLevel": self.incoming_octets_websocket_level,
+            "incomingCompressionRatio": self.incoming_ratio(),
+            "incomingWebSocketFrames": self.incoming_websocket_frames,
+            "incomingWebSocketMessages": self.incoming_websocket_messages,
+        })
+    }
+}
+
+fn ratio(compressed: u64, plain: u64) -> Option<f64> {
+    (plain > 0).then(|| compressed as f64 / plain as f64)
 }
 
 impl WireEntry {
@@ -292,8 +361,12 @@ pub struct Outcome {
     /// For `hs.*` cases whose handshake is the whole test: what the peer
     /// did with it (no WebSocket connection follows).
     pub handshake_answer: Option<HandshakeAnswer>,
-    /// 9.x: the echoes counted while the case ran.
+    /// 9.x, 12.x, 13.x: the echoes counted while the case ran.
     pub echoes: Option<Echoes>,
+    /// permessage-deflate, when the handshake negotiated it.
+    pub deflate: Option<DeflateFacts>,
+    /// Cases that negotiate permessage-deflate: Autobahn's `trafficStats`.
+    pub traffic: Option<TrafficStats>,
     pub rx_frame_stats: BTreeMap<Opcode, u64>,
     pub tx_frame_stats: BTreeMap<Opcode, u64>,
     pub rx_octet_stats: BTreeMap<usize, u64>,
@@ -332,6 +405,8 @@ impl Outcome {
             local_close: None,
             remote_close: None,
             echoes: None,
+            deflate: None,
+            traffic: None,
             rx_frame_stats: BTreeMap::new(),
             tx_frame_stats: BTreeMap::new(),
             rx_octet_stats: BTreeMap::new(),

@@ -4,8 +4,11 @@
 //! answer 101, 426 with the version spoken (§4.4), or 400.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use wsconform_cases::{ResponseEdits, Write};
+use wsconform_cases::{HeaderEdit, ResponseEdits, Write};
+use wsconform_wire::deflate;
 use wsconform_wire::handshake::{self, HandshakeError, Request, Response, MAX_HEAD_BYTES};
+
+use crate::record::DeflateFacts;
 use wsconform_wire::Frame;
 
 #[derive(Debug, thiserror::Error)]
@@ -143,4 +146,41 @@ pub async fn answer<S: AsyncWrite + Unpin>(
         }
     }
     Ok(head)
+}
+
+/// The server's permessage-deflate answer to `req` (RFC 7692 §5): the
+/// client's valid offers in its order against `policies` in order, the
+/// first acceptance wins ([`deflate::choose`]); `None` declines (no offer,
+/// none acceptable, or a malformed `Sec-WebSocket-Extensions`, which RFC
+/// 7692 §5 lets a server decline). The caller adds
+/// `Sec-WebSocket-Extensions: <response>` to its 101.
+pub fn accept_deflate(req: &Request, policies: &[deflate::AcceptPolicy]) -> Option<DeflateFacts> {
+    let offers = deflate::Offer::all_in(req.headers.all("Sec-WebSocket-Extensions")).ok()?;
+    let (_, response) = deflate::choose(&offers, policies)?;
+    Some(DeflateFacts {
+        response: response.to_string(),
+        params: response.params(),
+    })
+}
+
+/// The response header that announces `facts`.
+pub fn deflate_header(facts: &DeflateFacts) -> HeaderEdit {
+    HeaderEdit::Set {
+        name: "Sec-WebSocket-Extensions".into(),
+        value: facts.response.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autobahns_default_offer_is_accepted() {
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits\r\n\r\n";
+        let (req, _) = Request::parse(raw).expect("parses").expect("complete");
+        let facts = accept_deflate(&req, &[Default::default()]).expect("accepted");
+        assert_eq!(facts.response, "permessage-deflate");
+        assert!(accept_deflate(&req, &[]).is_none());
+    }
 }

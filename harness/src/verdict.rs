@@ -163,6 +163,9 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
             (*count, *binary, *len),
             close_after_secs(case),
         ),
+        Judge::Compressed { count, binary, len } => {
+            judge_compressed(outcome, (*count, *binary, *len), close_after_secs(case))
+        }
     };
     let expected_close = &case.expected_close;
     let remote_code = outcome.remote_close.as_ref().and_then(|c| c.code);
@@ -257,6 +260,49 @@ fn judge_echoes(
                 "Did not receive the echo(es) within {secs} seconds ({} of {count} arrived).",
                 e.matched
             ),
+        ),
+    }
+}
+
+/// 12.x/13.x, Autobahn's `case12_x_x.py`: UNIMPLEMENTED when the
+/// handshake negotiated no compression (never FAILED: RFC 7692 is
+/// optional); else OK once `count` echoes equal to what was sent arrived,
+/// FAILED at the first that differs (type, then length, then SHA-1, with
+/// Autobahn's texts) or when the case's `closeAfter` ended it first.
+fn judge_compressed(
+    outcome: &Outcome,
+    (count, binary, len): (u32, bool, u64),
+    secs: u64,
+) -> (Behavior, String) {
+    if outcome.deflate.is_none() {
+        return (
+            Behavior::Unimplemented,
+            "The peer did not negotiate permessage-deflate (RFC 7692 is optional).".into(),
+        );
+    }
+    let e = outcome.echoes.clone().unwrap_or_default();
+    let py = |b: bool| if b { "True" } else { "False" };
+    match (e.mismatch, e.sha1_mismatch) {
+        (Some((got_binary, _)), _) if got_binary != binary => (
+            Behavior::Failed,
+            format!(
+                "Echo'ed message type differs from what I sent (got binary {}, expected binary {}).",
+                py(got_binary),
+                py(binary)
+            ),
+        ),
+        (Some((_, got_len)), _) => (
+            Behavior::Failed,
+            format!("Echo'ed message length differs from what I sent (got length {got_len}, expected length {len})."),
+        ),
+        (None, Some((sent, got))) => (
+            Behavior::Failed,
+            format!("Echo'ed message contents differs from what I sent (got SHA1 {got}, expected SHA1 {sent})."),
+        ),
+        (None, None) if e.matched >= count => (Behavior::Ok, "Ok, received all echo'ed messages in time.".into()),
+        (None, None) => (
+            Behavior::Failed,
+            format!("Case did not finish within {secs} seconds."),
         ),
     }
 }

@@ -20,7 +20,7 @@ use wsconform_wire::Role;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_client_gets_autobahns_verdicts() {
-    let run = run_reference_client([], selection(&[], &["hs.*", "mask.*"])).await;
+    let run = run_reference_client([], selection(&[], &["hs.*", "mask.*", "12.*", "13.*"])).await;
     assert_eq!(run.results.len(), 301);
     let expected = expected_file("client/wsconform-reference.json");
     let diffs = common::compare(&run.results, &expected, &BTreeMap::new());
@@ -29,6 +29,16 @@ async fn reference_client_gets_autobahns_verdicts() {
         "differences from Autobahn:\n{}",
         diffs.join("\n")
     );
+    assert!(run.passed && run.complete);
+}
+
+/// permessage-deflate: the reference client offers it, the fuzzing server
+/// accepts with each case's rule, and a sample of 12.x/13.x passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_client_passes_deflate_sample() {
+    let run = run_reference_client([], selection(common::DEFLATE_SAMPLE, &[])).await;
+    assert_eq!(run.results.len(), common::DEFLATE_SAMPLE.len());
+    common::assert_deflate_ok(&run.results);
     assert!(run.passed && run.complete);
 }
 
@@ -46,8 +56,8 @@ async fn each_knob_fails_exactly_the_cases_of_its_rule() {
     let problems = common::knob_mismatches(
         &knobs,
         &good,
-        |c| c.applies_to(Role::Client),
-        |knob| run_reference_client([knob], selection(&[], &["9.*"])),
+        |c| c.applies_to(Role::Client) && c.deflate.is_none(),
+        |knob| run_reference_client([knob], selection(&[], &["9.*", "12.*", "13.*"])),
     )
     .await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));

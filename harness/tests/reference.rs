@@ -13,7 +13,7 @@ use wsconform_wire::Role;
 /// same, case for case, close code included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_server_gets_autobahns_verdicts() {
-    let results = run_reference([], selection(&[], &["hs.*", "mask.*"])).await;
+    let results = run_reference([], selection(&[], &["hs.*", "mask.*", "12.*", "13.*"])).await;
     assert_eq!(results.results.len(), 301);
     let expected = expected_file("server/wsconform-reference.json");
     let diffs = common::compare(&results.results, &expected, &BTreeMap::new());
@@ -32,11 +32,22 @@ async fn each_knob_fails_exactly_the_cases_of_its_rule() {
     let problems = common::knob_mismatches(
         &knobs,
         &good,
-        |c| c.applies_to(Role::Server),
-        |knob| run_reference([knob], selection(&[], &["9.*"])),
+        |c| c.applies_to(Role::Server) && c.deflate.is_none(),
+        |knob| run_reference([knob], selection(&[], &["9.*", "12.*", "13.*"])),
     )
     .await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// permessage-deflate (RFC 7692): the reference server negotiates it and
+/// passes a sample of every subcategory of 12.x/13.x, every offer and
+/// accept rule (the main job runs all 216, BENCHMARKS.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_server_passes_deflate_sample() {
+    let results = run_reference([], selection(common::DEFLATE_SAMPLE, &[])).await;
+    assert_eq!(results.results.len(), common::DEFLATE_SAMPLE.len());
+    common::assert_deflate_ok(&results.results);
+    assert!(results.passed && results.complete);
 }
 
 /// The opening-handshake cases Autobahn lacks: the reference server must

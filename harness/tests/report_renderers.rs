@@ -29,7 +29,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Runs the reference server with `knob` over `include` (Autobahn's 301
-/// cases when empty) and returns the results.json document the run writes.
+/// cases of 1-10 when empty) and returns the results.json document the run writes.
 fn run_document(knob: Knob, include: &[&str], name: &str) -> Value {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -38,7 +38,7 @@ fn run_document(knob: Knob, include: &[&str], name: &str) -> Value {
         .expect("tokio runtime");
     let run = runtime.block_on(common::run_reference(
         [knob],
-        common::selection(include, &["hs.*", "mask.*"]),
+        common::selection(include, &["hs.*", "mask.*", "12.*", "13.*"]),
     ));
     let info = RunInfo {
         agent: run.agent.clone(),

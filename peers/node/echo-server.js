@@ -10,8 +10,10 @@
 // Library defaults everywhere except maxPayload, which is set explicitly (to the
 // ws default of 100 MiB) so that Autobahn 9.x's 16 MiB messages are documented
 // as fitting. ws's server default for permessage-deflate is *off*
-// (perMessageDeflate: false); it is left as is, so 12.x/13.x would come out
-// UNIMPLEMENTED.
+// (perMessageDeflate: false); it is left as is, so 12.x/13.x come out
+// UNIMPLEMENTED, unless WS_PERMESSAGE_DEFLATE=1 is in the environment: then
+// `perMessageDeflate: true` (ws's own defaults for its parameters), which is how
+// 12.x/13.x are recorded (scripts/autobahn-expected.sh with SUITE=deflate).
 'use strict';
 
 const fs = require('fs');
@@ -26,6 +28,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 const maxPayload = 100 * 1024 * 1024; // >= 16 MiB (Autobahn 9.1.6 / 9.2.6)
+const perMessageDeflate = process.env.WS_PERMESSAGE_DEFLATE === '1';
 const { TLS_CERT, TLS_KEY } = process.env;
 let wss;
 if (TLS_CERT && TLS_KEY) {
@@ -40,10 +43,10 @@ if (TLS_CERT && TLS_KEY) {
     res.end(body);
   });
   // ws forwards the HTTPS server's 'listening' and 'error' events.
-  wss = new WebSocketServer({ server, maxPayload });
+  wss = new WebSocketServer({ server, maxPayload, perMessageDeflate });
   server.listen(port, '127.0.0.1');
 } else {
-  wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload });
+  wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload, perMessageDeflate });
 }
 
 wss.on('connection', (ws) => {

@@ -1,6 +1,7 @@
 //! One module per RFC area; each returns its cases in id order.
 
 pub mod close;
+pub mod deflate;
 pub mod fragmentation;
 pub mod framing;
 pub mod handshake;

@@ -395,6 +395,7 @@ pub fn finish(mut steps: Vec<Step>, harness: Role, id: String, note: String) -> 
         notes: vec![note],
         handshake: None,
         peer: None,
+        deflate: None,
     };
     (case, model)
 }

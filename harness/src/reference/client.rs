@@ -10,6 +10,7 @@ use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::protocol::Role as TungsteniteRole;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+use wsconform_wire::deflate::{self, Offer};
 use wsconform_wire::handshake::{self, Request};
 use wsconform_wire::Role;
 
@@ -130,6 +131,11 @@ const FIXED_NONCE: [u8; 16] = [7; 16];
 /// The opening handshake is wsconform's own (RFC 6455 §4.1): tungstenite's
 /// client does not refuse an extension it did not offer, and a reference
 /// client must get the hs.client.* cases right. Frames are tungstenite's.
+///
+/// Every request offers permessage-deflate as Node `ws` and Python
+/// `websockets` do (`permessage-deflate; client_max_window_bits`, RFC 7692
+/// §7.1.2.2: the server may limit the client's window); when the server
+/// accepts, the compression layer (`deflate`) sits before tungstenite.
 async fn open(url: &str, target: &Target, mut stream: Stream, knobs: &Knobs) -> Result<Ws, DriverError> {
     let fail = |why: String| DriverError::Handshake(url.to_string(), why);
     let nonce = if knobs.has(Knob::FixedKey) {
@@ -138,7 +144,14 @@ async fn open(url: &str, target: &Target, mut stream: Stream, knobs: &Knobs) -> 
         rand::random()
     };
     let key = handshake::key_from_nonce(nonce);
-    let request = Request::websocket(&target.authority, &target.path_and_query, &key);
+    let mut request = Request::websocket(&target.authority, &target.path_and_query, &key);
+    let offer = Offer {
+        client_max_window_bits: Some(None),
+        ..Offer::default()
+    };
+    request
+        .headers
+        .push("Sec-WebSocket-Extensions", offer.to_string());
     stream
         .write_all(&request.to_bytes())
         .await
@@ -146,7 +159,22 @@ async fn open(url: &str, target: &Target, mut stream: Stream, knobs: &Knobs) -> 
     let (response, _, leftover) = read_response(&mut stream).await.map_err(|(why, _)| fail(why))?;
     if !knobs.has(Knob::LaxHandshake) {
         // Failing the connection (RFC 6455 §4.1) is dropping it.
-        handshake::validate_response(&response, &key, &[], &[]).map_err(|e| fail(e.to_string()))?;
+        handshake::validate_response(&response, &key, &[], &[deflate::EXTENSION_NAME])
+            .map_err(|e| fail(e.to_string()))?;
     }
-    Ok(WebSocketStream::from_partially_read(stream, leftover, TungsteniteRole::Client, Some(config())).await)
+    let params =
+        deflate::validate_response_headers(&[offer], response.headers.all("Sec-WebSocket-Extensions"))
+            .map_err(|e| fail(e.to_string()))?;
+    Ok(match params {
+        None => {
+            WebSocketStream::from_partially_read(stream, leftover, TungsteniteRole::Client, Some(config()))
+                .await
+        }
+        Some(params) => {
+            let (near, far) = tokio::io::duplex(256 * 1024);
+            tokio::spawn(super::deflate::layer(stream, leftover, far, params, Role::Client));
+            let near: Stream = Box::new(near);
+            WebSocketStream::from_raw_socket(near, TungsteniteRole::Client, Some(config())).await
+        }
+    })
 }

@@ -2,6 +2,7 @@
 //! target, and — with misbehaviour knobs — the proof that cases can fail.
 
 pub mod client;
+pub mod deflate;
 pub mod knobs;
 pub mod server;
 

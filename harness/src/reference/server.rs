@@ -19,7 +19,7 @@ use wsconform_cases::ResponseEdits;
 use wsconform_wire::Role;
 
 use super::knobs::{self, Knob, Knobs};
-use crate::server_handshake::{answer, read_head, Leniency};
+use crate::server_handshake::{accept_deflate, answer, deflate_header, read_head, Leniency};
 use crate::transport::{self, ServerTls, Stream};
 
 /// A running reference server; stops when dropped.
@@ -99,18 +99,44 @@ async fn serve(stream: Stream, knobs: Knobs) {
 /// accepts requests that RFC 6455 §4.2.1 says to refuse (no Host, a 20-byte
 /// key, …) and closes without an HTTP answer on others, and a reference
 /// server must get the hs.* cases right. Frames are tungstenite's.
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, leniency: Leniency, edits: ResponseEdits) {
+///
+/// permessage-deflate (RFC 7692) is accepted on the client's first valid
+/// offer, granting what it asks and asking nothing (Autobahn's `accept1`);
+/// the compression layer (`deflate`) then sits before tungstenite.
+async fn echo<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
+    mut stream: S,
+    leniency: Leniency,
+    mut edits: ResponseEdits,
+) {
     let Ok(Ok((req, leftover, _))) =
         tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await
     else {
         return;
     };
+    let deflate = accept_deflate(&req, &[Default::default()]);
+    edits.headers.extend(deflate.iter().map(deflate_header));
     if answer(&mut stream, &req, leniency, &edits).await.is_err() {
         return;
     }
-    let ws =
-        WebSocketStream::from_partially_read(stream, leftover, TungsteniteRole::Server, Some(config())).await;
-    echo_messages(ws).await;
+    match deflate {
+        None => {
+            let ws = WebSocketStream::from_partially_read(
+                stream,
+                leftover,
+                TungsteniteRole::Server,
+                Some(config()),
+            )
+            .await;
+            echo_messages(ws).await;
+        }
+        Some(facts) => {
+            let (near, far) = tokio::io::duplex(256 * 1024);
+            let ws = WebSocketStream::from_raw_socket(near, TungsteniteRole::Server, Some(config())).await;
+            let echo_task = tokio::spawn(echo_messages(ws));
+            super::deflate::layer(stream, leftover, far, facts.params, Role::Server).await;
+            echo_task.abort();
+        }
+    }
 }
 
 /// Echoes every text or binary message until the connection ends: the

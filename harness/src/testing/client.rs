@@ -549,17 +549,27 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
                 return http_error(&mut stream, 503, "Service Unavailable", &why).await;
             }
             let started = SystemTime::now();
-            let edits = case
+            let mut edits = case
                 .handshake
                 .as_ref()
                 .map(|h| h.response.clone())
                 .unwrap_or_default();
+            // permessage-deflate: the case's accept rules on the client's
+            // offers, as Autobahn's fuzzingserver applies `SERVER_ACCEPT`.
+            let deflate = case.deflate.as_ref().and_then(|d| {
+                let policies: Vec<_> = d.accept.iter().map(|a| a.to_wire()).collect();
+                server_handshake::accept_deflate(&req, &policies)
+            });
+            edits
+                .headers
+                .extend(deflate.iter().map(server_handshake::deflate_header));
             let response = server_handshake::answer(&mut stream, &req, Leniency::default(), &edits)
                 .await
                 .map_err(RequestError::from)?;
             let mut outcome = Outcome::new(started);
             outcome.http_request = head;
             outcome.http_response = response;
+            outcome.deflate = deflate;
             let expect = case.handshake.as_ref().map(|h| &h.expect);
             let answer = match expect {
                 Some(HandshakeExpect::ClientFails) => {

@@ -6,11 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsconform_cases::{Case, HandshakeExpect, Write};
+use wsconform_wire::deflate::{self, Offer};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
 use wsconform_wire::Frame;
 
 use crate::engine::{self, EngineConfig};
-use crate::record::{HandshakeAnswer, Outcome};
+use crate::record::{DeflateFacts, HandshakeAnswer, Outcome};
 use tokio::net::TcpStream;
 
 use crate::transport::{Connector, Stream, Target};
@@ -88,6 +89,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
                 return outcome;
             }
             outcome.handshake_completed = true;
+            outcome.deflate = opened.deflate;
             engine::run(case, opened.stream, opened.leftover, &options.engine, outcome).await
         }
     }
@@ -103,6 +105,15 @@ struct Opened {
     leftover: Vec<u8>,
     request: String,
     response: String,
+    deflate: Option<DeflateFacts>,
+}
+
+/// The case's permessage-deflate offers (RFC 7692 §5), in order.
+fn offers(case: &Case) -> Vec<Offer> {
+    case.deflate
+        .iter()
+        .flat_map(|d| d.offers.iter().map(|o| o.to_wire()))
+        .collect()
 }
 
 /// A handshake that did not lead to an open connection.
@@ -131,6 +142,12 @@ fn build_request(case: &Case, target: &Target, key: &str, user_agent: &str) -> V
     request.headers.push("User-Agent", user_agent);
     request.headers.push("Pragma", "no-cache");
     request.headers.push("Cache-Control", "no-cache");
+    let offers = offers(case);
+    if !offers.is_empty() {
+        // One header, the offers in order of preference, as Autobahn sends them.
+        let value: Vec<String> = offers.iter().map(Offer::to_string).collect();
+        request.headers.push("Sec-WebSocket-Extensions", value.join(", "));
+    }
     let Some(edits) = case.handshake.as_ref().map(|h| &h.request) else {
         return request.to_bytes();
     };
@@ -209,15 +226,36 @@ async fn open(
         }
         Some(_) => None,
     };
+    let offers = offers(case);
+    let extensions: &[&str] = if offers.is_empty() {
+        &[]
+    } else {
+        &[deflate::EXTENSION_NAME]
+    };
     if let Some(offered) = offered {
-        handshake::validate_response(&response, &key, &offered, &[])
+        handshake::validate_response(&response, &key, &offered, extensions)
             .map_err(|e| refused(format!("handshake rejected: {e}"), &head, None))?;
     }
+    // RFC 7692 §5, §7.1: the client checks the accepted element against
+    // its offers and fails the connection on any broken rule.
+    let params =
+        deflate::validate_response_headers(&offers, response.headers.all("Sec-WebSocket-Extensions"))
+            .map_err(|e| refused(format!("handshake rejected: {e}"), &head, None))?;
+    let deflate = params.map(|params| DeflateFacts {
+        response: response
+            .headers
+            .all("Sec-WebSocket-Extensions")
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        params,
+    });
     Ok(Opened {
         stream,
         leftover,
         request: request_text,
         response: String::from_utf8_lossy(&head).into_owned(),
+        deflate,
     })
 }
 

@@ -311,3 +311,33 @@ where
     }
     problems
 }
+
+/// 12.x/13.x in the tests: the first case of every subcategory (each corpus,
+/// each offer and accept rule), and fragmented and large messages.
+pub const DEFLATE_SAMPLE: &[&str] = &[
+    "12.1.1", "12.2.1", "12.3.1", "12.4.1", "12.5.1", "12.1.11", "12.3.6", "13.1.1", "13.2.1", "13.3.1",
+    "13.4.1", "13.5.1", "13.6.1", "13.7.1", "13.5.11", "13.7.6",
+];
+
+/// Every result OK/OK, with permessage-deflate negotiated and 1000
+/// messages each way, as many bytes inflated as were sent.
+pub fn assert_deflate_ok(results: &[CaseResult]) {
+    for r in results {
+        let (b, bc) = (r.verdict.behavior.as_str(), r.verdict.behavior_close.as_str());
+        assert_eq!((b, bc), ("OK", "OK"), "{}: {}", r.case.id, r.verdict.result);
+        assert!(r.outcome.deflate.is_some(), "{}: not negotiated", r.case.id);
+        let t = r.outcome.traffic.as_ref().expect("traffic statistics");
+        assert_eq!(
+            (t.outgoing_websocket_messages, t.incoming_websocket_messages),
+            (1000, 1000),
+            "{}",
+            r.case.id
+        );
+        assert_eq!(
+            t.incoming_octets_app_level, t.outgoing_octets_app_level,
+            "{}",
+            r.case.id
+        );
+        assert!(t.incoming_octets_websocket_level > 0, "{}", r.case.id);
+    }
+}

@@ -16,9 +16,24 @@ const SERVER_MAX_WINDOW_BITS: &str = "server_max_window_bits";
 const CLIENT_MAX_WINDOW_BITS: &str = "client_max_window_bits";
 
 /// An LZ77 window size as a base-2 logarithm, 8..=15 (RFC 7692 §7.1.2.1,
-/// §7.1.2.2): 256 bytes to 32 KiB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// §7.1.2.2): 256 bytes to 32 KiB. Serialized as the number;
+/// deserializing refuses values outside 8..=15.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
 pub struct WindowBits(u8);
+
+impl TryFrom<u8> for WindowBits {
+    type Error = String;
+    fn try_from(bits: u8) -> Result<WindowBits, String> {
+        WindowBits::new(bits).ok_or_else(|| format!("window bits {bits} outside 8..=15 (RFC 7692 §7.1.2)"))
+    }
+}
+
+impl From<WindowBits> for u8 {
+    fn from(bits: WindowBits) -> u8 {
+        bits.0
+    }
+}
 
 impl WindowBits {
     pub const MIN: WindowBits = WindowBits(8);
@@ -119,7 +134,7 @@ pub struct Response {
 }
 
 /// What one direction of a connection agreed to (RFC 7692 §7.1, §7.2.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DirectionParams {
     /// The sender resets its LZ77 window after each message.
     pub no_context_takeover: bool,
@@ -138,7 +153,7 @@ impl Default for DirectionParams {
 }
 
 /// The negotiated parameters of both directions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     /// What the server's messages use.
     pub server: DirectionParams,
