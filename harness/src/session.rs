@@ -632,13 +632,14 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
     });
     let statuses = futures_util::future::join_all(copies).await;
     let statuses: Vec<Option<String>> = statuses.into_iter().collect::<Result<_, _>>()?;
-    // The last case's result is stored when its connection ends, which may
-    // be a moment after the client moved on.
+    // A case's result is stored when its connection ends, which may be a
+    // moment after the client moved on (to its next agent, or to the end):
+    // wait, boundedly, for every case connection still running.
     for _ in 0..100 {
         let settled = plan.copies.iter().zip(&servers).all(|(copy, server)| {
             let mut expected = agents.iter().skip(1).map(String::as_str).collect::<Vec<_>>();
             expected.push(&copy.agent);
-            expected.iter().all(|a| server.ran(a) >= copy.cases.len())
+            expected.iter().all(|a| server.ran(a) >= copy.cases.len()) && server.cases_in_progress() == 0
         });
         if settled {
             break;

@@ -72,7 +72,9 @@ async fn copies_get_the_verdicts_of_one_client() {
     let copies = |jobs: usize, knobs: Vec<wsconform::reference::Knob>, include: &[&str]| {
         let run = wsconform::session::ClientRun {
             jobs,
-            ..common::client_run(knobs, selection(include, &[]))
+            // 12.x/13.x (1000 messages a case) would double this test's
+            // time and add nothing about copies; their sample runs below.
+            ..common::client_run(knobs, selection(include, &["12.*", "13.*"]))
         };
         common::run_client(run)
     };

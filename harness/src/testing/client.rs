@@ -57,6 +57,9 @@ struct State {
     updated: BTreeSet<String>,
     stopped: bool,
     keys: Keys,
+    /// Case connections whose result is not stored yet: the run's reports
+    /// wait for them (a client may move on before its last case ends).
+    in_progress: usize,
 }
 
 /// Every `Sec-WebSocket-Key` clients sent in this run, for the
@@ -332,6 +335,11 @@ impl FuzzingServer {
             .collect()
     }
 
+    /// Case connections running now, whose results are not stored yet.
+    pub fn cases_in_progress(&self) -> usize {
+        self.shared.state().in_progress
+    }
+
     /// How many cases `agent` has run.
     pub fn ran(&self, agent: &str) -> usize {
         self.shared.state().results.get(agent).map_or(0, BTreeMap::len)
@@ -566,6 +574,7 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
             let response = server_handshake::answer(&mut stream, &req, Leniency::default(), &edits)
                 .await
                 .map_err(RequestError::from)?;
+            shared.state().in_progress += 1;
             let mut outcome = Outcome::new(started);
             outcome.http_request = head;
             outcome.http_response = response;
@@ -603,12 +612,15 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
                 outcome,
                 verdict,
             };
-            shared
-                .state()
-                .results
-                .entry(agent)
-                .or_default()
-                .insert(result.case.id.clone(), result);
+            {
+                let mut state = shared.state();
+                state.in_progress = state.in_progress.saturating_sub(1);
+                state
+                    .results
+                    .entry(agent)
+                    .or_default()
+                    .insert(result.case.id.clone(), result);
+            }
             shared.results_changed.send_modify(|n| *n += 1);
             Ok(())
         }
