@@ -50,18 +50,22 @@ async fn read_request(tcp: &mut TcpStream) -> Option<Request> {
     }
 }
 
-async fn misbehave(mut tcp: TcpStream, bad: Bad) {
-    let Some(req) = read_request(&mut tcp).await else {
-        return;
-    };
+/// The 101 answering `req` (its key, whatever else it says).
+fn switching_protocols(req: &Request) -> Vec<u8> {
     let key = req
         .headers
         .one("Sec-WebSocket-Key")
         .ok()
         .flatten()
-        .unwrap_or_default()
-        .to_vec();
-    let accept = Response::switching_protocols(&key).to_bytes();
+        .unwrap_or_default();
+    Response::switching_protocols(key).to_bytes()
+}
+
+async fn misbehave(mut tcp: TcpStream, bad: Bad) {
+    let Some(req) = read_request(&mut tcp).await else {
+        return;
+    };
+    let accept = switching_protocols(&req);
     let deadline = Instant::now() + Duration::from_secs(30);
     match bad {
         Bad::GarbageHttp => {
@@ -298,14 +302,7 @@ async fn scripted_server(id: &str, frames: Vec<Frame>) -> (wsconform::record::Ou
     let server = tokio::spawn(async move {
         let (mut tcp, _) = listener.accept().await.expect("accepts");
         let req = read_request(&mut tcp).await.expect("request");
-        let key = req
-            .headers
-            .one("Sec-WebSocket-Key")
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-            .to_vec();
-        let mut out = Response::switching_protocols(&key).to_bytes();
+        let mut out = switching_protocols(&req);
         for f in frames {
             out.extend(f.encode());
         }
