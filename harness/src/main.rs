@@ -54,7 +54,7 @@ async fn dispatch(mode: Mode) -> anyhow::Result<ExitCode> {
         Mode::ReferenceServer(config) => run::reference_server(config).await,
         Mode::ReferenceClient(config) => run::reference_client(config).await,
         Mode::List { cases, json } => run::list(cases, json),
-        Mode::Show { id } => run::show(&id),
+        Mode::Show { id, results } => run::show(&id, results.as_deref()),
         Mode::Report(cmd) => report_cmd::run(cmd),
     }
 }

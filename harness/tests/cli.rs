@@ -174,6 +174,53 @@ fn list_and_show() {
     assert_eq!(case["rfc"]["level"], "MUST");
 }
 
+/// `show ID --results DIR`: the case, then what a saved run did with it —
+/// for permessage-deflate the parameters negotiated and the compression
+/// ratios (issue 12: Autobahn's `trafficStats`).
+#[test]
+fn show_with_results_gives_negotiated_deflate_and_ratios() {
+    let dir = tmpdir("show-results");
+    let out = wsconform(&["server", "--cases", "1.1.1,12.1.1", "--outdir", s(&dir)]);
+    assert_exit(&out, 0);
+    let out = wsconform(&["show", "12.1.1", "--results", s(&dir)]);
+    assert_exit(&out, 0);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(shown["case"]["id"], "12.1.1");
+    let run = &shown["results"][0];
+    assert_eq!(run["behavior"], "OK");
+    assert_eq!(run["deflate"]["response"], "permessage-deflate");
+    assert_eq!(run["deflate"]["params"]["client"]["max_window_bits"], 15);
+    assert_eq!(run["traffic"]["outgoing_websocket_messages"], 1000);
+    assert_eq!(run["traffic"]["outgoing_octets_app_level"], 16_000);
+    let ratio = run["compression_ratio"]["outgoing"].as_f64().expect("a ratio");
+    assert!(ratio > 0.0 && ratio < 1.0, "JSON text compresses: {ratio}");
+    assert!(
+        run["permessage_deflate"]
+            .as_str()
+            .expect("summary")
+            .starts_with("permessage-deflate; sent 16000 → "),
+        "{run}"
+    );
+    // A case without compression: no parameters, no ratios.
+    let out = wsconform(&["show", "1.1.1", "--results", s(&dir.join("results.json"))]);
+    assert_exit(&out, 0);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(shown["results"][0]["deflate"], serde_json::Value::Null);
+    assert_eq!(
+        shown["results"][0]["compression_ratio"]["outgoing"],
+        serde_json::Value::Null
+    );
+    assert_usage_error(
+        &wsconform(&["show", "2.1", "--results", s(&dir)]),
+        "no run of case 2.1",
+    );
+    assert_usage_error(
+        &wsconform(&["show", "12.1.1", "--results", "/nonexistent/results.json"]),
+        "cannot read /nonexistent/results.json",
+    );
+    std::fs::remove_dir_all(dir).expect("cleans");
+}
+
 #[test]
 fn client_role_exit_codes_and_reports() {
     let dir = tmpdir("client");

@@ -71,8 +71,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show one case as JSON: what it sends and what it expects.
-    Show { id: String },
+    /// Show one case as JSON: what it sends and what it expects. With
+    /// --results, also what happened to it in a saved run: each agent's
+    /// verdicts and, for permessage-deflate, the parameters negotiated and
+    /// the compression ratios.
+    Show {
+        id: String,
+        /// A results.json, or a report folder holding one.
+        #[arg(long, value_name = "PATH")]
+        results: Option<PathBuf>,
+    },
     /// Work with saved reports: merge shards, compare runs, re-render.
     #[command(subcommand)]
     Report(ReportCommand),

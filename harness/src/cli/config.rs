@@ -75,7 +75,7 @@ pub enum Mode {
     ReferenceServer(ReferenceServerConfig),
     ReferenceClient(ReferenceClientConfig),
     List { cases: Vec<String>, json: bool },
-    Show { id: String },
+    Show { id: String, results: Option<PathBuf> },
     Report(ReportCommand),
 }
 
@@ -187,7 +187,10 @@ impl Mode {
                 connector: Connector::new(&client_trust(&trust))?,
             }),
             Command::List { cases, json } => Mode::List { cases, json },
-            Command::Show { id } => Mode::Show { id },
+            Command::Show { id, results } => Mode::Show {
+                id,
+                results: results.map(|p| if p.is_dir() { p.join("results.json") } else { p }),
+            },
             Command::Report(cmd) => Mode::Report(cmd),
         })
     }

@@ -123,12 +123,40 @@ pub fn list(cases: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// `wsconform show`.
-pub fn show(id: &str) -> anyhow::Result<ExitCode> {
+/// `wsconform show ID [--results PATH]`: the case as JSON; with a saved
+/// run, `{"case": …, "results": […]}`, one entry per agent that ran it.
+pub fn show(id: &str, results: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let case = catalog()
         .into_iter()
         .find(|c| c.id == id)
         .with_context(|| format!("unknown case id {id:?} (see `wsconform list`)"))?;
-    emit(&(serde_json::to_string_pretty(&case)? + "\n"))
+    let Some(path) = results else {
+        return emit(&(serde_json::to_string_pretty(&case)? + "\n"));
+    };
+    let doc = report::read_results(path)?;
+    let ran = report::view::Doc(&doc)
+        .runs()
+        .flat_map(|run| run.cases().filter(|c| c.id() == id).map(move |c| (run, c)))
+        .map(|(run, c)| {
+            let outcome = c.outcome();
+            let field = |k: &str| outcome.and_then(|o| o.get(k)).cloned().unwrap_or_default();
+            let (outgoing, incoming) = c.compression_ratios().unwrap_or_default();
+            serde_json::json!({
+                "agent": run.agent(),
+                "role": run.role(),
+                "behavior": c.behavior(),
+                "behavior_close": c.behavior_close(),
+                "remote_close_code": c.remote_close_code(),
+                "deflate": field("deflate"),
+                "traffic": field("traffic"),
+                "compression_ratio": {"outgoing": outgoing, "incoming": incoming},
+                "permessage_deflate": c.deflate_summary(),
+            })
+        })
+        .collect::<Vec<_>>();
+    anyhow::ensure!(!ran.is_empty(), "{}: no run of case {id}", path.display());
+    let out = serde_json::json!({ "case": case, "results": ran });
+    emit(&(serde_json::to_string_pretty(&out)? + "\n"))
 }
 
 /// Sets the returned flag on the first Ctrl-C (or SIGTERM): no new case

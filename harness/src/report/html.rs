@@ -233,7 +233,7 @@ fn case_data(run: usize, c: Case, gate: &Gate) -> Value {
         "ac": c.actual_close_line(),
         "cr": c.close_record().into_iter().map(|(k, v)| (k, truncate(&v, MAX_TEXT))).collect::<Vec<_>>(),
         "echo": echoes(o),
-        "pmd": deflate(o),
+        "pmd": c.deflate_summary().map(|d| truncate(&d, 2 * MAX_TEXT)),
         "http": [
             truncate(o.get("http_request").and_then(Value::as_str).unwrap_or("?"), MAX_HTTP),
             truncate(o.get("http_response").and_then(Value::as_str).unwrap_or("?"), MAX_HTTP),
@@ -242,37 +242,6 @@ fn case_data(run: usize, c: Case, gate: &Gate) -> Value {
         "wn": wirelog.map_or(0, Vec::len),
         "w": wirelog.map_or(Vec::new(), |w| w.iter().take(MAX_WIRE_ROWS).map(wire_row).collect()),
     })
-}
-
-/// permessage-deflate as negotiated and the compression ratios
-/// (Autobahn's `trafficStats`), when the case negotiated it.
-fn deflate(outcome: &Value) -> Option<String> {
-    let response = outcome.get("deflate")?.get("response")?.as_str()?;
-    let t = outcome.get("traffic");
-    let n = |k: &str| t.and_then(|t| t.get(k)).and_then(Value::as_u64).unwrap_or(0);
-    let ratio = |c: u64, u: u64| {
-        if u == 0 {
-            "-".to_string()
-        } else {
-            format!("{:.3}", c as f64 / u as f64)
-        }
-    };
-    Some(format!(
-        "{}; sent {} → {} bytes (ratio {}), received {} → {} bytes (ratio {})",
-        truncate(response, MAX_TEXT),
-        n("outgoing_octets_app_level"),
-        n("outgoing_octets_websocket_level"),
-        ratio(
-            n("outgoing_octets_websocket_level"),
-            n("outgoing_octets_app_level")
-        ),
-        n("incoming_octets_websocket_level"),
-        n("incoming_octets_app_level"),
-        ratio(
-            n("incoming_octets_websocket_level"),
-            n("incoming_octets_app_level")
-        ),
-    ))
 }
 
 /// The 9.x echoes counted (`{matched, mismatch}`), when the case has them.

@@ -22,6 +22,8 @@ use sha1::{Digest as _, Sha1};
 pub enum ReportError {
     #[error("cannot write {path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
     #[error("JSON error in {0}: {1}")]
     Json(String, serde_json::Error),
 }
@@ -103,7 +105,7 @@ pub fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, Re
 
 /// Reads a `results.json` document (for re-rendering, merging, diffing).
 pub fn read_results(path: &Path) -> Result<serde_json::Value, ReportError> {
-    let io = |source| ReportError::Io {
+    let io = |source| ReportError::Read {
         path: path.display().to_string(),
         source,
     };

@@ -403,6 +403,49 @@ impl<'a> Case<'a> {
         self.0.get("outcome")
     }
 
+    /// The traffic counter `key` of a permessage-deflate case (Autobahn's
+    /// `trafficStats`), 0 when absent.
+    fn traffic(&self, key: &str) -> u64 {
+        at(self.0, &["outcome", "traffic", key])
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+
+    /// Compression ratios (bytes on the wire / bytes of the messages) of
+    /// what the harness sent and what it received, as Autobahn's
+    /// `outgoingCompressionRatio` / `incomingCompressionRatio`; `None` for a
+    /// direction that carried no message bytes. Only when the case
+    /// negotiated permessage-deflate.
+    pub fn compression_ratios(&self) -> Option<(Option<f64>, Option<f64>)> {
+        at(self.0, &["outcome", "deflate", "response"])?;
+        let ratio = |wire: &str, app: &str| match self.traffic(app) {
+            0 => None,
+            app => Some(self.traffic(wire) as f64 / app as f64),
+        };
+        Some((
+            ratio("outgoing_octets_websocket_level", "outgoing_octets_app_level"),
+            ratio("incoming_octets_websocket_level", "incoming_octets_app_level"),
+        ))
+    }
+
+    /// permessage-deflate as negotiated (the accepted extension element as
+    /// the server sent it) and the compression ratios, in one line; `None`
+    /// when the case did not negotiate it.
+    pub fn deflate_summary(&self) -> Option<String> {
+        let response = at(self.0, &["outcome", "deflate", "response"])?.as_str()?;
+        let (out, inc) = self.compression_ratios()?;
+        let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.3}"));
+        Some(format!(
+            "{response}; sent {} → {} bytes (ratio {}), received {} → {} bytes (ratio {})",
+            self.traffic("outgoing_octets_app_level"),
+            self.traffic("outgoing_octets_websocket_level"),
+            ratio(out),
+            self.traffic("incoming_octets_websocket_level"),
+            self.traffic("incoming_octets_app_level"),
+            ratio(inc),
+        ))
+    }
+
     pub fn setup_error(&self) -> Option<&'a str> {
         at(self.0, &["outcome", "setup_error"]).and_then(Value::as_str)
     }
