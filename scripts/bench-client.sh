@@ -37,7 +37,8 @@
 #        FULL=0              skip the full runs
 #        KEEP_WORK=1         keep the scratch directory (reports and logs of every run)
 #        WSCONFORM_SHARED    shared/ directory (default: ../shared next to the repo)
-#        TOOL_TIMEOUT=S      upper bound for one tool run, seconds (default 600)
+#        TOOL_TIMEOUT=S      upper bound for one tool run, seconds (default 600; SUITE=full 3600)
+#        SUITE=core|full     categories 1-10 (default) or every case incl. 12/13 (bench-lib.sh)
 # Needs: scripts/install-peers.sh done, Autobahn installed (its install.sh),
 # /usr/bin/time (apt-get install time), ss (iproute2). Shared helpers: scripts/bench-lib.sh.
 # Everything runs on 127.0.0.1; every wait is bounded; every process started here is

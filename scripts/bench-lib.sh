@@ -15,9 +15,24 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${WSCONFORM_SHARED:-$(cd "$REPO/.." && pwd)/shared}
 AB="$SHARED/tools/autobahn"
 RUNS=${RUNS:-3}
-TOOL_TIMEOUT=${TOOL_TIMEOUT:-600}
-CASES='1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'   # no category 8; "1.*" does not match 10.x
-AB_EXCLUDE='12.*,13.*'                         # belt and braces
+# SUITE=core: categories 1-10 (301 cases). SUITE=full: every case each tool has for the
+# role (Autobahn's 517 with permessage-deflate's 216; wsconform's adds hs.*, mask.*, pmd.*),
+# with the Node ws echo server negotiating permessage-deflate (WS_PERMESSAGE_DEFLATE=1).
+SUITE=${SUITE:-core}
+case $SUITE in
+  core)
+    TOOL_TIMEOUT=${TOOL_TIMEOUT:-600}
+    CASES='1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'   # no category 8; "1.*" does not match 10.x
+    AB_EXCLUDE='12.*,13.*'                         # belt and braces
+    ;;
+  full)
+    TOOL_TIMEOUT=${TOOL_TIMEOUT:-3600}   # Autobahn took 594-716 s for the full server suite
+    CASES='*'
+    AB_EXCLUDE=''
+    export WS_PERMESSAGE_DEFLATE=1
+    ;;
+  *) echo "SUITE must be core or full" >&2; exit 2 ;;
+esac
 NODE=node
 PY="$REPO/peers/python/.venv/bin/python"
 WSCONFORM="$REPO/target/release/wsconform"
@@ -51,7 +66,7 @@ bench_prereqs() {  # Autobahn script needed (fuzzingclient.sh / fuzzingserver.sh
 
 bench_build() {
   log "building wsconform (release)"
-  (cd "$REPO" && flock /tmp/wsconform-cargo.lock cargo build --release -p wsconform) >&2
+  (cd "$REPO" && flock /tmp/wsconform-build.lock cargo build --release -p wsconform) >&2
 }
 
 # shellcheck source=scripts/pids-lib.sh
@@ -139,7 +154,7 @@ measure() {  # agent tool run: one attempt, then (bounded) one retry if the tool
 bench_report() {  # LOAD_START must be set; prints the medians, ratios and verdicts
   [ "$RETRIES" = 0 ] || log "WARNING: $RETRIES tool run(s) had to be repeated (see above)"
   NPROC=$(nproc) LOAD_START="$LOAD_START" LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)" RUNS="$RUNS" JOBS="${JOBS:-}" \
-  BENCH_KIND="$BENCH_KIND" python3 - "$RESULTS" <<'PY'
+  BENCH_KIND="$BENCH_KIND" SUITE="$SUITE" python3 - "$RESULTS" <<'PY'
 import collections, json, os, statistics, sys
 
 KIND = os.environ["BENCH_KIND"]
@@ -164,11 +179,12 @@ if KIND == "client":
     NAMES["wsconform-full"] = f"all cases, --jobs {os.environ.get('JOBS', '?')}"
 loads = [r["load"] for r in rows]
 print()
+SUITE = "every case of each tool (incl. permessage-deflate)" if os.environ["SUITE"] == "full" else "categories 1-10"
 if KIND == "server":
-    print(f"wsconform vs Autobahn fuzzingclient, categories 1-10; {os.environ['NPROC']} cores; "
+    print(f"wsconform vs Autobahn fuzzingclient, {SUITE}; {os.environ['NPROC']} cores; "
           f"medians of {os.environ['RUNS']} run(s); fresh echo server per run")
 else:
-    print(f"wsconform client --spawn vs Autobahn fuzzingserver, categories 1-10; {os.environ['NPROC']} cores; "
+    print(f"wsconform client --spawn vs Autobahn fuzzingserver, {SUITE}; {os.environ['NPROC']} cores; "
           f"medians of {os.environ['RUNS']} run(s); fresh client driver per run")
 print(f"load average: start {os.environ['LOAD_START']}, end {os.environ['LOAD_END']}; "
       f"1-min load after each run: mean {statistics.mean(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}")
@@ -195,8 +211,8 @@ for a in agents:
                 f"{m['peer']:>{w1}.2f} {ratio:>{w2 - 1}.2f}x")
         if KIND == "client":
             line += f" {m['pwall']:>13.2f} {m['prss']:>14.1f}"
-            if t != "autobahn" and m["peer"] > 0:
-                line += f"   wall/client CPU {m['wall'] / m['peer']:.2f}x"
+        if m["peer"] > 0:
+            line += f"   wall/{L} CPU {m['wall'] / m['peer']:.2f}x"
         print(line)
 print()
 print("ratios (medians)")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): wsconform vs Autobahn|Testsuite testing real echo servers,
-# categories 1-10 (301 cases). For each peer and each tool, RUNS times, a FRESH echo
+# categories 1-10 (301 cases; SUITE=full: every case, see bench-lib.sh). For each peer and each tool, RUNS times, a FRESH echo
 # server is started and measured:
 #   * the tool's wall time, CPU seconds (user+sys) and peak RSS (/usr/bin/time; for
 #     Autobahn this covers fuzzingclient.sh and the wstest it runs);
@@ -16,7 +16,8 @@
 #        JOBS1=0             skip the --jobs 1 reference run
 #        KEEP_WORK=1         keep the scratch directory (reports of every run)
 #        WSCONFORM_SHARED    shared/ directory (default: ../shared next to the repo)
-#        TOOL_TIMEOUT=S      upper bound for one tool run, seconds (default 600)
+#        TOOL_TIMEOUT=S      upper bound for one tool run, seconds (default 600; SUITE=full 3600)
+#        SUITE=core|full     categories 1-10 (default) or every case incl. 12/13 (bench-lib.sh)
 # Needs: scripts/install-peers.sh done, Autobahn installed (its install.sh),
 # /usr/bin/time (apt-get install time). Shared helpers: scripts/bench-lib.sh. Everything
 # runs on 127.0.0.1; every wait is bounded; every process started here is stopped on exit.

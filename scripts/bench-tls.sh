@@ -15,7 +15,7 @@ RUNS=${RUNS:-3}
 [ -x /usr/bin/time ] || { echo "/usr/bin/time missing: sudo apt-get install -y time" >&2; exit 1; }
 
 echo "[bench-tls] building wsconform (release)" >&2
-(cd "$REPO" && flock /tmp/wsconform-cargo.lock cargo build --release -p wsconform) >&2
+(cd "$REPO" && flock /tmp/wsconform-build.lock cargo build --release -p wsconform) >&2
 BIN="$REPO/target/release/wsconform"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wsconform-bench-tls.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
