@@ -9,10 +9,14 @@
 # fuzzingserver url becomes 127.0.0.1:0) and the same filter and diff are applied to the
 # index.json wsconform writes.
 #
-# The peers are wsconform's reference server and client (tokio-tungstenite, so the same
-# library as tungstenite's own examples); the client runs as agent "Tungstenite", the
-# name tungstenite's examples/autobahn-client.rs uses, in JOBS copies (wsconform client
-# --jobs, default 1).
+# The peers are tungstenite's own examples, built from the checkout with cargo
+# (examples/autobahn-server.rs listening on 127.0.0.1:9002, examples/autobahn-client.rs
+# connecting to localhost:9001, agent "Tungstenite"): the spec files are used unchanged
+# (their addresses are those examples' fixed ones), so this is the check exactly as
+# tungstenite's CI runs it, with wsconform in Autobahn's place. Ports 9001 and 9002 must
+# be free. PEERS=reference uses wsconform's own reference peers instead (tokio-tungstenite
+# behind wsconform's permessage-deflate layer, so 12.x/13.x then differ by design: the
+# reference negotiates compression, tungstenite does not), with JOBS copies of the client.
 #
 # Prints, per role, whether the filtered files are identical and, if not, which case ids
 # differ, grouped by category (missing from index.json, extra in it, or with other
@@ -20,24 +24,27 @@
 #
 # Usage: scripts/autobahn-dropin.sh TUNGSTENITE [server] [client]   (default: both roles)
 #   TUNGSTENITE: a tungstenite-rs checkout, or its git directory (files read from HEAD)
-# Env:   JOBS=N        copies of the client (default 1)
+# Env:   PEERS=tungstenite|reference   (default tungstenite: the checkout's examples)
+#        JOBS=N        copies of the reference client (PEERS=reference; default 1)
 #        WSCONFORM=P   use this wsconform binary (default: build target/release/wsconform)
 #        KEEP_WORK=1   keep the scratch directory (specs, reports, logs)
-# Needs: jq, python3. Everything runs on 127.0.0.1; every wait is bounded.
+# Needs: jq, python3, cargo (crates.io for tungstenite's dependencies). Everything runs on 127.0.0.1; every wait is bounded.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WSCONFORM=${WSCONFORM:-}
 JOBS=${JOBS:-1}
-TOOL_TIMEOUT=600
+PEERS=${PEERS:-tungstenite}
+TOOL_TIMEOUT=900
 
-usage() { echo "usage: $0 TUNGSTENITE [server] [client]   (env JOBS, WSCONFORM, KEEP_WORK)" >&2; exit 2; }
+usage() { echo "usage: $0 TUNGSTENITE [server] [client]   (env PEERS, JOBS, WSCONFORM, KEEP_WORK)" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 SRC=$1; shift
 ROLES=("$@")
 [ ${#ROLES[@]} -gt 0 ] || ROLES=(server client)
 for r in "${ROLES[@]}"; do [[ "$r" =~ ^(server|client)$ ]] || usage; done
 [[ "$JOBS" =~ ^[1-9][0-9]?$ ]] || { echo "JOBS must be 1..64" >&2; exit 2; }
+[[ "$PEERS" =~ ^(tungstenite|reference)$ ]] || { echo "PEERS must be tungstenite or reference" >&2; exit 2; }
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 
 log() { echo "[autobahn-dropin] $*" >&2; }
@@ -55,6 +62,21 @@ upstream() {
   if [ -f "$SRC/$1" ]; then cat "$SRC/$1"; else git --git-dir="$SRC" show "HEAD:$1"; fi
 }
 upstream autobahn/expected-results.json > "$WORK/expected-results.json"
+
+# tungstenite's example peers, built from the same commit as the expected results.
+if [ "$PEERS" = tungstenite ]; then
+  mkdir -p "$WORK/tungstenite"
+  if [ -f "$SRC/Cargo.toml" ]; then
+    cp -r "$SRC/." "$WORK/tungstenite/"
+  else
+    git --git-dir="$SRC" archive HEAD | tar -x -C "$WORK/tungstenite"
+  fi
+  log "building tungstenite's examples autobahn-server and autobahn-client (release)"
+  (cd "$WORK/tungstenite" && CARGO_TARGET_DIR="${TUNGSTENITE_TARGET:-$WORK/tungstenite/target}" \
+    flock /tmp/wsconform-build.lock cargo build --release --quiet \
+      --example autobahn-server --example autobahn-client) >&2
+  TBIN="${TUNGSTENITE_TARGET:-$WORK/tungstenite/target}/release/examples"
+fi
 if git --git-dir="$SRC" rev-parse -q --verify HEAD >/dev/null 2>&1; then
   log "tungstenite-rs at $(git --git-dir="$SRC" rev-parse --short HEAD)"
 elif git -C "$SRC" rev-parse -q --verify HEAD >/dev/null 2>&1; then
@@ -106,17 +128,32 @@ check() {  # role: runs tungstenite's spec for that role, then its diff
   case $role in
     server)
       upstream autobahn/fuzzingclient.json > "$d/fuzzingclient.orig.json"
-      "$WSCONFORM" reference-server --listen 127.0.0.1:0 > "$d/peer.log" 2>&1 &
-      PEER=$!
-      url=""
-      for i in $(seq 100); do
-        url=$(sed -n 's/^reference server listening on //p' "$d/peer.log")
-        [ -z "$url" ] || break
-        sleep 0.1
-      done
-      [ -n "$url" ] || { cat "$d/peer.log" >&2; echo "the reference server did not start" >&2; exit 1; }
-      jq --arg u "$url" '.servers[].url = $u' "$d/fuzzingclient.orig.json" > "$d/fuzzingclient.json"
-      log "server: tungstenite's fuzzingclient.json against the reference server at $url"
+      if [ "$PEERS" = tungstenite ]; then
+        "$TBIN/autobahn-server" > "$d/peer.log" 2>&1 &
+        PEER=$!
+        url=$(jq -r '.servers[0].url' "$d/fuzzingclient.orig.json")
+        local hostport=${url#ws://}
+        for i in $(seq 100); do
+          (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null && break
+          kill -0 "$PEER" 2>/dev/null || break
+          sleep 0.1
+        done
+        kill -0 "$PEER" 2>/dev/null || { cat "$d/peer.log" >&2; echo "tungstenite's autobahn-server did not start" >&2; exit 1; }
+        cp "$d/fuzzingclient.orig.json" "$d/fuzzingclient.json"
+        log "server: tungstenite's fuzzingclient.json, unchanged, against its examples/autobahn-server at $url"
+      else
+        "$WSCONFORM" reference-server --listen 127.0.0.1:0 > "$d/peer.log" 2>&1 &
+        PEER=$!
+        url=""
+        for i in $(seq 100); do
+          url=$(sed -n 's/^reference server listening on //p' "$d/peer.log")
+          [ -z "$url" ] || break
+          sleep 0.1
+        done
+        [ -n "$url" ] || { cat "$d/peer.log" >&2; echo "the reference server did not start" >&2; exit 1; }
+        jq --arg u "$url" '.servers[].url = $u' "$d/fuzzingclient.orig.json" > "$d/fuzzingclient.json"
+        log "server: tungstenite's fuzzingclient.json against the reference server at $url"
+      fi
       (cd "$d" && timeout "$TOOL_TIMEOUT" "$WSCONFORM" server --spec fuzzingclient.json --quiet) \
         > "$d/run.log" 2>&1 || rc=$?
       kill "$PEER" 2>/dev/null || true
@@ -124,11 +161,18 @@ check() {  # role: runs tungstenite's spec for that role, then its diff
       ;;
     client)
       upstream autobahn/fuzzingserver.json > "$d/fuzzingserver.orig.json"
-      jq '.url = "ws://127.0.0.1:0"' "$d/fuzzingserver.orig.json" > "$d/fuzzingserver.json"
-      log "client: tungstenite's fuzzingserver.json, the reference client as agent Tungstenite, --jobs $JOBS"
-      (cd "$d" && timeout "$TOOL_TIMEOUT" "$WSCONFORM" client --spec fuzzingserver.json --agent Tungstenite \
-        --jobs "$JOBS" --spawn "$(printf '%q' "$WSCONFORM") reference-client {url} --agent {agent}" --quiet) \
-        > "$d/run.log" 2>&1 || rc=$?
+      if [ "$PEERS" = tungstenite ]; then
+        cp "$d/fuzzingserver.orig.json" "$d/fuzzingserver.json"
+        log "client: tungstenite's fuzzingserver.json, unchanged, with its examples/autobahn-client"
+        (cd "$d" && timeout "$TOOL_TIMEOUT" "$WSCONFORM" client --spec fuzzingserver.json \
+          --spawn "$(printf '%q' "$TBIN/autobahn-client")" --quiet) > "$d/run.log" 2>&1 || rc=$?
+      else
+        jq '.url = "ws://127.0.0.1:0"' "$d/fuzzingserver.orig.json" > "$d/fuzzingserver.json"
+        log "client: tungstenite's fuzzingserver.json, the reference client as agent Tungstenite, --jobs $JOBS"
+        (cd "$d" && timeout "$TOOL_TIMEOUT" "$WSCONFORM" client --spec fuzzingserver.json --agent Tungstenite \
+          --jobs "$JOBS" --spawn "$(printf '%q' "$WSCONFORM") reference-client {url} --agent {agent}" --quiet) \
+          > "$d/run.log" 2>&1 || rc=$?
+      fi
       ;;
   esac
   # The spec's outdir, relative to where the run started.

@@ -678,6 +678,17 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
             }
         }
     }
+    // A spawned client whose command has no `{agent}` names itself (as
+    // Autobahn's own drivers do: tungstenite's reports as "Tungstenite").
+    // Without --agent its name is not known before the run: when the
+    // default name ran nothing and the client reported under other names,
+    // those are the run's agents. A client that ran nothing at all keeps the
+    // default name, so its cases are reported FAILED with the reason.
+    let names_itself = run.agents.is_empty()
+        && matches!(&run.client, ClientUnderTest::Spawn(cmd) if !cmd.contains("{agent}"));
+    if names_itself && names.len() > 1 && servers.iter().all(|s| s.ran(default_agent) == 0) {
+        names.remove(0);
+    }
     let runs: Vec<RunResults> = names
         .into_iter()
         .map(|agent| {

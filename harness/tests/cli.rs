@@ -261,6 +261,27 @@ fn client_role_exit_codes_and_reports() {
     assert!(stdout.contains("exit status: 3"), "{stdout}");
     let out = wsconform(&["client", "--spawn", "true", "--knob", "never-pong"]);
     assert_usage_error(&out, "--knob");
+    // A client that names itself (no {agent} in the command, no --agent, as
+    // tungstenite's examples/autobahn-client.rs): its name is the run's
+    // agent, not a made-up one that never ran anything.
+    let named = dir.join("self-named");
+    let out = wsconform(&[
+        "client",
+        "--cases",
+        "1.1.1,2.1",
+        "--spawn",
+        &format!(
+            "{} reference-client {{url}} --agent Tungstenite",
+            env!("CARGO_BIN_EXE_wsconform")
+        ),
+        "--outdir",
+        s(&named),
+    ]);
+    assert_exit(&out, 0);
+    let index = read_json(named.join("index.json"));
+    let agents: Vec<&String> = index.as_object().expect("agents").keys().collect();
+    assert_eq!(agents, ["Tungstenite"]);
+    assert_eq!(index["Tungstenite"]["2.1"]["behavior"], "OK");
     std::fs::remove_dir_all(dir).expect("cleans");
 }
 
