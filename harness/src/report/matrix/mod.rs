@@ -606,3 +606,327 @@ struct DifferenceJson<'a> {
     wsconform: String,
     autobahn: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wsconform_cases::{Behavior as B, BehaviorClose as C};
+
+    fn v(b: B, c: C) -> Verdicts {
+        Verdicts {
+            behavior: b,
+            behavior_close: c,
+        }
+    }
+
+    fn column(label: &str, role: Role, tool: Tool, cases: &[(&str, Verdicts)]) -> Column {
+        Column {
+            label: label.into(),
+            agent: label.into(),
+            role,
+            tool,
+            tool_version: None,
+            started: None,
+            complete: Some(true),
+            report: None,
+            report_run: None,
+            cases: cases.iter().map(|(id, v)| (id.to_string(), *v)).collect(),
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wsconform-matrix-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("creates scratch folder");
+        dir
+    }
+
+    fn build(columns: Vec<Column>, gate: Gate) -> Matrix {
+        let dir = scratch("build");
+        Matrix::build("t".into(), columns, gate, &dir).expect("builds")
+    }
+
+    fn sample() -> Vec<Column> {
+        let ok = v(B::Ok, C::Ok);
+        vec![
+            column(
+                "a",
+                Role::Server,
+                Tool::Wsconform,
+                &[
+                    ("1.1.1", ok),
+                    ("2.2", v(B::Failed, C::Ok)),
+                    ("6.4.1", v(B::NonStrict, C::Ok)),
+                    ("7.1.6", v(B::Informational, C::Ok)),
+                    ("12.1.1", v(B::Unimplemented, C::Ok)),
+                    ("hs.server.standard", ok),
+                ],
+            ),
+            column(
+                "a",
+                Role::Server,
+                Tool::Autobahn,
+                &[
+                    ("1.1.1", ok),
+                    ("2.2", v(B::Failed, C::Ok)),
+                    ("6.4.1", v(B::NonStrict, C::Ok)),
+                    ("7.1.6", v(B::Informational, C::Unclean)),
+                    ("12.1.1", v(B::Unimplemented, C::Ok)),
+                ],
+            ),
+            column(
+                "b",
+                Role::Server,
+                Tool::Wsconform,
+                &[("1.1.1", ok), ("2.2", ok), ("6.4.1", v(B::NonStrict, C::Ok))],
+            ),
+            column(
+                "b",
+                Role::Client,
+                Tool::Wsconform,
+                &[("1.1.1", v(B::Ok, C::WrongCode))],
+            ),
+        ]
+    }
+
+    #[test]
+    fn passes_are_counted_by_the_gate() {
+        let m = build(sample(), Gate::default());
+        let a = &m.columns[0];
+        assert_eq!(a.overall, Tally { passed: 5, total: 6 });
+        assert_eq!(a.tallies["2"], Tally { passed: 0, total: 1 });
+        assert_eq!(a.tallies["6"], Tally { passed: 1, total: 1 }, "NON-STRICT passes");
+        assert_eq!(
+            a.tallies["12"],
+            Tally { passed: 1, total: 1 },
+            "UNIMPLEMENTED passes"
+        );
+        assert_eq!(
+            m.columns[1].tallies["7"],
+            Tally { passed: 0, total: 1 },
+            "UNCLEAN fails"
+        );
+        assert_eq!(
+            m.columns[3].overall,
+            Tally { passed: 0, total: 1 },
+            "WRONG CODE fails"
+        );
+
+        let strict = build(
+            sample(),
+            Gate {
+                strict: true,
+                ..Gate::default()
+            },
+        );
+        assert_eq!(strict.columns[0].tallies["6"], Tally { passed: 0, total: 1 });
+        assert_eq!(strict.columns[2].overall, Tally { passed: 2, total: 3 });
+        let features = build(
+            sample(),
+            Gate {
+                require_features: true,
+                ..Gate::default()
+            },
+        );
+        assert_eq!(features.columns[0].tallies["12"], Tally { passed: 0, total: 1 });
+        // The counts are the gate's, case by case.
+        for c in &m.columns {
+            let passing = c
+                .column
+                .cases
+                .values()
+                .filter(|v| Gate::default().passes_pair(v.behavior, v.behavior_close))
+                .count();
+            assert_eq!(c.overall.passed, passing);
+        }
+    }
+
+    #[test]
+    fn categories_are_ordered_numbers_then_families() {
+        let m = build(sample(), Gate::default());
+        assert_eq!(m.categories, ["1", "2", "6", "7", "12", "hs"]);
+    }
+
+    #[test]
+    fn cases_not_run_are_not_differences() {
+        let m = build(sample(), Gate::default());
+        let row = |role: Role, id: &str| {
+            m.cases
+                .iter()
+                .find(|r| r.role == role && r.id == id)
+                .unwrap_or_else(|| panic!("row {id}"))
+        };
+        let hs = row(Role::Server, "hs.server.standard");
+        assert_eq!(hs.verdicts, [Some(v(B::Ok, C::Ok)), None, None, None]);
+        assert!(!hs.differs, "run by one column only");
+        let nonstrict = row(Role::Server, "6.4.1");
+        assert!(!nonstrict.differs && !nonstrict.fails_somewhere);
+        let ping = row(Role::Server, "2.2");
+        assert!(ping.differs && ping.fails_somewhere);
+        assert_eq!(ping.verdicts[3], None, "a client column has no server verdicts");
+        let client = row(Role::Client, "1.1.1");
+        assert_eq!(client.verdicts, [None, None, None, Some(v(B::Ok, C::WrongCode))]);
+        assert!(!client.differs);
+        // Servers first, then by case id in numeric order.
+        let ids: Vec<(Role, &str)> = m.cases.iter().map(|r| (r.role, r.id.as_str())).collect();
+        assert_eq!(
+            ids[..6].iter().map(|(_, id)| *id).collect::<Vec<_>>(),
+            ["1.1.1", "2.2", "6.4.1", "7.1.6", "12.1.1", "hs.server.standard"]
+        );
+        assert_eq!(ids[6], (Role::Client, "1.1.1"));
+        let md = markdown::render(&m, "T");
+        assert!(
+            md.contains("| hs.server.standard |") == false,
+            "not listed as differing:\n{md}"
+        );
+        assert!(md.contains("| 2.2 | FAILED / OK | FAILED / OK | OK |"), "{md}");
+        assert!(
+            md.contains("| b | server | wsconform | 3/3 | – |")
+                || md.contains("| b | server | wsconform | 1/1 | 1/1 | 1/1 | – | – | – | 3/3 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn agreement_compares_the_two_tools() {
+        let m = build(sample(), Gate::default());
+        assert_eq!(m.agreements.len(), 1, "only a is judged by both");
+        let a = &m.agreements[0];
+        assert_eq!((a.wsconform, a.autobahn, a.role), (0, 1, Role::Server));
+        assert_eq!((a.compared, a.identical, a.only_one), (5, 4, 1));
+        assert_eq!(a.line(), "4 of 5 cases identical (behavior and behaviorClose)");
+        assert_eq!(a.differences.len(), 1);
+        assert_eq!(a.differences[0].0, "7.1.6");
+        let md = markdown::render(&m, "T");
+        assert!(
+            md.contains("\n4 of 5 cases identical (behavior and behaviorClose)\n"),
+            "{md}"
+        );
+        assert!(md.contains("| a | server | 4 | 5 | 1 |"), "{md}");
+        assert!(
+            md.contains("| 7.1.6 | INFORMATIONAL / OK | INFORMATIONAL / UNCLEAN |"),
+            "{md}"
+        );
+        assert_eq!(m.column_name(0), "a (wsconform)");
+        assert_eq!(m.column_name(2), "b", "b's other column is of the other role");
+    }
+
+    #[test]
+    fn duplicate_columns_are_refused() {
+        let mut columns = sample();
+        columns.push(column("a", Role::Server, Tool::Autobahn, &[]));
+        let dir = scratch("dup");
+        let err = Matrix::build("t".into(), columns, Gate::default(), &dir).expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("two columns are a (server, judged by Autobahn)"),
+            "{err}"
+        );
+        let err = Matrix::build("t".into(), Vec::new(), Gate::default(), &dir).expect_err("refused");
+        assert!(matches!(err, MatrixError::Empty));
+    }
+
+    /// Everything but the line holding the date.
+    fn without(text: &str, date: &str) -> String {
+        text.lines()
+            .filter(|l| !l.contains(date))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn renders_are_deterministic_but_for_the_date() {
+        let (d1, d2) = ("2026-01-01T00:00:00.000Z", "2027-02-02T11:11:11.111Z");
+        let (x, y) = (build(sample(), Gate::default()), build(sample(), Gate::default()));
+        let json = |m: &Matrix, d| {
+            String::from_utf8(crate::report::to_json("m", &m.json(d)).expect("json")).expect("utf8")
+        };
+        for (a, b) in [
+            (markdown::render(&x, d1), markdown::render(&y, d2)),
+            (page::render(&x, d1), page::render(&y, d2)),
+            (json(&x, d1), json(&y, d2)),
+        ] {
+            assert_eq!(a.lines().filter(|l| l.contains(d1)).count(), 1, "one dated line");
+            assert_ne!(a, b);
+            assert_eq!(without(&a, d1), without(&b, d2));
+        }
+    }
+
+    #[test]
+    fn hostile_labels_stay_text() {
+        let evil = "<img src=x onerror=alert(1)>|*`";
+        let mut columns = sample();
+        columns[2].label = evil.into();
+        columns[2].agent = "</script><script>alert(2)</script>".into();
+        columns[2].cases.insert("<b>9.9</b>".into(), v(B::Failed, C::Ok));
+        let m = build(columns, Gate::default());
+        let page = page::render(&m, "T");
+        assert!(!page.contains("<img") && !page.contains("<b>9.9"), "escaped");
+        assert_eq!(page.matches("<script").count(), 1, "only the page's script");
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        let md = markdown::render(&m, "T");
+        assert!(
+            !md.contains("<img") && md.contains("&lt;img src=x onerror=alert(1)&gt;\\|\\*\\`"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn page_is_bounded_for_a_panel() {
+        let verdicts = [
+            v(B::Ok, C::Ok),
+            v(B::Failed, C::Ok),
+            v(B::NonStrict, C::Ok),
+            v(B::Informational, C::Unclean),
+        ];
+        let ids: Vec<String> = (0..600)
+            .map(|i| format!("{}.{}.{}", i % 13 + 1, i / 13, i % 7))
+            .collect();
+        let columns: Vec<Column> = (0..20)
+            .map(|c| {
+                let mut col = column(
+                    &format!("implementation-{c}"),
+                    if c % 2 == 0 { Role::Server } else { Role::Client },
+                    Tool::Wsconform,
+                    &[],
+                );
+                col.cases = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        (
+                            id.clone(),
+                            verdicts[(i * 7 + c) % 4 % if c % 3 == 0 { 4 } else { 1 }],
+                        )
+                    })
+                    .collect();
+                col
+            })
+            .collect();
+        let m = build(columns, Gate::default());
+        assert_eq!(m.cases.len(), 1200);
+        let page = page::render(&m, "T");
+        let md = markdown::render(&m, "T");
+        eprintln!(
+            "20 columns × 600 cases: page {} bytes, matrix.md {} bytes",
+            page.len(),
+            md.len()
+        );
+        assert!(page.len() < 1024 * 1024, "{} bytes", page.len());
+        assert!(md.len() < 1024 * 1024, "{} bytes", md.len());
+        assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("src="));
+    }
+
+    #[test]
+    fn relative_urls() {
+        let u = |a: &str, b: &str| relative_url(Path::new(a), Path::new(b));
+        assert_eq!(
+            u("/r/matrix", "/r/ws/server/index.html"),
+            "../ws/server/index.html"
+        );
+        assert_eq!(u("/r", "/r/ws/index.html"), "ws/index.html");
+        assert_eq!(
+            u("/r/a/b", "/x/y z/#?\"<.html"),
+            "../../../x/y%20z/%23%3F%22%3C.html"
+        );
+    }
+}
