@@ -597,11 +597,13 @@ fn matrix_page_in_headless_chromium() {
            return [td.dataset.go, new URL(td.dataset.go, location.href).href, null]; })))",
     );
     let links = links.as_array().expect("links");
-    let (mut files, mut fragments) = (0, 0);
+    let (mut files, mut fragments, mut views) = (0, 0, 0);
     for link in links {
         let raw = link[0].as_str().expect("href");
         assert!(!raw.contains(':'), "relative, no scheme: {raw}");
-        if raw.starts_with('#') {
+        if raw.starts_with('#') && raw.contains('=') {
+            views += 1;
+        } else if raw.starts_with('#') {
             assert_eq!(link[2], true, "{raw} names an element of the page");
             fragments += 1;
         } else {
@@ -616,4 +618,24 @@ fn matrix_page_in_headless_chromium() {
         "the report links of the three wsconform columns, and three cells"
     );
     assert_eq!(fragments, 3, "good's three differences with Autobahn");
+    assert_eq!(
+        views,
+        5 + 3 + 3 + 5 + 3,
+        "one per matrix cell of a category the column ran"
+    );
+
+    // A matrix cell's link shows its cases: ref's failing pings.
+    let clicked = browser.eval(
+        "(function () { var a = document.querySelectorAll('#matrix tbody tr')[1].cells[4].querySelector('a');\
+           a.click(); return JSON.stringify(a.getAttribute('href')); })()",
+    );
+    assert_eq!(clicked, "#cat=2&impl=ref&role=server&verdict=fails");
+    let view = browser.eval(&format!(
+        "JSON.stringify({{cases: {VISIBLE_CASES}, cat: document.getElementById('f-cat').value,\
+           impl: document.getElementById('f-impl').value}})"
+    ));
+    assert_eq!(
+        view,
+        json!({"cases": ["2.1", "2.2", "2.3"], "cat": "2", "impl": "ref"})
+    );
 }

@@ -522,14 +522,16 @@ pub fn relative_url(from: &Path, to: &Path) -> String {
     parts.extend(
         to[common..]
             .iter()
-            .map(|c| encode_segment(&c.as_os_str().to_string_lossy())),
+            .map(|c| percent_encode(c.as_os_str().as_encoded_bytes())),
     );
     parts.join("/")
 }
 
-fn encode_segment(s: &str) -> String {
+/// `s` with every byte but the unreserved characters percent-encoded
+/// (RFC 3986 §2.1, §2.3): safe as a path segment or a fragment value.
+pub fn percent_encode(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    for &b in s {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {

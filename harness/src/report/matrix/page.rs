@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 use wsconform_cases::Behavior;
 use wsconform_wire::Role;
 
-use super::{role_name, Matrix, Tally, Verdicts};
+use super::{percent_encode, role_name, Matrix, Tally, Verdicts};
 use crate::gate::Gate;
 use crate::report::view::{category_name, escape_html as esc};
 
@@ -157,9 +157,10 @@ fn matrix_table(out: &mut String, m: &Matrix) {
                 Some(t) => {
                     let _ = write!(
                         out,
-                        "<td class=\"num t {}\" data-cat=\"{}\">{}</td>",
+                        "<td class=\"num t {}\" data-cat=\"{}\"><a href=\"{}\">{}</a></td>",
                         tally_class(t),
                         esc(cat),
+                        esc(&view_link(cat, col, t)),
                         t.text()
                     );
                 }
@@ -182,6 +183,19 @@ fn matrix_table(out: &mut String, m: &Matrix) {
         }
     }
     out.push_str("</tbody></table>\n<p class=\"note\">Each cell: cases passed/cases run; – where a column ran none of the category.</p></section>\n");
+}
+
+/// The filtered view of one matrix cell's cases: the category, the
+/// implementation and role, and its failures when it has some. The script
+/// reads it from the fragment (without the script the link goes nowhere).
+fn view_link(cat: &str, col: &super::Column, t: &Tally) -> String {
+    format!(
+        "#cat={}&impl={}&role={}{}",
+        percent_encode(cat.as_bytes()),
+        percent_encode(col.label.as_bytes()),
+        role_name(col.role),
+        if t.passed < t.total { "&verdict=fails" } else { "" }
+    )
 }
 
 /// The id of a case row, for links from the agreement lists.
@@ -314,6 +328,7 @@ table{border-collapse:collapse}
 th{text-align:left;border-bottom:2px solid #999;padding:.3em .5em;background:#f6f6f6;white-space:nowrap}
 td{border-bottom:1px solid var(--line);padding:.2em .5em;white-space:nowrap}
 .num{text-align:right;font-family:ui-monospace,monospace}
+td.t a{color:inherit;text-decoration:none}body.js td.t a:hover{text-decoration:underline}
 td.t.all{background:#e6f6e6}td.t.some{background:#fff4d6}td.t.none{background:#fbe3e3}td.t.nr{color:#999}
 table.cases td{font-size:.9em;text-align:center}
 table.cases td.id{font-family:ui-monospace,monospace;text-align:left}
@@ -399,7 +414,8 @@ const JS: &str = r##"
   }
 
   /* The fragment sets the filters (#cat=2&impl=ws&role=server&verdict=fails&q=2.),
-     so a view can be linked to; a plain #id is an anchor. */
+     so a view can be linked to (each matrix cell links to its cases); a
+     plain #id is an anchor. */
   function applyHash() {
     var h = location.hash.slice(1);
     if (h.indexOf("=") < 0) { filter(); return; }
