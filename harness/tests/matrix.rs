@@ -147,6 +147,16 @@ fn runs_and_autobahn_side_by_side() {
         .find(|c| c["id"] == "hs.server.standard")
         .expect("hs case");
     assert_eq!(hs["verdicts"], json!(["OK / OK", null, null]));
+    let ping = doc["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["id"] == "2.2")
+        .expect("2.2");
+    assert_eq!(
+        ping["description"], "Send ping with small text payload.",
+        "from results.json"
+    );
     assert_eq!(hs["differs"], false);
     assert_eq!(
         doc["agreement"],

@@ -22,6 +22,7 @@ use wsconform_wire::Role;
 
 use super::{Column, Tool, Verdicts};
 use crate::gate::{behavior_close_named, behavior_named};
+use crate::report::view::strip_tags;
 
 /// Largest input file read, in bytes: a full run with every wire log is a
 /// few tens of megabytes; past this a file is not a report anyone wrote.
@@ -214,6 +215,7 @@ struct RunIn {
 #[derive(Deserialize)]
 struct CaseIn {
     id: String,
+    description: Option<String>,
     verdict: VerdictIn,
 }
 
@@ -375,6 +377,7 @@ fn from_results(
             continue;
         }
         let mut cases = BTreeMap::new();
+        let mut descriptions = BTreeMap::new();
         for c in run.cases {
             let v = verdicts(
                 path,
@@ -383,6 +386,9 @@ fn from_results(
                 &c.verdict.behavior,
                 &c.verdict.behavior_close,
             )?;
+            if let Some(d) = c.description {
+                descriptions.insert(c.id.clone(), clean_text(&strip_tags(&d)));
+            }
             add_case(path, &run.agent, &mut cases, c.id, v)?;
         }
         let agent = clean_text(&run.agent);
@@ -397,6 +403,7 @@ fn from_results(
             report: report.clone(),
             report_run: Some(run_index),
             cases,
+            descriptions,
         });
     }
     if columns.is_empty() {
@@ -443,6 +450,7 @@ fn from_index(
             report: report.clone(),
             report_run: None,
             cases,
+            descriptions: BTreeMap::new(),
         });
     }
     Ok(columns)

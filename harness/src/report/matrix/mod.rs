@@ -102,6 +102,9 @@ pub struct Column {
     pub report_run: Option<usize>,
     /// Case id → verdicts.
     pub cases: BTreeMap<String, Verdicts>,
+    /// Case id → its description on one line, markup removed (a
+    /// results.json has them; an index.json does not).
+    pub descriptions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +164,8 @@ pub struct CaseRow {
     pub role: Role,
     pub id: String,
     pub category: String,
+    /// The description from the first column that has one.
+    pub description: Option<String>,
     /// Per column of the matrix (all roles): `None` where the column is of
     /// the other role or did not run the case.
     pub verdicts: Vec<Option<Verdicts>>,
@@ -391,6 +396,7 @@ impl Matrix {
                     role: role_name(r.role),
                     id: &r.id,
                     category: &r.category,
+                    description: r.description.as_deref(),
                     differs: r.differs,
                     verdicts: r.verdicts.iter().map(|v| v.map(|v| v.pair())).collect(),
                 })
@@ -454,6 +460,10 @@ fn case_rows(columns: &[ColumnView], gate: &Gate) -> Vec<CaseRow> {
                 role,
                 id: id.to_string(),
                 category: category_of(id).to_string(),
+                description: columns
+                    .iter()
+                    .find_map(|c| c.column.descriptions.get(id))
+                    .cloned(),
                 verdicts,
                 differs,
                 fails_somewhere,
@@ -586,6 +596,7 @@ struct CaseJson<'a> {
     role: &'static str,
     id: &'a str,
     category: &'a str,
+    description: Option<&'a str>,
     differs: bool,
     verdicts: Vec<Option<String>>,
 }
@@ -633,6 +644,7 @@ mod tests {
             report: None,
             report_run: None,
             cases: cases.iter().map(|(id, v)| (id.to_string(), *v)).collect(),
+            descriptions: BTreeMap::new(),
         }
     }
 
@@ -860,11 +872,18 @@ mod tests {
         columns[2].label = evil.into();
         columns[2].agent = "</script><script>alert(2)</script>".into();
         columns[2].cases.insert("<b>9.9</b>".into(), v(B::Failed, C::Ok));
+        columns[2]
+            .descriptions
+            .insert("<b>9.9</b>".into(), "\"><script>alert(3)</script>".into());
         let m = build(columns, Gate::default());
         let page = page::render(&m, "T");
         assert!(!page.contains("<img") && !page.contains("<b>9.9"), "escaped");
         assert_eq!(page.matches("<script").count(), 1, "only the page's script");
         assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(
+            page.contains("title=\"&quot;&gt;&lt;script&gt;alert(3)"),
+            "a description stays in its attribute"
+        );
         let md = markdown::render(&m, "T");
         assert!(
             !md.contains("<img") && md.contains("&lt;img src=x onerror=alert(1)&gt;\\|\\*\\`"),

@@ -291,11 +291,12 @@ fn cases_table(out: &mut String, m: &Matrix, role: Role) {
     for r in rows {
         let _ = write!(
             out,
-            "<tr id=\"{}\" class=\"case{}{}\" data-cat=\"{}\"><td class=\"id\">{}</td>",
+            "<tr id=\"{}\" class=\"case{}{}\" data-cat=\"{}\"><td class=\"id\" title=\"{}\">{}</td>",
             esc(&row_id(role, &r.id)),
             if r.differs { " differs" } else { "" },
             if r.fails_somewhere { " fails" } else { "" },
             esc(&r.category),
+            esc(r.description.as_deref().unwrap_or("")),
             esc(&r.id)
         );
         for &i in &columns {
