@@ -7,15 +7,14 @@
 # of these cases (the same tests without WSCONFORM_DEFLATE_FULL); this is the
 # full comparison, about 2-10 minutes per peer. Prints each test's wall time.
 #
-# Usage: scripts/deflate-agreement.sh [TEST-NAME-FILTER]   (default: all three recorded)
-# (The websockets client is not recorded yet: peers/expected/deflate/README.md.)
+# Usage: scripts/deflate-agreement.sh [TEST-NAME-FILTER]   (default: all four)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 bash scripts/install-peers.sh >/dev/null
 FILTER=${1:-deflate_matches_autobahn}
-cargo test --test real_peers --no-run -q
-for t in node_ws_server python_websockets_server node_ws_client; do
+flock /tmp/wsconform-build.lock cargo test --test real_peers --no-run -q
+for t in node_ws_server python_websockets_server node_ws_client python_websockets_client; do
   name="${t}_deflate_matches_autobahn"
   [[ "$name" == *"$FILTER"* ]] || continue
   start=$(date +%s.%N)

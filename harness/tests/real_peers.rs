@@ -311,10 +311,29 @@ async fn node_ws_client_deflate_matches_autobahn() {
     }
 }
 
-// No `python_websockets_client_deflate_matches_autobahn`: Autobahn's
-// 12.x/13.x verdicts on the websockets client are not recorded yet (its
-// driver's 60 s per-case limit and 30 min run limit cut the recording short,
-// peers/expected/deflate/README.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_client_deflate_matches_autobahn() {
+    if enabled() {
+        check_client(Library::PyWebsockets, Part::Deflate, false, 1).await;
+    }
+}
+
+/// permessage-deflate over TLS: compressed frames inside TLS records, the
+/// same verdicts as Autobahn's over plain TCP (RFC 7692 is below TLS's
+/// concern; what changes is how the bytes arrive).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_server_deflate_over_tls() {
+    if enabled() {
+        check_server(Library::NodeWs, Part::Deflate, true).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_client_deflate_over_tls() {
+    if enabled() {
+        check_client(Library::PyWebsockets, Part::Deflate, true, 1).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_server_handshake_verdicts() {
