@@ -54,7 +54,9 @@ impl Gate {
         }
     }
 
-    fn passes_pair(&self, behavior: Behavior, behavior_close: BehaviorClose) -> bool {
+    /// The rule itself, on the two verdicts (the matrix counts passes with
+    /// it, so its counts never disagree with an exit code).
+    pub fn passes_pair(&self, behavior: Behavior, behavior_close: BehaviorClose) -> bool {
         let behavior = match behavior {
             Behavior::Ok | Behavior::Informational => true,
             Behavior::NonStrict => !self.strict,

@@ -52,7 +52,69 @@ pub enum ReportCommand {
         #[arg(long)]
         require_features: bool,
     },
+    /// Put runs side by side: pass counts per implementation, role and
+    /// category, every case's verdicts across them, and wsconform's
+    /// agreement with Autobahn.
+    #[command(long_about = MATRIX_ABOUT)]
+    Matrix {
+        /// Folder to write matrix.md, matrix.json and index.html to.
+        #[arg(long, default_value = "reports/matrix")]
+        out: PathBuf,
+        /// Title of the page and the Markdown (at most 200 characters).
+        #[arg(long, default_value = "WebSocket conformance matrix")]
+        title: String,
+        /// Count NON-STRICT as failed, as `--strict` runs gate.
+        #[arg(long)]
+        strict: bool,
+        /// Count UNIMPLEMENTED as failed, as `--require-features` runs gate.
+        #[arg(long)]
+        require_features: bool,
+        /// `[LABEL][@ROLE]=PATH` or `PATH`: a results.json, an Autobahn
+        /// index.json, or a folder holding one.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<std::ffi::OsString>,
+    },
 }
+
+/// `wsconform report matrix --help`: the input syntax and the outputs
+/// (README, "Comparing runs").
+const MATRIX_ABOUT: &str = "\
+Put runs side by side: one column per implementation and role (a row of the
+matrix), one cell per category with cases passed/cases run by the gate's rule
+(the rule of the exit code: --strict and --require-features as for runs),
+every case's verdicts across the columns, and the cases whose verdicts differ.
+
+Each INPUT is PATH or [LABEL][@ROLE]=PATH:
+  PATH    a wsconform results.json, an Autobahn index.json, or a folder
+          holding one (a wsconform --outdir: results.json is read; an
+          Autobahn report folder: index.json)
+  LABEL   names the input's column(s) instead of the agent; an error when
+          the input holds more than one agent
+  @ROLE   server or client, the role of the implementation under test: picks
+          those runs of a results.json; for an index.json it states the role
+          (Autobahn's fuzzingclient tests servers: @server; fuzzingserver
+          tests clients: @client). Without it the role of an index.json is
+          read from a per-case report beside it (isServer); an error if none.
+  The text before the first = is LABEL[@ROLE] only when it holds no /, so
+  write ./a=b for a path with = in it.
+
+Every (agent, role) of an input is one column. A case one column ran and
+another did not is shown as \"not run\", never as a failure.
+
+A wsconform column and an Autobahn column with the same LABEL and role are one
+implementation judged by both tools: matrix.md then has a section \"Agreement
+with Autobahn\" with the line \"N of M cases identical (behavior and
+behaviorClose)\" (M: the cases both ran) and every difference.
+
+Writes into --out: matrix.md (Markdown), matrix.json (the same data, for
+scripts) and index.html (one self-contained page with filters, linking each
+column to the full report beside its input, relative to --out). Same inputs,
+same files, but for the one \"Generated at\" line.
+
+Examples:
+  wsconform report matrix --out reports reports/ws/server reports/websockets/server
+  wsconform report matrix ws-8.17=old/results.json ws-8.18=new/results.json
+  wsconform report matrix ws=out/results.json ws@server=autobahn/reports/servers";
 
 pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -85,7 +147,52 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        ReportCommand::Matrix {
+            out,
+            title,
+            strict,
+            require_features,
+            inputs,
+        } => matrix(
+            &out,
+            title,
+            Gate {
+                strict,
+                require_features,
+            },
+            &inputs,
+        ),
     }
+}
+
+/// Longest `--title`, in characters.
+const MAX_TITLE_CHARS: usize = 200;
+
+/// `wsconform report matrix`: every input is parsed and read before the
+/// output folder is touched, so bad input leaves nothing behind.
+fn matrix(out: &Path, title: String, gate: Gate, inputs: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
+    use wsconform::report::matrix::{input, Matrix};
+    if title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+        anyhow::bail!("--title: at most {MAX_TITLE_CHARS} characters, no control characters");
+    }
+    let mut columns = Vec::new();
+    for arg in inputs {
+        let arg = arg
+            .to_str()
+            .with_context(|| format!("input {arg:?} is not UTF-8"))?;
+        let spec = input::InputSpec::parse(arg)?;
+        columns.extend(input::read(&spec)?);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let m = Matrix::build(title, columns, gate, out)?;
+    m.write(out, &report::iso8601(std::time::SystemTime::now()))?;
+    println!(
+        "matrix of {} column(s) and {} case(s) written to {} (matrix.md, matrix.json, index.html)",
+        m.columns.len(),
+        m.cases.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {

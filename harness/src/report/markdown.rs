@@ -93,7 +93,7 @@ fn render_run(out: &mut String, doc: &Doc, run: Run, gate: &Gate) {
 /// Text made inert for a GitHub Markdown table cell: HTML and Markdown
 /// punctuation escaped (peer texts such as close reasons end up here), line
 /// breaks flattened and pipes escaped so a cell stays one cell.
-fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

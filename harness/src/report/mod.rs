@@ -6,6 +6,7 @@ pub mod autobahn;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 pub mod results;
 pub mod summary;
 pub mod view;

@@ -741,7 +741,8 @@ fn opcode_name(op: u64) -> &'static str {
     }
 }
 
-/// Autobahn|Testsuite's names of its case categories.
+/// Autobahn|Testsuite's names of its case categories, and wsconform's
+/// names of its own families.
 pub fn category_name(category: &str) -> &'static str {
     match category {
         "1" => "Framing",
@@ -754,6 +755,9 @@ pub fn category_name(category: &str) -> &'static str {
         "9" => "Limits/Performance",
         "10" => "Auto-Fragmentation",
         "12" | "13" => "WebSocket Compression",
+        // wsconform's own families (README, "Testing a server").
+        "hs" => "Opening Handshake",
+        "mask" => "Masking",
         _ => "",
     }
 }
