@@ -74,6 +74,10 @@ command -v flock >/dev/null && LOCK=(flock /tmp/wsconform-build.lock)
 BIN="$REPO/target/release/wsconform"
 [ -x "$BIN" ] || { echo "compliance.sh: no $BIN (run without --no-build)" >&2; exit 2; }
 
+# The tool's own code (not the reports or the panel) names the version the runs were made with.
+TOOL_CODE=(Cargo.toml Cargo.lock wire cases harness)
+TOOL_VERSION="$("$BIN" --version | awk '{print $NF}') (commit $(git log -1 --format=%h -- "${TOOL_CODE[@]}" 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- "${TOOL_CODE[@]}" 2>/dev/null || echo ', with local changes'))"
+
 # shellcheck source=scripts/pids-lib.sh
 source "$REPO/scripts/pids-lib.sh"
 trap 'stop_all_pids' EXIT
@@ -119,6 +123,7 @@ run_one() {
       --quiet "${sel[@]}" > "$dir/run.log" 2>&1 || rc=$?
   fi
   if [ $rc -le 1 ] && [ -f "$dir/results.json" ]; then
+    echo "$TOOL_VERSION" > "$dir/wsconform-version.txt"
     mkdir -p "$OUT/$id"
     jq -r '.runs[] | .cases[] | "\(.id) \(.verdict.behavior) \(.verdict.behavior_close)"' \
       "$dir/results.json" > "$OUT/$id/$role.txt.tmp"
@@ -163,10 +168,9 @@ else
 fi
 
 # --- reports/README.md -----------------------------------------------------------------
-WSCONFORM_VERSION="$("$BIN" --version 2>/dev/null | awk '{print $NF}') ($(git describe --always --dirty 2>/dev/null || echo unknown))" \
 GENERATED="$(date -u +'%Y-%m-%d %H:%M UTC')" CASES="$CASES" EXCLUDE="$EXCLUDE" MATRIX=$MATRIX \
 python3 - "$MANIFEST" "$OUT" <<'PY'
-import json, os, sys
+import glob, json, os, sys
 
 manifest, out = sys.argv[1:3]
 panel = json.load(open(manifest))["implementations"]
@@ -211,7 +215,8 @@ w("[peers/panel/panel.json](../peers/panel/panel.json). Why each failure happens
 w("and the wire log: [docs/compliance-findings.md](../docs/compliance-findings.md). How often the")
 w("real Autobahn gives the same verdicts: [agreement.md](agreement.md).")
 w("")
-w(f"Generated {os.environ['GENERATED']} by `scripts/compliance.sh` with wsconform {os.environ['WSCONFORM_VERSION']};")
+versions = sorted({open(p).read().strip() for p in glob.glob(os.path.join(out, "runs", "*", "*", "wsconform-version.txt"))})
+w(f"Generated {os.environ['GENERATED']} by `scripts/compliance.sh`; runs made with wsconform {' and '.join(versions) or 'unknown'};")
 w(f"cases: {sel}. A case passes when its `behavior` is OK, NON-STRICT, INFORMATIONAL or")
 w("UNIMPLEMENTED and its `behaviorClose` is OK or INFORMATIONAL (the gate's rule).")
 w("")
@@ -231,13 +236,21 @@ w("")
 if os.environ["MATRIX"] == "1" and os.path.exists(os.path.join(out, "matrix.md")):
     w("## By category")
     w("")
-    w("From `wsconform report matrix` ([matrix.md](matrix.md), [index.html](index.html)):")
-    w("")
+    w("Passed/total per category (`wsconform report matrix`):")
     body = open(os.path.join(out, "matrix.md")).read().strip("\n").split("\n")
-    # the matrix's own title is replaced by the section heading above
-    if body and body[0].startswith("# "):
-        body = body[1:]
-    L.extend(body)
+    # the table and its legend: the matrix's own title is replaced by the heading
+    # above, its generated-at line is the one above, and its long lists of cases
+    # whose verdicts differ stay in matrix.md
+    for line in body[1:]:
+        if line.startswith("## "):
+            break
+        if not line.startswith("Generated at ") and (line or L[-1]):
+            L.append(line)
+    while L[-1] == "":
+        L.pop()
+    w("")
+    w("Every case whose verdicts differ between implementations: [matrix.md](matrix.md); every")
+    w("case of every run, with filters: [index.html](index.html).")
     w("")
 w("## Regenerating")
 w("")
