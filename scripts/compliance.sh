@@ -124,6 +124,7 @@ run_one() {
   fi
   if [ $rc -le 1 ] && [ -f "$dir/results.json" ]; then
     echo "$TOOL_VERSION" > "$dir/wsconform-version.txt"
+    echo "${CASES:-every case}${EXCLUDE:+, except $EXCLUDE}" > "$dir/selection.txt"
     mkdir -p "$OUT/$id"
     jq -r '.runs[] | .cases[] | "\(.id) \(.verdict.behavior) \(.verdict.behavior_close)"' \
       "$dir/results.json" > "$OUT/$id/$role.txt.tmp"
@@ -168,7 +169,7 @@ else
 fi
 
 # --- reports/README.md -----------------------------------------------------------------
-GENERATED="$(date -u +'%Y-%m-%d %H:%M UTC')" CASES="$CASES" EXCLUDE="$EXCLUDE" MATRIX=$MATRIX \
+GENERATED="$(date -u +'%Y-%m-%d %H:%M UTC')" MATRIX=$MATRIX \
 python3 - "$MANIFEST" "$OUT" <<'PY'
 import glob, json, os, sys
 
@@ -198,9 +199,13 @@ def cell(impl, role):
     return f"[{c[0]}/{c[1]}]({impl['id']}/{role}.txt)"
 
 
-sel = os.environ["CASES"] or "every case"
-if os.environ["EXCLUDE"]:
-    sel += f", except {os.environ['EXCLUDE']}"
+def recorded(name):
+    """What the runs in reports/runs/ wrote about themselves (a --report-only rewrite
+    names the runs' selection and tool, not its own)."""
+    return sorted({open(p).read().strip() for p in glob.glob(os.path.join(out, "runs", "*", "*", name))})
+
+
+sel = "; ".join(recorded("selection.txt")) or "unknown"
 L = []
 w = L.append
 w("# WebSocket compliance reports")
@@ -215,8 +220,7 @@ w("[peers/panel/panel.json](../peers/panel/panel.json). Why each failure happens
 w("and the wire log: [docs/compliance-findings.md](../docs/compliance-findings.md). How often the")
 w("real Autobahn gives the same verdicts: [agreement.md](agreement.md).")
 w("")
-versions = sorted({open(p).read().strip() for p in glob.glob(os.path.join(out, "runs", "*", "*", "wsconform-version.txt"))})
-w(f"Generated {os.environ['GENERATED']} by `scripts/compliance.sh`; runs made with wsconform {' and '.join(versions) or 'unknown'};")
+w(f"Generated {os.environ['GENERATED']} by `scripts/compliance.sh`; runs made with wsconform {' and '.join(recorded('wsconform-version.txt')) or 'unknown'};")
 w(f"cases: {sel}. A case passes when its `behavior` is OK, NON-STRICT, INFORMATIONAL or")
 w("UNIMPLEMENTED and its `behaviorClose` is OK or INFORMATIONAL (the gate's rule).")
 w("")
