@@ -132,6 +132,7 @@ run_one() {
     log "$id $role: $(grep -c . "$OUT/$id/$role.txt") cases in $((SECONDS - start)) s (exit $rc)"
   else
     log "$id $role: NO REPORT (exit $rc): $(tail -n 1 "$dir/run.log")"
+    rm -f "$OUT/$id/$role.txt"   # a summary of an earlier run must not stand for this one
     return 1
   fi
 }
