@@ -88,8 +88,8 @@ Each INPUT is PATH or [LABEL][@ROLE]=PATH:
   PATH    a wsconform results.json, an Autobahn index.json, or a folder
           holding one (a wsconform --outdir: results.json is read; an
           Autobahn report folder: index.json)
-  LABEL   names the input's column(s) instead of the agent; an error when
-          the input holds more than one agent
+  LABEL   names the input's column(s) instead of the agent (no =, / or @ in
+          it); an error when the input holds more than one agent
   @ROLE   server or client, the role of the implementation under test: picks
           those runs of a results.json; for an index.json it states the role
           (Autobahn's fuzzingclient tests servers: @server; fuzzingserver
@@ -102,9 +102,10 @@ Every (agent, role) of an input is one column. A case one column ran and
 another did not is shown as \"not run\", never as a failure.
 
 A wsconform column and an Autobahn column with the same LABEL and role are one
-implementation judged by both tools: matrix.md then has a section \"Agreement
-with Autobahn\" with the line \"N of M cases identical (behavior and
-behaviorClose)\" (M: the cases both ran) and every difference.
+implementation judged by both tools: matrix.md then has a section
+\"Agreement with Autobahn\" with, per implementation, the line
+  N of M cases identical (behavior and behaviorClose)
+(M: the cases both ran) and every difference.
 
 Writes into --out: matrix.md (Markdown), matrix.json (the same data, for
 scripts) and index.html (one self-contained page with filters, linking each

@@ -775,7 +775,7 @@ mod tests {
         assert_eq!(ids[6], (Role::Client, "1.1.1"));
         let md = markdown::render(&m, "T");
         assert!(
-            md.contains("| hs.server.standard |") == false,
+            !md.contains("| hs.server.standard |"),
             "not listed as differing:\n{md}"
         );
         assert!(md.contains("| 2.2 | FAILED / OK | FAILED / OK | OK |"), "{md}");
