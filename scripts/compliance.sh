@@ -206,7 +206,18 @@ def recorded(name):
     return sorted({open(p).read().strip() for p in glob.glob(os.path.join(out, "runs", "*", "*", name))})
 
 
-sel = "; ".join(recorded("selection.txt")) or "unknown"
+def selection():
+    """The case selection of the runs; when they differ, which runs had which."""
+    by = {}
+    for p in sorted(glob.glob(os.path.join(out, "runs", "*", "*", "selection.txt"))):
+        run = os.path.relpath(os.path.dirname(p), os.path.join(out, "runs")).replace(os.sep, " ")
+        by.setdefault(open(p).read().strip(), []).append(run)
+    if len(by) <= 1:
+        return next(iter(by), "unknown")
+    return "; ".join(f"{s} ({', '.join(runs)})" for s, runs in sorted(by.items(), key=lambda kv: len(kv[1])))
+
+
+sel = selection()
 L = []
 w = L.append
 w("# WebSocket compliance reports")
