@@ -1,0 +1,149 @@
+//! The published compliance reports stay consistent without rerunning the panel:
+//! the manifest (`peers/panel/panel.json`) describes what `scripts/compliance.sh`
+//! needs, every committed per-implementation summary (`reports/ID/ROLE.txt`) names
+//! real cases with Autobahn's verdict names in catalog order, and the pass counts
+//! in `reports/README.md` are the gate's count of those summaries. Reads files
+//! only: no installs, no network.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use wsconform::gate::{behavior_close_named, behavior_named, Gate};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("harness/ is inside the repository")
+        .to_path_buf()
+}
+
+fn manifest() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(repo().join("peers/panel/panel.json"))
+        .expect("peers/panel/panel.json is readable");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("panel.json is JSON");
+    json["implementations"]
+        .as_array()
+        .expect("panel.json has an implementations array")
+        .clone()
+}
+
+fn text<'a>(imp: &'a serde_json::Value, key: &str) -> &'a str {
+    imp[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: `{key}` is a string", imp["id"]))
+}
+
+#[test]
+fn manifest_describes_a_panel_the_scripts_can_run() {
+    let panel = manifest();
+    assert!(
+        panel.len() >= 10,
+        "{} implementations, at least 10 wanted",
+        panel.len()
+    );
+    let languages: BTreeSet<&str> = panel.iter().map(|i| text(i, "language")).collect();
+    assert!(languages.len() >= 5, "languages: {languages:?}");
+    let mut ids = HashSet::new();
+    for imp in &panel {
+        let id = text(imp, "id");
+        assert!(ids.insert(id), "{id} listed twice");
+        assert!(
+            !id.is_empty()
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "{id}: ids are folder and agent names: a-z, 0-9, -"
+        );
+        for key in ["library", "version", "installed", "home", "deflate", "limits"] {
+            assert!(!text(imp, key).is_empty(), "{id}: empty `{key}`");
+        }
+        assert!(
+            text(imp, "server").contains("{port}"),
+            "{id}: the server command takes {{port}}"
+        );
+        if !imp["client"].is_null() {
+            let client = text(imp, "client");
+            assert!(
+                client.contains("{url}") && client.contains("{agent}"),
+                "{id}: the client command takes {{url}} and {{agent}}"
+            );
+        }
+        if !imp["build"].is_null() {
+            assert!(
+                repo().join(text(imp, "sources")).is_dir(),
+                "{id}: `sources` is a folder"
+            );
+        }
+    }
+}
+
+/// `(id, behavior, behaviorClose)` rows of one summary; only `behaviorClose` has
+/// names with a space (`WRONG CODE`), so the line splits in three at the first two.
+fn summary(path: &Path) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(path)
+        .expect("summary is readable")
+        .lines()
+        .map(|line| {
+            let mut parts = line.splitn(3, ' ');
+            let mut next = || {
+                parts
+                    .next()
+                    .unwrap_or_else(|| panic!("{}: line {line:?} has three fields", path.display()))
+                    .to_string()
+            };
+            (next(), next(), next())
+        })
+        .collect()
+}
+
+#[test]
+fn summaries_hold_catalog_cases_with_autobahn_verdicts_and_match_the_readme() {
+    let reports = repo().join("reports");
+    let Ok(readme) = std::fs::read_to_string(reports.join("README.md")) else {
+        // A checkout without published reports has nothing to keep in sync.
+        assert!(
+            !reports.join("node-ws").exists(),
+            "summaries without reports/README.md"
+        );
+        return;
+    };
+    let catalog: Vec<String> = wsconform_cases::catalog().into_iter().map(|c| c.id).collect();
+    let position = |id: &str| catalog.iter().position(|c| c == id);
+    let gate = Gate::default();
+    let mut checked = 0;
+    for imp in manifest() {
+        let id = text(&imp, "id");
+        for role in ["server", "client"] {
+            let path = reports.join(id).join(format!("{role}.txt"));
+            let link = format!("]({id}/{role}.txt)");
+            if !path.exists() {
+                assert!(
+                    !readme.contains(&link),
+                    "README links the missing {id}/{role}.txt"
+                );
+                continue;
+            }
+            let rows = summary(&path);
+            let mut last = None;
+            for (case, behavior, close) in &rows {
+                let at =
+                    position(case).unwrap_or_else(|| panic!("{id}/{role}.txt: {case} is not in the catalog"));
+                assert!(
+                    last.is_none_or(|l| l < at),
+                    "{id}/{role}.txt: {case} out of catalog order or repeated"
+                );
+                last = Some(at);
+                behavior_named(behavior).unwrap_or_else(|e| panic!("{id}/{role}.txt {case}: {e}"));
+                behavior_close_named(close).unwrap_or_else(|e| panic!("{id}/{role}.txt {case}: {e}"));
+            }
+            let passed = rows.iter().filter(|(_, b, c)| gate.passes_names(b, c)).count();
+            let cell = format!("[{passed}/{}]({id}/{role}.txt)", rows.len());
+            assert!(
+                readme.contains(&cell),
+                "reports/README.md lacks {cell}: rerun scripts/compliance.sh --report-only"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "reports/README.md but no summaries");
+}

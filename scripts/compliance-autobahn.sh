@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# wsconform's agreement with the real Autobahn|Testsuite on the compliance panel.
+#
+# Runs the real Autobahn (wstest 25.10.1, ../shared/tools/autobahn, as
+# scripts/autobahn-expected.sh does) RUNS times (default 2) on every implementation of
+# peers/panel/panel.json in both roles — fuzzingclient against its echo server,
+# fuzzingserver driven by its client — for categories 1-10, keeps the cases whose
+# (behavior, behaviorClose) is the same in every Autobahn run, compares them with
+# wsconform's verdicts from the last scripts/compliance.sh run
+# (reports/runs/ID/ROLE/results.json) and writes reports/agreement.md: per implementation
+# and role, identical/total over the stable cases, and every difference with its
+# explanation from peers/panel/agreement-notes.tsv ("unexplained" when it has none).
+#
+# Usage: scripts/compliance-autobahn.sh [--only ID,...] [--roles server,client] [--runs N]
+#                                       [--compare-only]
+#   --compare-only  no Autobahn runs: rewrite agreement.md from the runs already kept
+# Keeps Autobahn's reports in reports/autobahn/ID/ROLE/runN/ (git-ignored).
+# Env: WSCONFORM_SHARED  shared/ directory (default: ../shared next to the repo)
+# All traffic is on 127.0.0.1; every wait is bounded.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=${WSCONFORM_SHARED:-$(cd "$REPO/.." && pwd)/shared}
+AB="$SHARED/tools/autobahn"
+MANIFEST="$REPO/peers/panel/panel.json"
+OUT="$REPO/reports"
+ONLY="" ROLES=server,client RUNS=2 COMPARE_ONLY=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --only) ONLY=${2:?}; shift 2 ;;
+    --roles) ROLES=${2:?}; shift 2 ;;
+    --runs) RUNS=${2:?}; shift 2 ;;
+    --compare-only) COMPARE_ONLY=1; shift ;;
+    *) sed -n '/^# Usage:/,/^# Env:/p' "$0" >&2; exit 2 ;;
+  esac
+done
+[[ "$RUNS" =~ ^[1-9]$ ]] || { echo "compliance-autobahn.sh: --runs must be 1-9" >&2; exit 2; }
+ALL_IDS=$(jq -r '.implementations[].id' "$MANIFEST")
+IDS=${ONLY//,/ }
+IDS=${IDS:-$ALL_IDS}
+for id in $IDS; do
+  grep -qx "$id" <<< "$ALL_IDS" || { echo "compliance-autobahn.sh: no implementation '$id'" >&2; exit 2; }
+done
+DRIVER_TIMEOUT=1800   # one client driver run, seconds
+log() { echo "[compliance-autobahn] $*"; }
+cd "$REPO"
+
+# shellcheck source=scripts/pids-lib.sh
+source "$REPO/scripts/pids-lib.sh"
+trap 'stop_all_pids' EXIT
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+field() { jq -r --arg id "$1" --arg f "$2" '.implementations[] | select(.id == $id) | .[$f] // empty' "$MANIFEST"; }
+
+autobahn_server_role() {  # id dir: wstest fuzzingclient against the echo server
+  local id=$1 dir=$2 cmd port pid i
+  cmd=$(field "$id" server)
+  port=$(free_port)
+  bash -c "exec ${cmd//\{port\}/$port}" > "$dir/peer.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  for i in $(seq 300); do
+    grep -q '^listening ' "$dir/peer.log" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q '^listening ' "$dir/peer.log" || { log "$id server did not start"; stop_pid "$pid"; return 1; }
+  AUTOBAHN_EXCLUDE='12.*,13.*' timeout 3600 bash "$AB/fuzzingclient.sh" "ws://127.0.0.1:$port" "$id" "$dir/ab" '*' \
+    > "$dir/fuzzingclient.out" 2>&1 || true
+  stop_pid "$pid"
+}
+
+autobahn_client_role() {  # id dir: the client driven by wstest fuzzingserver
+  local id=$1 dir=$2 cmd port pid i up=0
+  cmd=$(field "$id" client)
+  port=$(free_port)
+  AUTOBAHN_EXCLUDE='12.*,13.*' bash "$AB/fuzzingserver.sh" "$port" "$dir/ab" '*' > "$dir/fuzzingserver.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  for i in $(seq 300); do
+    if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then up=1; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ $up = 1 ] || { log "$id: fuzzingserver did not start"; stop_pid "$pid"; return 1; }
+  cmd=${cmd//\{url\}/ws://127.0.0.1:$port}
+  timeout "$DRIVER_TIMEOUT" bash -c "${cmd//\{agent\}/$id}" > "$dir/driver.log" 2>&1 || true
+  stop_pid "$pid"
+}
+
+if [ $COMPARE_ONLY = 0 ]; then
+  bash "$AB/install.sh" >/dev/null
+  for r in $(seq "$RUNS"); do
+    for id in $IDS; do
+      for role in ${ROLES//,/ }; do
+        [ -n "$(field "$id" "$role")" ] || continue
+        dir="$OUT/autobahn/$id/$role/run$r"
+        rm -rf "$dir"; mkdir -p "$dir"
+        start=$SECONDS
+        "autobahn_${role}_role" "$id" "$dir" || true
+        if [ -f "$dir/ab/reports/index.json" ]; then
+          # the per-case reports are large; index.json is what the comparison reads
+          find "$dir/ab/reports" -name '*.json' ! -name index.json -delete
+          find "$dir/ab/reports" -name '*.html' -delete
+          log "$id $role run $r: $(jq '[.[] | length] | add' "$dir/ab/reports/index.json") cases in $((SECONDS - start)) s"
+        else
+          log "$id $role run $r: no index.json"
+        fi
+      done
+    done
+  done
+fi
+
+# --- compare --------------------------------------------------------------------------
+V_WSTEST=$("${AUTOBAHN_HOME:-$HOME/.cache/autobahn-testsuite}/autobahn/bin/wstest" -a 2>/dev/null | tr '\n' ' ' | sed 's/ *$//') \
+GENERATED="$(date -u +'%Y-%m-%d %H:%M UTC')" \
+python3 - "$MANIFEST" "$OUT" "$REPO/peers/panel/agreement-notes.tsv" <<'PY'
+import glob, json, os, re, sys
+
+manifest, out, notes_path = sys.argv[1:4]
+panel = json.load(open(manifest))["implementations"]
+
+
+def idkey(cid):
+    return [int(x) if x.isdigit() else x for x in re.split(r"[.]", cid)]
+
+
+notes = {}
+if os.path.exists(notes_path):
+    for line in open(notes_path):
+        if line.startswith("#") or not line.strip():
+            continue
+        impl, role, case, text = line.rstrip("\n").split("\t", 3)
+        notes[(impl, role, case)] = text
+
+
+def note(impl, role, case):
+    for k in ((impl, role, case), (impl, "*", case), ("*", role, case), ("*", "*", case),
+              (impl, role, "*"), (impl, "*", "*")):
+        if k in notes:
+            return notes[k]
+    return "unexplained"
+
+
+rows, diffs, all_same, all_total = [], [], 0, 0
+for impl in panel:
+    for role in ("server", "client"):
+        if not impl.get(role):
+            continue
+        runs = []
+        for path in sorted(glob.glob(os.path.join(out, "autobahn", impl["id"], role, "run*", "ab", "reports", "index.json"))):
+            data = json.load(open(path))
+            runs.append(next(iter(data.values())) if data else {})
+        ours_path = os.path.join(out, "runs", impl["id"], role, "results.json")
+        if not runs or not os.path.exists(ours_path):
+            rows.append((impl["id"], role, None))
+            continue
+        ours = {}
+        for run in json.load(open(ours_path))["runs"]:
+            for c in run["cases"]:
+                ours[c["id"]] = (c["verdict"]["behavior"], c["verdict"]["behavior_close"])
+        ids = set(runs[0])
+        for r in runs[1:]:
+            ids &= set(r)
+        stable = [c for c in ids
+                  if len({(r[c]["behavior"], r[c]["behaviorClose"]) for r in runs}) == 1]
+        unstable = sorted((c for c in ids if c not in stable), key=idkey)
+        missing = sorted((c for c in stable if c not in ours), key=idkey)
+        same = 0
+        for c in sorted(stable, key=idkey):
+            ab = (runs[0][c]["behavior"], runs[0][c]["behaviorClose"])
+            if c in ours and ours[c] == ab:
+                same += 1
+            else:
+                diffs.append((impl["id"], role, c, ours.get(c), ab, note(impl["id"], role, c)))
+        rows.append((impl["id"], role, (same, len(stable), len(runs), unstable, missing)))
+        all_same += same
+        all_total += len(stable)
+
+L = []
+w = L.append
+w("# wsconform and the real Autobahn|Testsuite on the panel")
+w("")
+w(f"Generated {os.environ['GENERATED']} by `scripts/compliance-autobahn.sh`: the real Autobahn")
+w(f"({os.environ['V_WSTEST']}) run on every implementation of the [panel](README.md) in both")
+w("roles, categories 1–10, compared with wsconform's verdicts of the last `scripts/compliance.sh`")
+w("run. A case counts when Autobahn gave it the same (`behavior`, `behaviorClose`) in every one")
+w("of its runs (the others are timing-dependent in Autobahn itself and listed as unstable); it")
+w("is identical when wsconform's two verdicts are the same.")
+w("")
+pct = f"{100 * all_same / all_total:.2f} %" if all_total else "n/a"
+w(f"**Overall: {all_same} of {all_total} stable cases identical ({pct}).**")
+w("")
+w("| implementation | role | Autobahn runs | identical / stable cases | unstable in Autobahn |")
+w("| --- | --- | --- | --- | --- |")
+for impl, role, r in rows:
+    if r is None:
+        w(f"| {impl} | {role} | not run | – | – |")
+        continue
+    same, total, n, unstable, missing = r
+    p = f" ({100 * same / total:.1f} %)" if total else ""
+    w(f"| {impl} | {role} | {n} | {same} / {total}{p} | {', '.join(unstable) if unstable else 'none'} |")
+w("")
+w("## Differences")
+w("")
+if not diffs:
+    w("None.")
+else:
+    w("Explanations are kept in `peers/panel/agreement-notes.tsv`.")
+    w("")
+    w("| implementation | role | case | wsconform | Autobahn | explanation |")
+    w("| --- | --- | --- | --- | --- | --- |")
+    for impl, role, c, ours, ab, why in diffs:
+        o = " / ".join(ours) if ours else "not run"
+        w(f"| {impl} | {role} | {c} | {o} | {' / '.join(ab)} | {why} |")
+w("")
+with open(os.path.join(out, "agreement.md"), "w") as f:
+    f.write("\n".join(L))
+print(f"[compliance-autobahn] wrote reports/agreement.md: {all_same}/{all_total} identical ({pct})")
+PY
