@@ -279,6 +279,7 @@ where
             scale: config.timeout_scale,
             digests: wirelog,
             deflate,
+            offered_deflate: case.deflate.is_some(),
         },
         script_tx,
         echo_rx,
@@ -364,6 +365,8 @@ struct Sender {
     scale: f64,
     digests: bool,
     deflate: Option<Params>,
+    /// The case negotiates permessage-deflate (`Case::deflate`).
+    offered_deflate: bool,
 }
 
 /// Walks the steps, producing writes and timer requests in order.
@@ -378,10 +381,18 @@ async fn run_script(
         scale,
         digests,
         deflate,
+        offered_deflate,
     } = sender;
     let mut open_frame: Option<([u8; 4], u64, bool)> = None;
     let mask = || (role == Role::Client).then(rand::random::<[u8; 4]>);
     let mut batch = Batch { tx: &tx, held: None };
+    if offered_deflate && deflate.is_none() {
+        // The case tests permessage-deflate and the peer declined it: as
+        // Autobahn 12.x/13.x `onOpen`, the case is UNIMPLEMENTED and the
+        // harness closes at once with 1000 (`verdict.rs`).
+        let _ = batch.close(Some(CloseCode::NORMAL), Vec::new()).await && batch.flush().await;
+        return;
+    }
     for step in steps {
         let sent = match step {
             Step::Frame { frame, write } => {
@@ -486,8 +497,8 @@ async fn run_script(
                 count,
                 fragment_size,
             } => match deflate {
-                // Autobahn 12.x/13.x `onOpen`: nothing negotiated, so the
-                // case is UNIMPLEMENTED and closes at once with 1000.
+                // A case without `deflate` (a case file) negotiates nothing:
+                // close at once with 1000, as a declined offer does.
                 None => batch.close(Some(CloseCode::NORMAL), Vec::new()).await && batch.flush().await,
                 Some(params) => {
                     let mut compressor = Compressor::new(params.sent_by(role), DEFLATE_LEVEL);
