@@ -1342,7 +1342,10 @@ impl<'a> Conn<'a> {
             let code = match e {
                 // RFC 6455 §7.4.1: "a message that is too big for it to process".
                 InflateError::TooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
-                InflateError::Corrupt(_) => CloseCode::INVALID_PAYLOAD,
+                // The same close code as any other data that does not
+                // inflate: to a zlib-based receiver such a reference is
+                // corrupt data (RFC 7692 §7.1.2.1, §7.1.2.2).
+                InflateError::Corrupt(_) | InflateError::BeyondWindow { .. } => CloseCode::INVALID_PAYLOAD,
             };
             self.protocol_violation(code, format!("compressed message from the peer: {e}"));
         }
