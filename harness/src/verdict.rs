@@ -309,6 +309,19 @@ fn judge_compressed(
             format!("Echo'ed message contents differs from what I sent (got SHA1 {got}, expected SHA1 {sent})."),
         ),
         (None, None) if e.matched >= count => (Behavior::Ok, "Ok, received all echo'ed messages in time.".into()),
+        // The peer's message broke a rule (e.g. a back-reference beyond
+        // the negotiated window, RFC 7692 §7.1.2): say which, not "timeout".
+        (None, None) if outcome.failed_by_me => (
+            Behavior::Failed,
+            format!(
+                "The harness failed the connection after {} of {count} echoes: {}",
+                e.matched,
+                outcome
+                    .local_close
+                    .as_ref()
+                    .map_or(String::new(), |c| String::from_utf8_lossy(&c.reason).into_owned())
+            ),
+        ),
         (None, None) => (
             Behavior::Failed,
             format!("Case did not finish within {secs} seconds."),

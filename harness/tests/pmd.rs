@@ -25,6 +25,7 @@ const SERVER_KNOBS: &[(Knob, &[&str])] = &[
         &[
             "bfinal",
             "empty-final-fragment",
+            "no-context-takeover-honoured",
             "offer-client-window-7",
             "offer-server-window-16",
             "response-two-elements",
@@ -32,6 +33,7 @@ const SERVER_KNOBS: &[(Knob, &[&str])] = &[
             "rsv1-continuation",
             "rsv1-ping",
             "unoffered-client-window",
+            "window-bits-honoured",
         ],
     ),
     (Knob::AcceptEveryOffer, &["response-two-elements"]),
@@ -53,6 +55,8 @@ const SERVER_KNOBS: &[(Knob, &[&str])] = &[
     (Knob::InflateUnnegotiated, &["unnegotiated"]),
     (Knob::RefuseEmptyDeflateBlock, &["empty-final-fragment"]),
     (Knob::RefuseBfinal, &["bfinal"]),
+    (Knob::IgnoreWindowBits, &["window-bits-honoured"]),
+    (Knob::KeepContext, &["no-context-takeover-honoured"]),
 ];
 
 const CLIENT_KNOBS: &[(Knob, &[&str])] = &[
@@ -65,17 +69,25 @@ const CLIENT_KNOBS: &[(Knob, &[&str])] = &[
             "response-undefined-param",
         ],
     ),
-    // The cases that echo a compressed message after the default response
-    // (the RSV1 cases pass: the client fails the connection anyway).
+    // The cases that echo compressed messages after a response without
+    // client_max_window_bits (the RSV1 cases pass: the client fails the
+    // connection anyway).
     (
         Knob::RequireClientWindowBits,
-        &["bfinal", "empty-final-fragment", "window-bits-omitted"],
+        &[
+            "bfinal",
+            "empty-final-fragment",
+            "no-context-takeover-honoured",
+            "window-bits-omitted",
+        ],
     ),
     (Knob::AcceptRsv1Continuation, &["rsv1-continuation"]),
     (Knob::AcceptRsv1Control, &["rsv1-ping"]),
     (Knob::InflateUnnegotiated, &["unnegotiated"]),
     (Knob::RefuseEmptyDeflateBlock, &["empty-final-fragment"]),
     (Knob::RefuseBfinal, &["bfinal"]),
+    (Knob::IgnoreWindowBits, &["window-bits-honoured"]),
+    (Knob::KeepContext, &["no-context-takeover-honoured"]),
 ];
 
 /// Every result OK/OK; compression negotiated in every case that offers it.
@@ -129,13 +141,13 @@ fn mismatches(knobs: &[(Knob, &[&str])], runs: Vec<RunResults>, prefix: &str) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_server_passes_every_pmd_case() {
     let run = run_reference([], selection(&["pmd.*"], &[])).await;
-    assert_all_ok(&run, 10);
+    assert_all_ok(&run, 12);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_client_passes_every_pmd_case() {
     let run = run_reference_client([], selection(&["pmd.*"], &[])).await;
-    assert_all_ok(&run, 10);
+    assert_all_ok(&run, 12);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,22 +20,29 @@
 //!   up to 15 bits, §7.1.2.2) is a client-only case: testing servers, the
 //!   harness is that client, and 12.x/13.x already send 15-bit streams.
 //! - Frame rules (RSV1, §6.1; the forms of §7.2.3) apply to both roles.
+//! - The window rules (the sender's window size, §7.1.2, and no context
+//!   takeover, §7.1.1) bind the sender, so in each role they are checked
+//!   on the peer's echoes, whose back-references the harness's inflater
+//!   walks (`wire` `Decompressor`).
 //!
-//! Messages are short (under 256 bytes), compressed once here with a fresh
-//! window: such a message is valid whatever window the receiver keeps and
-//! whatever window size was negotiated, so the steps stay plain data.
+//! The frame and negotiation cases' messages are short (under 256 bytes),
+//! compressed once here with a fresh window: such a message is valid
+//! whatever window the receiver keeps and whatever window size was
+//! negotiated, so the steps stay plain data. The window cases' messages are
+//! compressed by the engine with the negotiated parameters (as 12.x/13.x).
 //! When the case negotiates permessage-deflate and the peer declines it,
 //! the case is UNIMPLEMENTED (RFC 7692 is optional), as 12.x/13.x are.
 
-use wsconform_wire::deflate::{Compressor, DirectionParams, TAIL};
+use wsconform_wire::deflate::{Compressor, DirectionParams, WindowBits, TAIL};
 use wsconform_wire::{Opcode, Role};
 
 use crate::build::{case, got_text, rfc};
 use crate::model::{
     Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, FrameSpec, Handshake, HandshakeExpect,
-    HeaderEdit, RequestEdits, Requirement, ResponseEdits,
+    HeaderEdit, Judge, RequestEdits, Requirement, ResponseEdits, Step,
 };
 use crate::payload::Payload;
+use crate::Corpus;
 
 /// The message the frame cases send (under 256 bytes: see the module doc).
 const HELLO: &str = "Hello, permessage-deflate! Hello, permessage-deflate! Hello again.";
@@ -357,12 +364,102 @@ fn client_cases() -> Vec<Case> {
     ]
 }
 
+/// Messages of the window cases: 8 KiB of the JSON corpus each, which
+/// repeats itself at every distance, so a sender that ignores the limit
+/// shows it within a few messages.
+const WINDOW_MESSAGES: (u64, u32) = (8192, 4);
+
+/// Both roles: the peer's compressed echoes must stay within what was
+/// negotiated for its direction, which the harness's inflater checks
+/// (`wire` `Decompressor`: a back-reference beyond the window, or before the
+/// message's start without context takeover, fails the connection with
+/// 1007); the messages are compressed by the harness with the negotiated
+/// parameters, as 12.x/13.x's.
+fn window_case(peer: Role, id: &str, section: &str, description: &str, deflate: Deflate) -> Case {
+    let (len, count) = WINDOW_MESSAGES;
+    let mut c = case(
+        format!("pmd.{}.{id}", role_name(peer)),
+        description,
+        rfc(section, Requirement::Must),
+    )
+    .for_peer(peer)
+    .expect("Receive echo'ed messages (with payload as sent), every back-reference within what was negotiated. Timeout case after 10 secs.")
+    .close_after(10_000)
+    .step(Step::CorpusMessages {
+        corpus: Corpus::Json,
+        len,
+        count,
+        fragment_size: 0,
+    })
+    .judged_by(Judge::Compressed {
+        count,
+        binary: false,
+        len,
+    })
+    .note("UNIMPLEMENTED when the peer does not negotiate permessage-deflate, or declines these parameters.");
+    c.expected.clear();
+    c.deflate = Some(deflate);
+    c
+}
+
+fn window_cases() -> Vec<Case> {
+    let offer = |server_no_context_takeover, bits| Deflate {
+        offers: vec![DeflateOffer {
+            server_no_context_takeover,
+            server_max_window_bits: WindowBits::new(bits),
+            client: ClientOffer::Autobahns,
+        }],
+        accept: Vec::new(),
+    };
+    let accept = |client_no_context_takeover, bits| Deflate {
+        offers: Vec::new(),
+        accept: vec![DeflateAccept {
+            client_no_context_takeover,
+            client_max_window_bits: WindowBits::new(bits),
+        }],
+    };
+    vec![
+        window_case(
+            Role::Server,
+            "window-bits-honoured",
+            "RFC 7692 §7.1.2.1",
+            "Offer server_max_window_bits=9 (13.3's offer), then 4 compressed messages of 8 KiB: the server's echoes may refer at most 512 bytes back.",
+            offer(false, 9),
+        ),
+        window_case(
+            Role::Server,
+            "no-context-takeover-honoured",
+            "RFC 7692 §7.1.1.1",
+            "Offer server_no_context_takeover (13.2's offer), then 4 compressed messages of 8 KiB: no echo of the server may refer to an earlier message.",
+            offer(true, 0),
+        ),
+        window_case(
+            Role::Client,
+            "window-bits-honoured",
+            "RFC 7692 §7.1.2.2",
+            "Accept with client_max_window_bits=9 (13.3's accept rule), then 4 compressed messages of 8 KiB: the client's echoes may refer at most 512 bytes back.",
+            accept(false, 9),
+        ),
+        window_case(
+            Role::Client,
+            "no-context-takeover-honoured",
+            "RFC 7692 §7.1.1.2",
+            "Accept with client_no_context_takeover (13.2's accept rule), then 4 compressed messages of 8 KiB: no echo of the client may refer to an earlier message.",
+            accept(true, 0),
+        ),
+    ]
+}
+
 pub fn cases() -> Vec<Case> {
     let rules = frame_rules();
     let frames = [Role::Server, Role::Client]
         .into_iter()
         .flat_map(|peer| rules.iter().map(move |r| frame_case(r, peer)));
-    frames.chain(server_cases()).chain(client_cases()).collect()
+    frames
+        .chain(server_cases())
+        .chain(client_cases())
+        .chain(window_cases())
+        .collect()
 }
 
 #[cfg(test)]
@@ -379,6 +476,7 @@ mod tests {
             [
                 "pmd.client.bfinal",
                 "pmd.client.empty-final-fragment",
+                "pmd.client.no-context-takeover-honoured",
                 "pmd.client.response-client-window-7",
                 "pmd.client.response-server-window-16",
                 "pmd.client.response-two-elements",
@@ -386,9 +484,11 @@ mod tests {
                 "pmd.client.rsv1-continuation",
                 "pmd.client.rsv1-ping",
                 "pmd.client.unnegotiated",
+                "pmd.client.window-bits-honoured",
                 "pmd.client.window-bits-omitted",
                 "pmd.server.bfinal",
                 "pmd.server.empty-final-fragment",
+                "pmd.server.no-context-takeover-honoured",
                 "pmd.server.offer-client-window-7",
                 "pmd.server.offer-server-window-16",
                 "pmd.server.response-two-elements",
@@ -397,6 +497,7 @@ mod tests {
                 "pmd.server.rsv1-ping",
                 "pmd.server.unnegotiated",
                 "pmd.server.unoffered-client-window",
+                "pmd.server.window-bits-honoured",
             ]
         );
         for c in &all {

@@ -13,7 +13,8 @@
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use wsconform_wire::deflate::{
     choose, encode_extensions, parse_extension_headers, validate_response_headers, AcceptPolicy, Compressor,
-    Decompressor, ExtensionParam, NegotiationError, Offer, Params, Response, EXTENSION_NAME,
+    Decompressor, DirectionParams, ExtensionParam, NegotiationError, Offer, Params, Response, WindowBits,
+    EXTENSION_NAME,
 };
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::handshake::Request;
@@ -186,7 +187,7 @@ where
     let cap = usize::try_from(MAX_MESSAGE).unwrap_or(usize::MAX);
     let params = setup.params.unwrap_or_default();
     let mut inflater = Decompressor::new(params.sent_by(sender), cap);
-    let mut compressor = Compressor::new(params.sent_by(sender), LEVEL);
+    let mut compressor = Compressor::new(compression(params.sent_by(sender), &setup.knobs), LEVEL);
     let mut frame: Option<(FrameHeader, Vec<u8>)> = None;
     let mut message: Option<Message> = None;
     let mut passthrough = false;
@@ -251,6 +252,19 @@ where
         }
         writer.write_all(&out).await?;
         writer.flush().await?;
+    }
+}
+
+/// What the layer compresses with: the negotiated parameters of its own
+/// messages, unless a knob breaks them.
+fn compression(negotiated: DirectionParams, knobs: &Knobs) -> DirectionParams {
+    DirectionParams {
+        no_context_takeover: negotiated.no_context_takeover && !knobs.has(Knob::KeepContext),
+        max_window_bits: if knobs.has(Knob::IgnoreWindowBits) {
+            WindowBits::MAX
+        } else {
+            negotiated.max_window_bits
+        },
     }
 }
 

@@ -113,6 +113,13 @@ pub enum Knob {
     /// message it compresses: its compressed echoes differ from what was
     /// sent (12.x/13.x, RFC 7692 §7.2.1).
     DeflateCorruptEcho,
+    /// Compress with a 32 KiB window whatever `*_max_window_bits` was
+    /// negotiated for its messages (RFC 7692 §7.1.2.1, §7.1.2.2).
+    IgnoreWindowBits,
+    /// Keep its compression context from message to message although
+    /// `*_no_context_takeover` was negotiated for its messages (RFC 7692
+    /// §7.1.1.1, §7.1.1.2).
+    KeepContext,
 }
 
 impl Knob {
@@ -163,6 +170,8 @@ impl Knob {
                 | Knob::RefuseEmptyDeflateBlock
                 | Knob::RefuseBfinal
                 | Knob::DeflateCorruptEcho
+                | Knob::IgnoreWindowBits
+                | Knob::KeepContext
         )
     }
 

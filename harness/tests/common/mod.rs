@@ -267,7 +267,9 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         | Knob::InflateUnnegotiated
         | Knob::RefuseEmptyDeflateBlock
         | Knob::RefuseBfinal
-        | Knob::DeflateCorruptEcho => panic!("{knob:?} is checked in tests/pmd.rs"),
+        | Knob::DeflateCorruptEcho
+        | Knob::IgnoreWindowBits
+        | Knob::KeepContext => panic!("{knob:?} is checked in tests/pmd.rs"),
     }
 }
 
