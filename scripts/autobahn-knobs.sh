@@ -34,17 +34,20 @@ declare -A CASES=(
   [invalid-utf8-echo]='1.1.*,5.*,6.1.*,6.2.*,6.4.*'
   [http10-response]='1.1.1,2.1,7.1.1'
   [upgrade-list]='1.1.1,2.1,7.1.1'
+  # permessage-deflate: the JSON corpus at every message size and
+  # fragmentation, under 12.1's and 13.1's offers; each ends at the first echo.
+  [deflate-corrupt-echo]='12.1.*,13.1.*'
 )
 # Knobs of the reference server's opening-handshake answer: no client mode.
 declare -A SERVER_ONLY=([http10-response]=1 [upgrade-list]=1)
 KNOBS=("$@")
-[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first invalid-utf8-echo http10-response upgrade-list)
+[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first invalid-utf8-echo http10-response upgrade-list deflate-corrupt-echo)
 
 log() { echo "[autobahn-knobs] $*"; }
 
 bash "$AB/install.sh" >/dev/null
 WSTEST="${AUTOBAHN_HOME:-$HOME/.cache/autobahn-testsuite}/autobahn/bin/wstest"
-(cd "$REPO" && cargo build --release --locked -q)
+(cd "$REPO" && flock /tmp/wsconform-build.lock cargo build --release --locked -q)
 BIN="$REPO/target/release/wsconform"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wsconform-knobs.XXXXXX")
 # shellcheck source=scripts/pids-lib.sh

@@ -15,7 +15,7 @@ pub mod select;
 
 pub use corpus::Corpus;
 pub use model::{
-    message_frames, Behavior, BehaviorClose, Case, Deflate, DeflateAccept, DeflateOffer, Event,
+    message_frames, Behavior, BehaviorClose, Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, Event,
     ExpectedClose, FrameSpec, Handshake, HandshakeExpect, HeaderEdit, Judge, Masking, RequestEdits,
     Requirement, ResponseEdits, RfcRef, Step, Write,
 };
@@ -37,6 +37,7 @@ pub fn catalog() -> Vec<Case> {
         families::handshake::cases(),
         families::masking::cases(),
         families::deflate::cases(),
+        families::pmd::cases(),
     ]
     .concat();
     all.sort_by_key(|c| id_key(&c.id));

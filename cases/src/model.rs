@@ -70,6 +70,28 @@ pub struct DeflateOffer {
     /// RFC 7692 §7.1.2.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_max_window_bits: Option<wsconform_wire::deflate::WindowBits>,
+    /// What the offer says of the client's own compression.
+    #[serde(default, skip_serializing_if = "ClientOffer::is_autobahns")]
+    pub client: ClientOffer,
+}
+
+/// The client-side parameters of an offer (RFC 7692 §7.1.1.2, §7.1.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientOffer {
+    /// `client_no_context_takeover; client_max_window_bits`, as every
+    /// Autobahn offer declares.
+    #[default]
+    Autobahns,
+    /// Neither: the server may then not limit the client's window
+    /// (§7.1.2.2: its response "MUST NOT include" `client_max_window_bits`).
+    Bare,
+}
+
+impl ClientOffer {
+    pub fn is_autobahns(&self) -> bool {
+        *self == ClientOffer::Autobahns
+    }
 }
 
 /// What an accepting server asks of the client (Autobahn's accept
@@ -89,7 +111,17 @@ pub struct DeflateAccept {
 
 impl DeflateOffer {
     pub fn to_wire(self) -> wsconform_wire::deflate::Offer {
-        wsconform_wire::deflate::Offer::autobahn(self.server_no_context_takeover, self.server_max_window_bits)
+        match self.client {
+            ClientOffer::Autobahns => wsconform_wire::deflate::Offer::autobahn(
+                self.server_no_context_takeover,
+                self.server_max_window_bits,
+            ),
+            ClientOffer::Bare => wsconform_wire::deflate::Offer {
+                server_no_context_takeover: self.server_no_context_takeover,
+                server_max_window_bits: self.server_max_window_bits,
+                ..Default::default()
+            },
+        }
     }
 }
 
@@ -238,7 +270,7 @@ impl Case {
     }
 
     /// Whether Autobahn|Testsuite has this case (its ids are numeric; the
-    /// families it lacks, `hs.*` and `mask.*`, are named).
+    /// families it lacks, `hs.*`, `mask.*` and `pmd.*`, are named).
     pub fn is_autobahn(&self) -> bool {
         self.category().parse::<u32>().is_ok()
     }

@@ -279,6 +279,7 @@ where
             scale: config.timeout_scale,
             digests: wirelog,
             deflate,
+            offered_deflate: case.deflate.is_some(),
         },
         script_tx,
         echo_rx,
@@ -364,6 +365,8 @@ struct Sender {
     scale: f64,
     digests: bool,
     deflate: Option<Params>,
+    /// The case negotiates permessage-deflate (`Case::deflate`).
+    offered_deflate: bool,
 }
 
 /// Walks the steps, producing writes and timer requests in order.
@@ -378,10 +381,18 @@ async fn run_script(
         scale,
         digests,
         deflate,
+        offered_deflate,
     } = sender;
     let mut open_frame: Option<([u8; 4], u64, bool)> = None;
     let mask = || (role == Role::Client).then(rand::random::<[u8; 4]>);
     let mut batch = Batch { tx: &tx, held: None };
+    if offered_deflate && deflate.is_none() {
+        // The case tests permessage-deflate and the peer declined it: as
+        // Autobahn 12.x/13.x `onOpen`, the case is UNIMPLEMENTED and the
+        // harness closes at once with 1000 (`verdict.rs`).
+        let _ = batch.close(Some(CloseCode::NORMAL), Vec::new()).await && batch.flush().await;
+        return;
+    }
     for step in steps {
         let sent = match step {
             Step::Frame { frame, write } => {
@@ -486,8 +497,8 @@ async fn run_script(
                 count,
                 fragment_size,
             } => match deflate {
-                // Autobahn 12.x/13.x `onOpen`: nothing negotiated, so the
-                // case is UNIMPLEMENTED and closes at once with 1000.
+                // A case without `deflate` (a case file) negotiates nothing:
+                // close at once with 1000, as a declined offer does.
                 None => batch.close(Some(CloseCode::NORMAL), Vec::new()).await && batch.flush().await,
                 Some(params) => {
                     let mut compressor = Compressor::new(params.sent_by(role), DEFLATE_LEVEL);
@@ -1331,7 +1342,10 @@ impl<'a> Conn<'a> {
             let code = match e {
                 // RFC 6455 §7.4.1: "a message that is too big for it to process".
                 InflateError::TooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
-                InflateError::Corrupt(_) => CloseCode::INVALID_PAYLOAD,
+                // The same close code as any other data that does not
+                // inflate: to a zlib-based receiver such a reference is
+                // corrupt data (RFC 7692 §7.1.2.1, §7.1.2.2).
+                InflateError::Corrupt(_) | InflateError::BeyondWindow { .. } => CloseCode::INVALID_PAYLOAD,
             };
             self.protocol_violation(code, format!("compressed message from the peer: {e}"));
         }

@@ -2,7 +2,9 @@
 //! (reference §6.4), so that results compare case for case.
 
 use serde::Serialize;
-use wsconform_cases::{Behavior, BehaviorClose, Case, Event, HandshakeExpect, Judge, Requirement};
+use wsconform_cases::{
+    Behavior, BehaviorClose, Case, Event, ExpectedClose, HandshakeExpect, Judge, Requirement,
+};
 use wsconform_wire::{Opcode, Role};
 
 use crate::record::{Digest, Echoes, HandshakeAnswer, Observed, Outcome};
@@ -149,7 +151,22 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
     if case.judge == Judge::Rfc {
         return crate::fuzz::oracle::verdict(case, outcome, harness);
     }
+    // A case that negotiates permessage-deflate, which the peer declined:
+    // UNIMPLEMENTED, never FAILED (RFC 7692 is optional); the harness closed
+    // at once with 1000 (`engine.rs` `run_script`), and the close is judged
+    // as that (Autobahn 12.x/13.x: `onOpen` closes when nothing was agreed).
+    let unimplemented = case.deflate.is_some() && outcome.deflate.is_none();
+    let clean_by_me = ExpectedClose::clean_by_me();
+    let expected_close = if unimplemented {
+        &clean_by_me
+    } else {
+        &case.expected_close
+    };
     let (mut behavior, mut result) = match &case.judge {
+        _ if unimplemented => (
+            Behavior::Unimplemented,
+            "The peer did not negotiate permessage-deflate (RFC 7692 is optional).".into(),
+        ),
         Judge::Events | Judge::EventsWrongCodeFatal => match expectations.matching(&outcome.received) {
             Some(b) => (b, "Actual events match at least one expected.".to_string()),
             None => (
@@ -167,7 +184,6 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
             judge_compressed(outcome, (*count, *binary, *len), close_after_secs(case))
         }
     };
-    let expected_close = &case.expected_close;
     let remote_code = outcome.remote_close.as_ref().and_then(|c| c.code);
     let (mut behavior_close, result_close) = if expected_close.closed_by_me != outcome.closed_by_me {
         (
@@ -264,9 +280,8 @@ fn judge_echoes(
     }
 }
 
-/// 12.x/13.x, Autobahn's `case12_x_x.py`: UNIMPLEMENTED when the
-/// handshake negotiated no compression (never FAILED: RFC 7692 is
-/// optional); else OK once `count` echoes equal to what was sent arrived,
+/// 12.x/13.x, Autobahn's `case12_x_x.py`, once compression was negotiated
+/// (else UNIMPLEMENTED, in `judge`): OK once `count` echoes equal to what was sent arrived,
 /// FAILED at the first that differs (type, then length, then SHA-1, with
 /// Autobahn's texts) or when the case's `closeAfter` ended it first.
 fn judge_compressed(
@@ -274,12 +289,6 @@ fn judge_compressed(
     (count, binary, len): (u32, bool, u64),
     secs: u64,
 ) -> (Behavior, String) {
-    if outcome.deflate.is_none() {
-        return (
-            Behavior::Unimplemented,
-            "The peer did not negotiate permessage-deflate (RFC 7692 is optional).".into(),
-        );
-    }
     let e = outcome.echoes.clone().unwrap_or_default();
     let py = |b: bool| if b { "True" } else { "False" };
     match (e.mismatch, e.sha1_mismatch) {
@@ -300,6 +309,19 @@ fn judge_compressed(
             format!("Echo'ed message contents differs from what I sent (got SHA1 {got}, expected SHA1 {sent})."),
         ),
         (None, None) if e.matched >= count => (Behavior::Ok, "Ok, received all echo'ed messages in time.".into()),
+        // The peer's message broke a rule (e.g. a back-reference beyond
+        // the negotiated window, RFC 7692 §7.1.2): say which, not "timeout".
+        (None, None) if outcome.failed_by_me => (
+            Behavior::Failed,
+            format!(
+                "The harness failed the connection after {} of {count} echoes: {}",
+                e.matched,
+                outcome
+                    .local_close
+                    .as_ref()
+                    .map_or(String::new(), |c| String::from_utf8_lossy(&c.reason).into_owned())
+            ),
+        ),
         (None, None) => (
             Behavior::Failed,
             format!("Case did not finish within {secs} seconds."),

@@ -20,7 +20,7 @@ use wsconform_wire::Role;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_client_gets_autobahns_verdicts() {
-    let run = run_reference_client([], selection(&[], &["hs.*", "mask.*", "12.*", "13.*"])).await;
+    let run = run_reference_client([], selection(&[], &["hs.*", "mask.*", "pmd.*", "12.*", "13.*"])).await;
     assert_eq!(run.results.len(), 301);
     let expected = expected_file("client/wsconform-reference.json");
     let diffs = common::compare(&run.results, &expected, &BTreeMap::new());
@@ -56,8 +56,9 @@ async fn each_knob_fails_exactly_the_cases_of_its_rule() {
     let problems = common::knob_mismatches(
         &knobs,
         &good,
-        |c| c.applies_to(Role::Client) && c.deflate.is_none(),
-        |knob| run_reference_client([knob], selection(&[], &["9.*", "12.*", "13.*"])),
+        // permessage-deflate has its own knobs (tests/pmd.rs).
+        |c| c.applies_to(Role::Client) && c.deflate.is_none() && c.category() != "pmd",
+        |knob| run_reference_client([knob], selection(&[], &["9.*", "12.*", "13.*", "pmd.*"])),
     )
     .await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));

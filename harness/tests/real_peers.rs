@@ -178,8 +178,8 @@ impl Part {
             (Part::Handshake, _) => selection(&["hs.*", "mask.*"], &[]),
             (Part::Deflate, _) if deflate_full() => selection(&["12.*", "13.*"], &[]),
             (Part::Deflate, _) => selection(common::DEFLATE_SAMPLE, &[]),
-            (Part::All, "server") => selection(&[], &["hs.*", "mask.*", "12.*", "13.*"]),
-            (Part::No9, "server") => selection(&[], &["hs.*", "mask.*", "9.*", "12.*", "13.*"]),
+            (Part::All, "server") => selection(&[], &["hs.*", "mask.*", "pmd.*", "12.*", "13.*"]),
+            (Part::No9, "server") => selection(&[], &["hs.*", "mask.*", "pmd.*", "9.*", "12.*", "13.*"]),
             (Part::All, _) => selection(&[], &["12.*", "13.*"]),
             (Part::No9, _) => selection(&[], &["9.*", "12.*", "13.*"]),
         }

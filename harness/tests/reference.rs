@@ -13,7 +13,7 @@ use wsconform_wire::Role;
 /// same, case for case, close code included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_server_gets_autobahns_verdicts() {
-    let results = run_reference([], selection(&[], &["hs.*", "mask.*", "12.*", "13.*"])).await;
+    let results = run_reference([], selection(&[], &["hs.*", "mask.*", "pmd.*", "12.*", "13.*"])).await;
     assert_eq!(results.results.len(), 301);
     let expected = expected_file("server/wsconform-reference.json");
     let diffs = common::compare(&results.results, &expected, &BTreeMap::new());
@@ -32,8 +32,9 @@ async fn each_knob_fails_exactly_the_cases_of_its_rule() {
     let problems = common::knob_mismatches(
         &knobs,
         &good,
-        |c| c.applies_to(Role::Server) && c.deflate.is_none(),
-        |knob| run_reference([knob], selection(&[], &["9.*", "12.*", "13.*"])),
+        // permessage-deflate has its own knobs (tests/pmd.rs).
+        |c| c.applies_to(Role::Server) && c.deflate.is_none() && c.category() != "pmd",
+        |knob| run_reference([knob], selection(&[], &["9.*", "12.*", "13.*", "pmd.*"])),
     )
     .await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));

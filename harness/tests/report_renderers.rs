@@ -38,7 +38,7 @@ fn run_document(knob: Knob, include: &[&str], name: &str) -> Value {
         .expect("tokio runtime");
     let run = runtime.block_on(common::run_reference(
         [knob],
-        common::selection(include, &["hs.*", "mask.*", "12.*", "13.*"]),
+        common::selection(include, &["hs.*", "mask.*", "pmd.*", "12.*", "13.*"]),
     ));
     let info = RunInfo {
         agent: run.agent.clone(),

@@ -197,3 +197,16 @@ async fn invalid_utf8_echo_server() {
 async fn invalid_utf8_echo_client() {
     client_agrees(Knob::InvalidUtf8Echo).await;
 }
+
+/// Compressed echoes that differ from what was sent (RFC 7692 §7.2.1): each
+/// 12.x/13.x case fails at the first echo, "contents differs", the harness
+/// closing normally (docs/verdict-rules.md P5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deflate_corrupt_echo_server() {
+    server_agrees(Knob::DeflateCorruptEcho).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deflate_corrupt_echo_client() {
+    client_agrees(Knob::DeflateCorruptEcho).await;
+}

@@ -6,7 +6,7 @@
 //! accept rules on the JSON corpus. Both over the same 18 message profiles.
 
 use crate::build::{case, rfc};
-use crate::model::{Case, Deflate, DeflateAccept, DeflateOffer, Judge, Requirement, Step};
+use crate::model::{Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, Judge, Requirement, Step};
 use crate::Corpus;
 use wsconform_wire::deflate::WindowBits;
 
@@ -43,6 +43,7 @@ fn offer(no_context_takeover: bool, max_window_bits: u8) -> DeflateOffer {
     DeflateOffer {
         server_no_context_takeover: no_context_takeover,
         server_max_window_bits: bits(max_window_bits),
+        client: ClientOffer::Autobahns,
     }
 }
 

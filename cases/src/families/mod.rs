@@ -10,5 +10,6 @@ pub mod masking;
 pub mod misc;
 pub mod opcodes;
 pub mod ping_pong;
+pub mod pmd;
 pub mod reserved_bits;
 pub mod utf8;

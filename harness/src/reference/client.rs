@@ -113,7 +113,7 @@ async fn connect(url: &str, knobs: &Knobs, connector: &Connector) -> Result<Ws, 
         .connect(&target)
         .await
         .map_err(|e| DriverError::Connect(url.to_string(), e))?;
-    let stream: Stream = if knobs.0.iter().all(|k| k.is_handshake()) {
+    let stream: Stream = if knobs.0.iter().all(|k| !k.needs_proxy()) {
         tcp
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
@@ -162,17 +162,23 @@ async fn open(url: &str, target: &Target, mut stream: Stream, knobs: &Knobs) -> 
         handshake::validate_response(&response, &key, &[], &[deflate::EXTENSION_NAME])
             .map_err(|e| fail(e.to_string()))?;
     }
-    let params =
-        deflate::validate_response_headers(&[offer], response.headers.all("Sec-WebSocket-Extensions"))
-            .map_err(|e| fail(e.to_string()))?;
-    Ok(match params {
+    let params = super::deflate::check_response(
+        &offer,
+        &response
+            .headers
+            .all("Sec-WebSocket-Extensions")
+            .collect::<Vec<_>>(),
+        knobs,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    Ok(match super::deflate::Setup::needed(params, knobs) {
         None => {
             WebSocketStream::from_partially_read(stream, leftover, TungsteniteRole::Client, Some(config()))
                 .await
         }
-        Some(params) => {
+        Some(setup) => {
             let (near, far) = tokio::io::duplex(256 * 1024);
-            tokio::spawn(super::deflate::layer(stream, leftover, far, params, Role::Client));
+            tokio::spawn(super::deflate::layer(stream, leftover, far, setup, Role::Client));
             let near: Stream = Box::new(near);
             WebSocketStream::from_raw_socket(near, TungsteniteRole::Client, Some(config())).await
         }

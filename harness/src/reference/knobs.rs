@@ -1,8 +1,10 @@
 //! Misbehaviour knobs for the reference peers. Each knob breaks one rule of
-//! RFC 6455 on purpose so that a test can show the cases that check the rule
-//! failing. They work by rewriting frames between the socket and
-//! tungstenite (which has no switches for misbehaving): the peer's frames on
-//! the way in, the reference's own on the way out.
+//! RFC 6455 or RFC 7692 on purpose so that a test can show the cases that
+//! check the rule failing. Most work by rewriting frames between the socket
+//! and tungstenite (which has no switches for misbehaving): the peer's
+//! frames on the way in, the reference's own on the way out; the handshake
+//! knobs change the reference's own handshake, and the permessage-deflate
+//! ones its negotiation and compression layer (`reference/deflate.rs`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -71,6 +73,53 @@ pub enum Knob {
     /// NON-STRICT behaviour of Autobahn 3.2, 4.1.3, 5.15, …, but only when
     /// the frames arrive together: verdicts then show how writes arrive).
     BatchedReads,
+    /// Server only: add a parameter RFC 7692 does not define,
+    /// `x-wsconform-undefined`, to its permessage-deflate response (RFC 7692
+    /// §5: the client MUST fail the connection).
+    UndefinedDeflateParam,
+    /// Server only: accept every permessage-deflate offer, one response
+    /// element each (RFC 7692 §5: at most one; both would claim RSV1).
+    AcceptEveryOffer,
+    /// Server only: put `client_max_window_bits=15` in its response whether
+    /// or not the offer had the parameter (RFC 7692 §7.1.2.2: "MUST NOT").
+    UnofferedClientWindow,
+    /// Server only: take window bits outside 8..15 in an offer as 15 instead
+    /// of declining the offer (RFC 7692 §5, §7.1.2).
+    LaxOfferWindowBits,
+    /// Client only: accept any permessage-deflate response; one it cannot
+    /// read counts as plain `permessage-deflate` (RFC 7692 §5: the client
+    /// MUST fail the connection).
+    LaxDeflateResponse,
+    /// Client only: refuse a response without `client_max_window_bits`
+    /// to an offer that had it, which a server may send (RFC 7692 §7.1.2.2:
+    /// the client then uses up to 15 bits).
+    RequireClientWindowBits,
+    /// Ignore RSV1 on a continuation frame of a compressed message instead
+    /// of failing (RFC 7692 §6.1).
+    AcceptRsv1Continuation,
+    /// Clear RSV1 on control frames instead of failing (RFC 7692 §6.1).
+    AcceptRsv1Control,
+    /// Inflate messages with RSV1 on a connection that negotiated no
+    /// compression instead of failing (RFC 7692 §6, RFC 6455 §5.2).
+    InflateUnnegotiated,
+    /// Fail the connection on a compressed message whose final frame is the
+    /// single byte `00`, an empty DEFLATE block, which is valid (RFC 7692
+    /// §7.2.3.6).
+    RefuseEmptyDeflateBlock,
+    /// Fail the connection on a compressed message whose first DEFLATE
+    /// block has BFINAL set, which is valid (RFC 7692 §7.2.3.4).
+    RefuseBfinal,
+    /// Change one byte (the first ASCII one, so text stays UTF-8) of every
+    /// message it compresses: its compressed echoes differ from what was
+    /// sent (12.x/13.x, RFC 7692 §7.2.1).
+    DeflateCorruptEcho,
+    /// Compress with a 32 KiB window whatever `*_max_window_bits` was
+    /// negotiated for its messages (RFC 7692 §7.1.2.1, §7.1.2.2).
+    IgnoreWindowBits,
+    /// Keep its compression context from message to message although
+    /// `*_no_context_takeover` was negotiated for its messages (RFC 7692
+    /// §7.1.1.1, §7.1.1.2).
+    KeepContext,
 }
 
 impl Knob {
@@ -101,6 +150,34 @@ impl Knob {
             });
         }
         edits
+    }
+
+    /// Knobs of permessage-deflate, applied by the reference peers'
+    /// negotiation and compression layer (`reference/deflate.rs`) rather
+    /// than by the frame-rewriting proxy.
+    pub fn is_deflate(self) -> bool {
+        matches!(
+            self,
+            Knob::UndefinedDeflateParam
+                | Knob::AcceptEveryOffer
+                | Knob::UnofferedClientWindow
+                | Knob::LaxOfferWindowBits
+                | Knob::LaxDeflateResponse
+                | Knob::RequireClientWindowBits
+                | Knob::AcceptRsv1Continuation
+                | Knob::AcceptRsv1Control
+                | Knob::InflateUnnegotiated
+                | Knob::RefuseEmptyDeflateBlock
+                | Knob::RefuseBfinal
+                | Knob::DeflateCorruptEcho
+                | Knob::IgnoreWindowBits
+                | Knob::KeepContext
+        )
+    }
+
+    /// Whether the knob needs the frame-rewriting proxy (`proxy`).
+    pub fn needs_proxy(self) -> bool {
+        !self.is_handshake() && !self.is_deflate()
     }
 
     fn rewrites_input(self) -> bool {
@@ -197,7 +274,7 @@ where
     tokio::pin!(writer);
     let active = match dir {
         Direction::In => knobs.0.iter().any(|k| k.rewrites_input()),
-        Direction::Out => knobs.0.iter().any(|k| !k.rewrites_input() && !k.is_handshake()),
+        Direction::Out => knobs.0.iter().any(|k| !k.rewrites_input() && k.needs_proxy()),
     };
     let mut config = DecoderConfig::strict(sender);
     config.allowed_rsv = if knobs.has(Knob::AcceptReservedBits) {

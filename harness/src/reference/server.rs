@@ -19,7 +19,7 @@ use wsconform_cases::ResponseEdits;
 use wsconform_wire::Role;
 
 use super::knobs::{self, Knob, Knobs};
-use crate::server_handshake::{accept_deflate, answer, deflate_header, read_head, Leniency};
+use crate::server_handshake::{answer, deflate_header, read_head, Leniency};
 use crate::transport::{self, ServerTls, Stream};
 
 /// A running reference server; stops when dropped.
@@ -85,11 +85,11 @@ async fn serve(stream: Stream, knobs: Knobs) {
         wrong_accept: knobs.has(Knob::WrongAccept),
     };
     let edits = Knob::response_edits(&knobs);
-    if knobs.0.iter().all(|k| k.is_handshake()) {
-        echo(stream, leniency, edits).await;
+    if knobs.0.iter().all(|k| !k.needs_proxy()) {
+        echo(stream, leniency, edits, knobs).await;
     } else {
         let (near, far) = tokio::io::duplex(256 * 1024);
-        let echo_task = tokio::spawn(echo(near, leniency, edits));
+        let echo_task = tokio::spawn(echo(near, leniency, edits, knobs.clone()));
         knobs::proxy(stream, far, knobs, Role::Server).await;
         echo_task.abort();
     }
@@ -101,24 +101,26 @@ async fn serve(stream: Stream, knobs: Knobs) {
 /// server must get the hs.* cases right. Frames are tungstenite's.
 ///
 /// permessage-deflate (RFC 7692) is accepted on the client's first valid
-/// offer, granting what it asks and asking nothing (Autobahn's `accept1`);
-/// the compression layer (`deflate`) then sits before tungstenite.
+/// offer, granting what it asks and asking nothing (Autobahn's `accept1`,
+/// `deflate::answer_offers`); the compression layer (`deflate`) then sits
+/// before tungstenite.
 async fn echo<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     mut stream: S,
     leniency: Leniency,
     mut edits: ResponseEdits,
+    knobs: Knobs,
 ) {
     let Ok(Ok((req, leftover, _))) =
         tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await
     else {
         return;
     };
-    let deflate = accept_deflate(&req, &[Default::default()]);
+    let deflate = super::deflate::answer_offers(&req, &knobs);
     edits.headers.extend(deflate.iter().map(deflate_header));
     if answer(&mut stream, &req, leniency, &edits).await.is_err() {
         return;
     }
-    match deflate {
+    match super::deflate::Setup::needed(deflate.map(|d| d.params), &knobs) {
         None => {
             let ws = WebSocketStream::from_partially_read(
                 stream,
@@ -129,11 +131,11 @@ async fn echo<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
             .await;
             echo_messages(ws).await;
         }
-        Some(facts) => {
+        Some(setup) => {
             let (near, far) = tokio::io::duplex(256 * 1024);
             let ws = WebSocketStream::from_raw_socket(near, TungsteniteRole::Server, Some(config())).await;
             let echo_task = tokio::spawn(echo_messages(ws));
-            super::deflate::layer(stream, leftover, far, facts.params, Role::Server).await;
+            super::deflate::layer(stream, leftover, far, setup, Role::Server).await;
             echo_task.abort();
         }
     }

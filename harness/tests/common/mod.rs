@@ -253,6 +253,23 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         | Knob::InvalidUtf8Echo
         | Knob::PongFirst
         | Knob::BatchedReads => panic!("{knob:?} has recorded Autobahn verdicts, not a rule"),
+        // permessage-deflate knobs: tests/pmd.rs lists the pmd.* cases each
+        // one fails (and verdict_fidelity.rs compares deflate-corrupt-echo
+        // with the real Autobahn on 12.x/13.x).
+        Knob::UndefinedDeflateParam
+        | Knob::AcceptEveryOffer
+        | Knob::UnofferedClientWindow
+        | Knob::LaxOfferWindowBits
+        | Knob::LaxDeflateResponse
+        | Knob::RequireClientWindowBits
+        | Knob::AcceptRsv1Continuation
+        | Knob::AcceptRsv1Control
+        | Knob::InflateUnnegotiated
+        | Knob::RefuseEmptyDeflateBlock
+        | Knob::RefuseBfinal
+        | Knob::DeflateCorruptEcho
+        | Knob::IgnoreWindowBits
+        | Knob::KeepContext => panic!("{knob:?} is checked in tests/pmd.rs"),
     }
 }
 

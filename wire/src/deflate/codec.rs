@@ -17,16 +17,19 @@
 //! **Receiving.** The decompressor always inflates with a 15-bit window:
 //! inflating with the negotiated size would reject a too-distant reference
 //! only when it crosses a call boundary, so verdicts would depend on how
-//! the bytes were chunked. Checking that a peer's back-references stay
-//! within the negotiated window is **not done here** (issue 12 follow-up:
-//! it needs a DEFLATE parser that sees distances; zlib does not check it).
-//! Nor is a message that ends in the middle of a DEFLATE block detected:
-//! flate2 does not expose zlib's block-boundary state, and zlib-based peers
-//! accept such messages too (the output decoded so far is the message).
+//! the bytes were chunked. That the peer's back-references stay within the
+//! negotiated window (and, with no context takeover, within the message) is
+//! checked by a [`WindowWalker`] that walks the same bytes ahead of zlib:
+//! a reference beyond it is [`InflateError::BeyondWindow`], reported at the
+//! same token however the message is chunked (zlib is then given exactly
+//! the output before that token). A message that ends in the middle of a
+//! DEFLATE block is not detected: zlib-based peers accept such messages too
+//! (the output decoded so far is the message).
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::negotiate::{DirectionParams, WindowBits};
+use super::window::{Fault, FaultKind, WindowWalker};
 
 /// The empty stored block a sync flush ends with, removed from each
 /// compressed message and appended again before inflating (RFC 7692 §7.2.1
@@ -60,6 +63,34 @@ pub enum InflateError {
     /// bad code length (RFC 6455 §7.4.1: 1007 is what Autobahn-era peers use).
     #[error("invalid DEFLATE data: {0}")]
     Corrupt(String),
+    /// A back-reference `distance` bytes back when only `available` bytes
+    /// may be referred to: the sender's window of 2^`window_bits` bytes
+    /// (RFC 7692 §7.1.2.1, §7.1.2.2), or less history than that, e.g. since
+    /// the message started when the sender does not take over context
+    /// (§7.1.1.1, §7.1.1.2), or since the stream started (RFC 1951 §3.2.5).
+    /// zlib itself does not check this (see the module doc).
+    #[error(
+        "back-reference {distance} bytes back, beyond the {available} bytes the sender may refer to \
+         ({window_bits}-bit window, RFC 7692 §7.1.2)"
+    )]
+    BeyondWindow {
+        distance: usize,
+        available: usize,
+        window_bits: WindowBits,
+    },
+}
+
+impl InflateError {
+    fn from_fault(kind: FaultKind, window_bits: WindowBits) -> InflateError {
+        match kind {
+            FaultKind::BeyondWindow { distance, available } => InflateError::BeyondWindow {
+                distance,
+                available,
+                window_bits,
+            },
+            FaultKind::Malformed(what) => InflateError::Corrupt(what.to_owned()),
+        }
+    }
 }
 
 /// Compresses messages of one direction (RFC 7692 §7.2.1).
@@ -177,6 +208,8 @@ impl Compressor {
 /// they arrive (chunked anywhere), then call [`Decompressor::finish`].
 pub struct Decompressor {
     inner: Decompress,
+    /// Walks the same bytes ahead of `inner`, checking the sender's window.
+    window: WindowWalker,
     params: DirectionParams,
     cap: usize,
     /// Bytes inflated so far in the current message.
@@ -207,6 +240,7 @@ impl Decompressor {
         Decompressor {
             // Always 15: see the module doc.
             inner: Decompress::new_with_window_bits(false, 15),
+            window: WindowWalker::new(params.max_window_bits),
             params,
             cap: max_message_bytes,
             produced: 0,
@@ -238,10 +272,7 @@ impl Decompressor {
     pub fn feed(&mut self, compressed: &[u8], out: &mut Vec<u8>) -> Result<(), InflateError> {
         if self.failed {
             // The stream after an error is undefined: start over.
-            self.inner.reset(false);
-            self.failed = false;
-            self.produced = 0;
-            self.ended = false;
+            self.start_over();
         }
         let r = self.inflate(compressed, out);
         if r.is_err() {
@@ -258,21 +289,29 @@ impl Decompressor {
     /// over, and `Ok` (the error was already reported).
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), InflateError> {
         if self.failed {
-            self.inner.reset(false);
-            self.failed = false;
-            self.produced = 0;
-            self.ended = false;
+            self.start_over();
             return Ok(());
         }
         let r = self.feed(&TAIL, out);
         if r.is_ok() {
-            if self.params.no_context_takeover || self.ended {
+            let new_stream = self.params.no_context_takeover || self.ended;
+            if new_stream {
                 self.inner.reset(false);
             }
+            self.window.end_message(new_stream);
             self.produced = 0;
             self.ended = false;
         }
         r
+    }
+
+    /// A new stream after an error.
+    fn start_over(&mut self) {
+        self.inner.reset(false);
+        self.window.reset();
+        self.failed = false;
+        self.produced = 0;
+        self.ended = false;
     }
 
     /// One whole message: [`Decompressor::feed`] then [`Decompressor::finish`].
@@ -284,14 +323,28 @@ impl Decompressor {
     }
 
     fn inflate(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), InflateError> {
+        // The window check first, on the whole piece. A fault within the
+        // cap is the answer, after zlib has produced exactly the output
+        // before the faulty token (so `out`, and any check on it, is the
+        // same however the message was chunked). A fault past the cap is
+        // never reached: zlib stops at the cap first.
+        let fault = match self.window.walk(input) {
+            Err(Fault { at, kind }) if at <= self.cap as u64 => Some((at as usize, kind)),
+            _ => None,
+        };
         // Output room per call: from about what small input inflates to,
         // doubling while zlib fills it, up to INFLATE_STEP. (Each step is
         // zeroed before zlib writes it: small messages must not pay 64 KiB.)
         let mut hint = input.len().saturating_mul(4).clamp(MIN_STEP, INFLATE_STEP);
         while !self.ended {
             // Room for what the cap still allows plus one byte, which
-            // detects a message over the cap without producing more.
-            let allowed = self.cap - self.produced.min(self.cap) + 1;
+            // detects a message over the cap without producing more; or
+            // exactly up to the faulty token.
+            let allowed = match fault {
+                Some((at, _)) if self.produced >= at => break,
+                Some((at, _)) => at - self.produced,
+                None => self.cap - self.produced.min(self.cap) + 1,
+            };
             let step = hint.min(allowed);
             if out.capacity() - out.len() < step {
                 // Grow geometrically (with the message so far), but never
@@ -335,6 +388,9 @@ impl Decompressor {
                 hint = (hint * 2).min(INFLATE_STEP);
             }
         }
-        Ok(())
+        match fault {
+            Some((_, kind)) => Err(InflateError::from_fault(kind, self.params.max_window_bits)),
+            None => Ok(()),
+        }
     }
 }

@@ -7,17 +7,19 @@
 //!   as a typed error, a server's accept policy (Autobahn's rules) and the
 //!   client's check of a response.
 //! - [`codec`]: [`Compressor`] and [`Decompressor`] (RFC 7692 §7.2), with
-//!   context takeover per direction, 8–15-bit windows and a hard cap on
-//!   each inflated message.
+//!   context takeover per direction, 8–15-bit windows, a hard cap on
+//!   each inflated message, and the peer's back-references checked against
+//!   its window.
+//! - [`window`]: that check, a streaming walk over the DEFLATE tokens
+//!   (RFC 1951 §3.2) that keeps counts, not output.
 //!
 //! Not here: RSV1 on frames (RFC 7692 §6: the first frame of a compressed
-//! message only) is the framing layer's, and the check that a peer's
-//! back-references stay inside the negotiated window is not done yet (see
-//! [`codec`]).
+//! message only) is the framing layer's.
 
 pub mod codec;
 pub mod header;
 pub mod negotiate;
+pub mod window;
 
 pub use codec::{CompressError, Compressor, Decompressor, InflateError, TAIL};
 pub use header::{
