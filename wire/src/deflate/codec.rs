@@ -358,16 +358,21 @@ impl Decompressor {
             let start = out.len();
             out.resize(start + step, 0);
             let (before_in, before_out) = (self.inner.total_in(), self.inner.total_out());
-            let status = self
+            let result = self
                 .inner
-                .decompress(input, &mut out[start..], FlushDecompress::Sync)
-                .map_err(|e| {
-                    out.truncate(start);
-                    InflateError::Corrupt(e.to_string())
-                })?;
+                .decompress(input, &mut out[start..], FlushDecompress::Sync);
             let used = usize::try_from(self.inner.total_in() - before_in).unwrap_or(usize::MAX);
             let made = usize::try_from(self.inner.total_out() - before_out).unwrap_or(usize::MAX);
+            // Also on an error: what zlib wrote before it is the output of
+            // the tokens before the bad one, whatever the chunking.
             out.truncate(start + made.min(step));
+            let status = result.map_err(|e| match fault {
+                // zlib reached the walker's fault (zlib reads a block header
+                // even with no output room left): the walker's report, the
+                // same in every chunking.
+                Some((_, kind)) => InflateError::from_fault(kind, self.params.max_window_bits),
+                None => InflateError::Corrupt(e.to_string()),
+            })?;
             input = input.get(used..).unwrap_or_default();
             self.produced = self.produced.saturating_add(made);
             if self.produced > self.cap {
