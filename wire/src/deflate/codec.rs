@@ -12,7 +12,8 @@
 //! stream never refers further back than a 256-byte window holds: it *is* a
 //! valid 8-bit stream. So when 8 is negotiated the compressor runs zlib at 9;
 //! `tests/deflate_properties.rs` decodes every such stream with an
-//! independent DEFLATE parser and checks no distance exceeds 256.
+//! independent DEFLATE parser (`testkit::Puff`) and the window check below,
+//! and checks no distance exceeds 256.
 //!
 //! **Receiving.** The decompressor always inflates with a 15-bit window:
 //! inflating with the negotiated size would reject a too-distant reference

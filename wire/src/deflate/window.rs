@@ -312,10 +312,6 @@ impl WindowWalker {
         }
     }
 
-    pub fn window_bits(&self) -> WindowBits {
-        self.window_bits
-    }
-
     /// The window in bytes.
     pub fn window(&self) -> usize {
         1 << self.window_bits.get()
