@@ -7,6 +7,7 @@ what they are, and deterministic, so regenerating gives the same files.
 import os
 import shutil
 import struct
+import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -169,6 +170,55 @@ def main():
         "bad_reason_utf8": b"\x03\xe8\xce\xba\xed\xa0\x80",
         "too_long_126": b"\x03\xe8" + b"*" * 124,
         "max_125": b"\x03\xe8" + b"*" * 123,
+    })
+
+    # inflate_window: parameter byte (window bits - 8, 8: no context
+    # takeover), cut byte (two messages), k, k chunk lengths, data. Raw
+    # DEFLATE as permessage-deflate sends it: sync flush, tail removed.
+    def pmd(messages, wbits=15, level=6, takeover=True):
+        c = zlib.compressobj(level, zlib.DEFLATED, -max(wbits, 9))
+        out = []
+        for m in messages:
+            if not takeover:
+                c = zlib.compressobj(level, zlib.DEFLATED, -max(wbits, 9))
+            z = c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH)
+            out.append(z[:-4] if z.endswith(b"\x00\x00\xff\xff") else z)
+        return out
+
+    def window_seed(params, messages, chunks=()):
+        cut = len(messages[0]) * 255 // max(1, len(b"".join(messages)))
+        return bytes([params, cut, len(chunks)] + list(chunks)) + b"".join(messages)
+
+    text = b"permessage-deflate window " * 40
+    repeats = bytes(range(256)) * 3 + bytes(range(0, 256, 3)) * 2
+    write("inflate_window", {
+        "rfc_hello_twice": window_seed(7, [bytes.fromhex("f248cdc9c90700"), bytes.fromhex("f200110000")]),
+        "hello_twice_no_takeover": window_seed(7 | 8, [bytes.fromhex("f248cdc9c90700"), bytes.fromhex("f200110000")]),
+        "stored": window_seed(7, [bytes.fromhex("000500faff48656c6c6f00"), b"\x00"]),
+        "bfinal": window_seed(7, [bytes.fromhex("f348cdc9c90700"), bytes.fromhex("f248cdc9c90700")]),
+        "text_15": window_seed(7, pmd([text, text]), (1, 3, 7)),
+        "text_9_no_takeover": window_seed(1 | 8, pmd([text, text], 9, takeover=False)),
+        "repeats_8": window_seed(0, pmd([repeats, repeats], 8), (2,)),
+        "repeats_15_as_8": window_seed(0, pmd([repeats, repeats], 15)),
+        "repeats_15_as_10": window_seed(2, pmd([repeats * 4, repeats], 15)),
+        "level_1": window_seed(5, pmd([text + repeats, repeats + text], 13, 1)),
+        "level_9": window_seed(6, pmd([repeats + text, text], 14, 9)),
+        "level_0": window_seed(7, pmd([text[:300], text[:40]], 15, 0)),
+        "reserved_block_type": window_seed(7, [b"\x07", b"\x00"]),
+    })
+
+    # extensions_header: Sec-WebSocket-Extensions values, offers and responses.
+    write("extensions_header", {
+        "bare": b"permessage-deflate",
+        "autobahn_offer": b"permessage-deflate; client_no_context_takeover; client_max_window_bits",
+        "two_offers": b"permessage-deflate; server_max_window_bits=10, permessage-deflate",
+        "response_all": b"permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+                        b"server_max_window_bits=8; client_max_window_bits=8",
+        "quoted": b'permessage-deflate ;server_max_window_bits = "10";client_max_window_bits',
+        "duplicate": b"permessage-deflate; client_max_window_bits; client_max_window_bits",
+        "out_of_range": b"permessage-deflate; client_max_window_bits=16",
+        "other_extension": b"x-foo; a=b, permessage-deflate, x-bar",
+        "bad_quote": b'permessage-deflate; a="b',
     })
 
 

@@ -1,9 +1,13 @@
-//! Test support shared by the property tests (`tests/properties.rs`) and
-//! the fuzz targets (`fuzz/`): a decoder driver that feeds input the way an
-//! I/O loop does and checks the decoder's contract on every call. Built only
-//! with the `testkit` feature.
+//! Test support shared by the property tests (`tests/properties.rs`,
+//! `tests/deflate_properties.rs`) and the fuzz targets (`fuzz/`): a decoder
+//! driver that feeds input the way an I/O loop does and checks the decoder's
+//! contract on every call, and [`Puff`], an independent DEFLATE decoder.
+//! Built only with the `testkit` feature.
 
 use crate::{Decoded, Decoder, DecoderConfig, FrameHeader, Violation};
+
+mod puff;
+pub use puff::Puff;
 
 /// What a decoder reported, with a frame's payload pieces concatenated so
 /// that the result does not depend on how the input was chunked.

@@ -38,6 +38,7 @@ use wsconform_wire::deflate::{
     choose, encode_extensions, parse_extensions, validate_response_headers, AcceptPolicy, Compressor,
     Decompressor, DirectionParams, InflateError, NegotiationError, Offer, Params, Response, WindowBits,
 };
+use wsconform_wire::testkit::Puff;
 
 /// `n` cases, or `PROPTEST_CASES` when set; no regression files.
 /// Heap bytes in use and their peak, per thread (so tests running in
@@ -125,191 +126,6 @@ fn dir(bits: u8, no_context_takeover: bool) -> DirectionParams {
     DirectionParams {
         no_context_takeover,
         max_window_bits: wb(bits),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// An independent DEFLATE decoder (RFC 1951, after zlib's puff.c) that also
-// reports the farthest back-reference: the oracle for the 8-bit window.
-// ---------------------------------------------------------------------------
-
-struct Bits<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl Bits<'_> {
-    fn bits(&mut self, n: u32) -> Result<u32, String> {
-        let mut v = 0;
-        for i in 0..n {
-            let byte = *self.data.get(self.pos / 8).ok_or("out of input")?;
-            v |= u32::from((byte >> (self.pos % 8)) & 1) << i;
-            self.pos += 1;
-        }
-        Ok(v)
-    }
-}
-
-struct Huffman {
-    count: [u16; 16],
-    symbol: Vec<u16>,
-}
-
-impl Huffman {
-    fn new(lengths: &[u8]) -> Huffman {
-        let mut count = [0u16; 16];
-        for &l in lengths {
-            count[usize::from(l)] += 1;
-        }
-        count[0] = 0;
-        let mut offs = [0u16; 16];
-        for l in 1..15 {
-            offs[l + 1] = offs[l] + count[l];
-        }
-        let mut symbol = vec![0; lengths.len()];
-        for (s, &l) in lengths.iter().enumerate() {
-            if l != 0 {
-                symbol[usize::from(offs[usize::from(l)])] = s as u16;
-                offs[usize::from(l)] += 1;
-            }
-        }
-        Huffman { count, symbol }
-    }
-
-    fn decode(&self, b: &mut Bits<'_>) -> Result<usize, String> {
-        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
-        for len in 1..16 {
-            code |= b.bits(1)? as i32;
-            let count = i32::from(self.count[len]);
-            if code - count < first {
-                return Ok(usize::from(self.symbol[(index + (code - first)) as usize]));
-            }
-            index += count;
-            first += count;
-            first <<= 1;
-            code <<= 1;
-        }
-        Err("bad code".into())
-    }
-}
-
-const LBASE: [usize; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
-    227, 258,
-];
-const LEXT: [u32; 29] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
-];
-const DBASE: [usize; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
-    4097, 6145, 8193, 12289, 16385, 24577,
-];
-const DEXT: [u32; 30] = [
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
-];
-
-/// Decodes messages of one connection direction, keeping the history for
-/// context takeover, and the farthest distance seen.
-#[derive(Default)]
-struct Puff {
-    history: Vec<u8>,
-    max_distance: usize,
-}
-
-impl Puff {
-    /// One message's payload (tail appended here, RFC 7692 §7.2.2).
-    fn message(&mut self, payload: &[u8], reset: bool) -> Result<Vec<u8>, String> {
-        if reset {
-            self.history.clear();
-        }
-        let mut data = payload.to_vec();
-        data.extend_from_slice(&[0, 0, 0xff, 0xff]);
-        let mut b = Bits { data: &data, pos: 0 };
-        let start = self.history.len();
-        while b.pos < data.len() * 8 {
-            let last = b.bits(1)?;
-            match b.bits(2)? {
-                0 => {
-                    b.pos = b.pos.div_ceil(8) * 8;
-                    let len = b.bits(16)? as usize;
-                    let nlen = b.bits(16)? as usize;
-                    if len != !nlen & 0xffff {
-                        return Err("stored length".into());
-                    }
-                    for _ in 0..len {
-                        let byte = b.bits(8)? as u8;
-                        self.history.push(byte);
-                    }
-                }
-                1 => {
-                    let mut l = [8u8; 288];
-                    l[144..256].fill(9);
-                    l[256..280].fill(7);
-                    self.codes(&mut b, &Huffman::new(&l), &Huffman::new(&[5; 30]))?;
-                }
-                2 => {
-                    let nlen = b.bits(5)? as usize + 257;
-                    let ndist = b.bits(5)? as usize + 1;
-                    let ncode = b.bits(4)? as usize + 4;
-                    const ORDER: [usize; 19] =
-                        [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-                    let mut cl = [0u8; 19];
-                    for &i in &ORDER[..ncode] {
-                        cl[i] = b.bits(3)? as u8;
-                    }
-                    let clh = Huffman::new(&cl);
-                    let mut lengths = Vec::new();
-                    while lengths.len() < nlen + ndist {
-                        let sym = clh.decode(&mut b)?;
-                        let (value, repeat) = match sym {
-                            0..=15 => (sym as u8, 1),
-                            16 => (*lengths.last().ok_or("repeat first")?, 3 + b.bits(2)?),
-                            17 => (0, 3 + b.bits(3)?),
-                            _ => (0, 11 + b.bits(7)?),
-                        };
-                        lengths.extend(std::iter::repeat_n(value, repeat as usize));
-                    }
-                    self.codes(
-                        &mut b,
-                        &Huffman::new(&lengths[..nlen]),
-                        &Huffman::new(&lengths[nlen..nlen + ndist]),
-                    )?;
-                }
-                _ => return Err("block type 3".into()),
-            }
-            if last == 1 {
-                // BFINAL (RFC 7692 §7.2.3.4): the rest is ignored, and the
-                // next message starts a new stream.
-                let out = self.history[start..].to_vec();
-                self.history.clear();
-                return Ok(out);
-            }
-        }
-        Ok(self.history[start..].to_vec())
-    }
-
-    fn codes(&mut self, b: &mut Bits<'_>, lit: &Huffman, dist: &Huffman) -> Result<(), String> {
-        loop {
-            let sym = lit.decode(b)?;
-            match sym {
-                0..=255 => self.history.push(sym as u8),
-                256 => return Ok(()),
-                _ => {
-                    let i = sym - 257;
-                    let len = LBASE.get(i).ok_or("length symbol")? + b.bits(LEXT[i])? as usize;
-                    let d = dist.decode(b)?;
-                    let distance = DBASE.get(d).ok_or("distance symbol")? + b.bits(DEXT[d])? as usize;
-                    if distance > self.history.len() {
-                        return Err("distance too far back".into());
-                    }
-                    self.max_distance = self.max_distance.max(distance);
-                    for _ in 0..len {
-                        let byte = self.history[self.history.len() - distance];
-                        self.history.push(byte);
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -501,8 +317,112 @@ fn receiver_resets_without_context_takeover() {
     assert_eq!(d.decompress(&second).expect("second"), b"Hello, Hello, Hello");
 }
 
+/// Text with repeats 250..=600 bytes back: around the 256-byte window of
+/// 8 bits (zlib-rs at 9 bits must not use 257..=512) and the 512 of 9.
+fn repeats_around_small_windows(seed: u64) -> Vec<u8> {
+    let mut m = Vec::new();
+    for (i, distance) in (250..=600).step_by(25).enumerate() {
+        let block = filler(40, seed + i as u64, false);
+        m.extend_from_slice(&block);
+        m.extend_from_slice(&filler(distance - block.len(), seed + 1000 + i as u64, false));
+        m.extend_from_slice(&block);
+    }
+    m
+}
+
+#[test]
+fn every_level_window_and_takeover_chunked() {
+    // Window bits 8..=15 × context takeover × levels 0..=9, three messages
+    // per connection, fed in pieces of a size that varies with the case:
+    // the same messages back, no window error (the Decompressor checks
+    // every distance), and the independent decoder finds no distance
+    // beyond the window.
+    let messages = [
+        repeats_around_small_windows(1),
+        filler(3000, 2, true),
+        repeats_around_small_windows(3),
+    ];
+    for bits in 8..=15u8 {
+        for nct in [false, true] {
+            for level in 0..=9u32 {
+                let chunk = 1 + (usize::from(bits) * 37 + level as usize * 11) % 300;
+                round_trip(dir(bits, nct), level, &messages, Some(chunk));
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(cases(96))]
+
+    /// A message whose farthest distance (as the independent decoder finds
+    /// it) exceeds a receiver's window is refused with `BeyondWindow`,
+    /// however it is chunked; one within the window inflates. Compressed
+    /// with 15 bits, inflated as every smaller window.
+    #[test]
+    fn beyond_the_window_is_always_rejected(
+        block_len in 3usize..60,
+        distance in prop_oneof![60usize..600, 600usize..32_000],
+        seed in any::<u64>(),
+        level in 1u32..=9,
+        chunk in 1usize..500,
+    ) {
+        let block = filler(block_len, seed, false);
+        let mut m = block.clone();
+        m.extend_from_slice(&filler(distance.saturating_sub(block_len), seed ^ 1, false));
+        m.extend_from_slice(&block);
+        let z = Compressor::new(dir(15, false), level).compress(&m).expect("compresses");
+        let mut puff = Puff::default();
+        prop_assert!(puff.message(&z, true).expect("independent decoder") == m);
+        let farthest = puff.max_distance;
+        for bits in 8..=15u8 {
+            let window = 1usize << bits;
+            let mut d = Decompressor::new(dir(bits, false), 1 << 20);
+            let mut out = Vec::new();
+            let r = z
+                .chunks(chunk)
+                .try_for_each(|piece| d.feed(piece, &mut out))
+                .and_then(|()| d.finish(&mut out));
+            if farthest > window {
+                prop_assert!(
+                    matches!(r, Err(InflateError::BeyondWindow { distance, available, .. })
+                        if distance > window && available == window),
+                    "{bits} bits, farthest {farthest}: {r:?}"
+                );
+            } else {
+                prop_assert_eq!(r, Ok(()));
+                prop_assert!(out == m);
+            }
+        }
+    }
+
+    /// A message compressed with context takeover, received as if the
+    /// sender reset its window (RFC 7692 §7.1.1.1/§7.1.1.2): refused exactly
+    /// when it refers to the previous message, i.e. when the independent
+    /// decoder cannot decode it from an empty window.
+    #[test]
+    fn references_into_the_previous_message_without_takeover(
+        first in payload(),
+        second in payload(),
+        level in 0u32..=9,
+    ) {
+        let mut c = Compressor::new(dir(15, false), level);
+        let z1 = c.compress(&first).expect("compresses");
+        let z2 = c.compress(&second).expect("compresses");
+        let mut d = Decompressor::new(dir(15, true), 1 << 20);
+        prop_assert!(d.decompress(&z1).expect("first") == first);
+        let alone = Puff::default().message(&z2, true);
+        match d.decompress(&z2) {
+            Ok(out) => {
+                prop_assert!(out == second);
+                prop_assert!(alone.is_ok());
+            }
+            Err(e) => {
+                prop_assert!(matches!(e, InflateError::BeyondWindow { .. }), "{e}");
+                prop_assert_eq!(alone, Err("distance too far back".to_string()));
+            }
+        }
+    }
 
     #[test]
     fn round_trips(params in direction(), level in 0u32..=9, messages in vec(payload(), 1..6)) {
@@ -1189,14 +1109,9 @@ proptest! {
 
 /// What `fuzz/fuzz_targets/extensions_header.rs` asserts.
 fn check_header(data: &[u8]) {
-    let _ = Offer::all_in([data]);
-    let _ = Response::find_in([data]);
-    let Ok(exts) = parse_extensions(data) else {
-        return;
-    };
-    let text = encode_extensions(&exts);
-    assert_eq!(parse_extensions(text.as_bytes()).as_ref(), Ok(&exts), "{text}");
     let nine = WindowBits::new(9);
+    let _ = Response::find_in([data]);
+    let _ = validate_response_headers(&[Offer::autobahn(true, nine), Offer::default()], [data]);
     let policies = [
         AcceptPolicy::default(),
         AcceptPolicy {
@@ -1210,6 +1125,23 @@ fn check_header(data: &[u8]) {
             ..AcceptPolicy::default()
         },
     ];
+    if let Ok(offers) = Offer::all_in([data]) {
+        if let Some((i, response)) = choose(&offers, &policies) {
+            let offer = offers[i].as_ref().expect("chose a valid offer");
+            assert_eq!(response.validate(offer), Ok(response.params()));
+            let sent: Vec<Offer> = offers.iter().filter_map(|o| o.as_ref().ok().copied()).collect();
+            let text = response.to_string();
+            let params = validate_response_headers(&sent, [text.as_bytes()])
+                .expect("the chosen response passes the client's check")
+                .expect("permessage-deflate accepted");
+            assert!(sent.iter().any(|o| response.validate(o) == Ok(params)));
+        }
+    }
+    let Ok(exts) = parse_extensions(data) else {
+        return;
+    };
+    let text = encode_extensions(&exts);
+    assert_eq!(parse_extensions(text.as_bytes()).as_ref(), Ok(&exts), "{text}");
     for ext in exts.iter().filter(|e| e.name == "permessage-deflate") {
         if let Ok(offer) = Offer::from_extension(ext) {
             let again = parse_extensions(offer.to_string().as_bytes()).expect("a written offer parses");

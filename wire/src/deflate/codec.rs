@@ -12,7 +12,8 @@
 //! stream never refers further back than a 256-byte window holds: it *is* a
 //! valid 8-bit stream. So when 8 is negotiated the compressor runs zlib at 9;
 //! `tests/deflate_properties.rs` decodes every such stream with an
-//! independent DEFLATE parser and checks no distance exceeds 256.
+//! independent DEFLATE parser (`testkit::Puff`) and the window check below,
+//! and checks no distance exceeds 256.
 //!
 //! **Receiving.** The decompressor always inflates with a 15-bit window:
 //! inflating with the negotiated size would reject a too-distant reference
@@ -358,16 +359,21 @@ impl Decompressor {
             let start = out.len();
             out.resize(start + step, 0);
             let (before_in, before_out) = (self.inner.total_in(), self.inner.total_out());
-            let status = self
+            let result = self
                 .inner
-                .decompress(input, &mut out[start..], FlushDecompress::Sync)
-                .map_err(|e| {
-                    out.truncate(start);
-                    InflateError::Corrupt(e.to_string())
-                })?;
+                .decompress(input, &mut out[start..], FlushDecompress::Sync);
             let used = usize::try_from(self.inner.total_in() - before_in).unwrap_or(usize::MAX);
             let made = usize::try_from(self.inner.total_out() - before_out).unwrap_or(usize::MAX);
+            // Also on an error: what zlib wrote before it is the output of
+            // the tokens before the bad one, whatever the chunking.
             out.truncate(start + made.min(step));
+            let status = result.map_err(|e| match fault {
+                // zlib reached the walker's fault (zlib reads a block header
+                // even with no output room left): the walker's report, the
+                // same in every chunking.
+                Some((_, kind)) => InflateError::from_fault(kind, self.params.max_window_bits),
+                None => InflateError::Corrupt(e.to_string()),
+            })?;
             input = input.get(used..).unwrap_or_default();
             self.produced = self.produced.saturating_add(made);
             if self.produced > self.cap {

@@ -312,10 +312,6 @@ impl WindowWalker {
         }
     }
 
-    pub fn window_bits(&self) -> WindowBits {
-        self.window_bits
-    }
-
     /// The window in bytes.
     pub fn window(&self) -> usize {
         1 << self.window_bits.get()
@@ -625,5 +621,264 @@ impl WindowWalker {
         let _ = self.literal_lengths.build(&l, CodeKind::LiteralLengths);
         let _ = self.distances.build(&[5; 32], CodeKind::Distances);
         self.fixed = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes DEFLATE bits (RFC 1951 §3.1.1): values from their least
+    /// significant bit, Huffman codes from their most significant.
+    #[derive(Default)]
+    struct BitWriter {
+        bytes: Vec<u8>,
+        bit: u32,
+    }
+
+    impl BitWriter {
+        fn value(&mut self, v: u32, n: u32) -> &mut Self {
+            for i in 0..n {
+                if self.bit.is_multiple_of(8) {
+                    self.bytes.push(0);
+                }
+                let last = self.bytes.len() - 1;
+                self.bytes[last] |= (((v >> i) & 1) as u8) << (self.bit % 8);
+                self.bit += 1;
+            }
+            self
+        }
+
+        fn code(&mut self, code: u32, len: u32) -> &mut Self {
+            for i in (0..len).rev() {
+                self.value((code >> i) & 1, 1);
+            }
+            self
+        }
+
+        /// A stored block of `data` (§3.2.4).
+        fn stored(&mut self, last: bool, data: &[u8]) -> &mut Self {
+            self.value(u32::from(last), 1).value(0, 2);
+            self.bit = self.bit.div_ceil(8) * 8;
+            let len = data.len() as u32;
+            self.value(len, 16).value(!len & 0xffff, 16);
+            self.bytes.extend_from_slice(data);
+            self.bit += 8 * len;
+            self
+        }
+
+        fn fixed_header(&mut self, last: bool) -> &mut Self {
+            self.value(u32::from(last), 1).value(1, 2)
+        }
+
+        /// A fixed-code literal below 144 (§3.2.6: 8 bits from 0x30).
+        fn literal(&mut self, b: u8) -> &mut Self {
+            assert!(b < 144);
+            self.code(0x30 + u32::from(b), 8)
+        }
+
+        /// A fixed-code match: length 3 (code 257), `distance` via its code
+        /// and extra bits (§3.2.5).
+        fn match3(&mut self, distance: usize) -> &mut Self {
+            self.code(1, 7);
+            let d = DISTANCE_BASE
+                .iter()
+                .rposition(|&b| usize::from(b) <= distance)
+                .expect("distance");
+            self.code(d as u32, 5);
+            let extra = (distance - usize::from(DISTANCE_BASE[d])) as u32;
+            self.value(extra, u32::from(DISTANCE_EXTRA[d]))
+        }
+
+        fn end_of_block(&mut self) -> &mut Self {
+            self.code(0, 7)
+        }
+
+        /// The message: what a sync flush leaves once its `00 00 ff ff` is
+        /// removed (RFC 7692 §7.2.1): the empty stored block's 3 header bits,
+        /// padded to a byte.
+        fn take(&mut self) -> Vec<u8> {
+            self.value(0, 3);
+            self.bit = 0;
+            std::mem::take(&mut self.bytes)
+        }
+    }
+
+    fn bits(b: u8) -> WindowBits {
+        WindowBits::new(b).expect("8..=15")
+    }
+
+    /// Walks `message` (with the tail of RFC 7692 §7.2.2) one byte at a
+    /// time and whole; both must agree.
+    fn walk(w: &mut WindowWalker, message: &[u8]) -> Result<u64, Fault> {
+        let mut bytewise = w.clone();
+        let whole = w.walk(message).and_then(|()| w.walk(&[0, 0, 0xff, 0xff]));
+        let split = message
+            .iter()
+            .chain(&[0, 0, 0xff, 0xff])
+            .try_for_each(|b| bytewise.walk(std::slice::from_ref(b)));
+        assert_eq!(whole, split, "byte by byte");
+        let produced = w.produced;
+        whole.map(|()| produced)
+    }
+
+    fn beyond(at: u64, distance: usize, available: usize) -> Result<u64, Fault> {
+        Err(Fault {
+            at,
+            kind: FaultKind::BeyondWindow { distance, available },
+        })
+    }
+
+    #[test]
+    fn distance_257_in_an_8_bit_window() {
+        // 300 stored bytes, then one match: 256 back is the window's edge.
+        let history = [7u8; 300];
+        for (distance, ok) in [(256, true), (257, false)] {
+            let mut w = WindowWalker::new(bits(8));
+            let mut b = BitWriter::default();
+            b.stored(false, &history)
+                .fixed_header(false)
+                .match3(distance)
+                .end_of_block();
+            let r = walk(&mut w, &b.take());
+            if ok {
+                assert_eq!(r, Ok(303));
+            } else {
+                assert_eq!(r, beyond(300, 257, 256));
+            }
+        }
+        // A 9-bit window takes 257.
+        let mut w = WindowWalker::new(bits(9));
+        let mut b = BitWriter::default();
+        b.stored(false, &history)
+            .fixed_header(false)
+            .match3(257)
+            .end_of_block();
+        assert_eq!(walk(&mut w, &b.take()), Ok(303));
+    }
+
+    #[test]
+    fn no_context_takeover_starts_each_message_empty() {
+        let mut b = BitWriter::default();
+        let first = b
+            .fixed_header(false)
+            .literal(b'a')
+            .literal(b'b')
+            .literal(b'c')
+            .end_of_block()
+            .take();
+        let second = b.fixed_header(false).match3(3).end_of_block().take();
+        let own = b
+            .fixed_header(false)
+            .literal(b'x')
+            .literal(b'y')
+            .literal(b'z')
+            .match3(3)
+            .end_of_block()
+            .take();
+        // With context takeover the previous message is history.
+        let mut w = WindowWalker::new(bits(15));
+        assert_eq!(walk(&mut w, &first), Ok(3));
+        w.end_message(false);
+        assert_eq!(walk(&mut w, &second), Ok(3));
+        // Without (RFC 7692 §7.1.1.1/§7.1.1.2) it is not.
+        let mut w = WindowWalker::new(bits(15));
+        assert_eq!(walk(&mut w, &first), Ok(3));
+        w.end_message(true);
+        assert_eq!(walk(&mut w, &second), beyond(0, 3, 0));
+        // But the message's own bytes are.
+        w.reset();
+        assert_eq!(walk(&mut w, &own), Ok(6));
+        // A stream ended with BFINAL starts the next message empty too
+        // (§7.2.3.4), even with context takeover.
+        let mut w = WindowWalker::new(bits(15));
+        let final_block = b
+            .fixed_header(true)
+            .literal(b'a')
+            .literal(b'b')
+            .literal(b'c')
+            .end_of_block()
+            .take();
+        assert_eq!(walk(&mut w, &final_block), Ok(3));
+        assert!(w.ended());
+        w.end_message(false);
+        assert_eq!(walk(&mut w, &second), beyond(0, 3, 0));
+    }
+
+    #[test]
+    fn stored_blocks_count_as_history() {
+        let mut b = BitWriter::default();
+        let m = b
+            .stored(false, b"0123456789")
+            .fixed_header(false)
+            .match3(10)
+            .end_of_block()
+            .take();
+        let mut w = WindowWalker::new(bits(8));
+        assert_eq!(walk(&mut w, &m), Ok(13));
+        let m = b
+            .stored(false, b"0123456789")
+            .fixed_header(false)
+            .match3(11)
+            .end_of_block()
+            .take();
+        let mut w = WindowWalker::new(bits(8));
+        assert_eq!(walk(&mut w, &m), beyond(10, 11, 10));
+    }
+
+    #[test]
+    fn history_is_capped_by_the_window() {
+        let mut w = WindowWalker::new(bits(9));
+        let mut b = BitWriter::default();
+        for _ in 0..4 {
+            let m = b.stored(false, &[1; 200]).take();
+            walk(&mut w, &m).expect("stored");
+            w.end_message(false);
+        }
+        assert_eq!(w.available, 512);
+        let m = b.fixed_header(false).match3(513).end_of_block().take();
+        assert_eq!(walk(&mut w, &m), beyond(0, 513, 512));
+    }
+
+    #[test]
+    fn malformed_streams_as_zlib_reports_them() {
+        let mut b = BitWriter::default();
+        let cases: [(Vec<u8>, &str); 6] = [
+            // BTYPE 11 (§3.2.3).
+            (vec![0x07], "invalid block type"),
+            // Stored LEN 5 with NLEN not its complement (§3.2.4).
+            (vec![0x00, 0x05, 0x00, 0x00, 0x00], "invalid stored block lengths"),
+            // Dynamic, HLIT 30: 287 codes (§3.2.7).
+            (
+                b.value(0, 1).value(2, 2).value(30, 5).take(),
+                "too many length or distance symbols",
+            ),
+            // Dynamic, HDIST 30: 31 codes.
+            (
+                b.value(0, 1).value(2, 2).value(0, 5).value(30, 5).take(),
+                "too many length or distance symbols",
+            ),
+            // Fixed, distance code 30 after a length code (§3.2.6).
+            (
+                b.fixed_header(false).code(1, 7).code(30, 5).take(),
+                "invalid distance code",
+            ),
+            // Fixed, literal/length code 286 (8 bits 11000110).
+            (
+                b.fixed_header(false).code(0xc6, 8).take(),
+                "invalid literal/length code",
+            ),
+        ];
+        for (m, what) in cases {
+            let mut w = WindowWalker::new(bits(15));
+            assert_eq!(
+                walk(&mut w, &m),
+                Err(Fault {
+                    at: 0,
+                    kind: FaultKind::Malformed(what)
+                }),
+                "{what}"
+            );
+        }
     }
 }
