@@ -44,6 +44,9 @@
 
 use super::negotiate::WindowBits;
 
+/// Codes this long or shorter are decoded with one table look-up.
+const FAST_BITS: u32 = 9;
+
 /// The farthest any DEFLATE distance reaches (RFC 1951 §3.2.5).
 const MAX_DISTANCE: usize = 32_768;
 
@@ -78,6 +81,10 @@ struct Code<const N: usize> {
     /// The longest code's length: longer bit strings are invalid at once,
     /// as in zlib's tables.
     max: u32,
+    /// Codes of up to `FAST_BITS` bits by their first `FAST_BITS` input
+    /// bits: `(symbol, length)`, length 0 for longer or invalid codes (the
+    /// bit-by-bit decode then). Most symbols take one look-up.
+    fast: [(u16, u8); 1 << FAST_BITS],
     /// zlib's reading of a code with no symbols at all (see the module doc):
     /// every bit decodes as symbol 0.
     empty_reads_zero: bool,
@@ -104,6 +111,7 @@ impl<const N: usize> Code<N> {
             count: [0; 16],
             symbol: [0; N],
             max: 0,
+            fast: [(0, 0); 1 << FAST_BITS],
             empty_reads_zero: false,
         }
     }
@@ -114,6 +122,7 @@ impl<const N: usize> Code<N> {
     /// accepted (decoding it fails, or reads zeros: see the module doc).
     fn build(&mut self, lengths: &[u8], kind: CodeKind) -> Result<(), ()> {
         self.count = [0; 16];
+        self.fast = [(0, 0); 1 << FAST_BITS];
         for &l in lengths {
             self.count[usize::from(l)] += 1;
         }
@@ -138,6 +147,30 @@ impl<const N: usize> Code<N> {
         for l in 1..15 {
             offset[l + 1] = offset[l] + self.count[l];
         }
+        // Canonical codes (RFC 1951 §3.2.2), first code of each length.
+        let mut next = [0u32; 16];
+        let mut code = 0u32;
+        for (l, first) in next.iter_mut().enumerate().skip(1) {
+            // `count[0]` is 0: no code of length 0.
+            code = (code + u32::from(self.count[l - 1])) << 1;
+            *first = code;
+        }
+        for (s, &l) in lengths.iter().enumerate() {
+            let l = u32::from(l);
+            if l == 0 || l > FAST_BITS {
+                continue;
+            }
+            let c = next[l as usize];
+            next[l as usize] += 1;
+            // Input bits come first-bit-lowest; codes are sent from their
+            // most significant bit (§3.1.1).
+            let reversed = c.reverse_bits() >> (32 - l);
+            let mut i = reversed as usize;
+            while i < 1 << FAST_BITS {
+                self.fast[i] = (s as u16, l as u8);
+                i += 1 << l;
+            }
+        }
         for (s, &l) in lengths.iter().enumerate() {
             if l != 0 {
                 let o = &mut offset[usize::from(l)];
@@ -157,6 +190,18 @@ impl<const N: usize> Code<N> {
                 Decoded::NeedBits
             } else {
                 Decoded::Symbol { symbol: 0, bits: 1 }
+            };
+        }
+        let (symbol, len) = self.fast[(bits & ((1 << FAST_BITS) - 1)) as usize];
+        if len != 0 {
+            // The first `len` bits decide; bits above `avail` are zeros.
+            return if u32::from(len) <= avail {
+                Decoded::Symbol {
+                    symbol,
+                    bits: u32::from(len),
+                }
+            } else {
+                Decoded::NeedBits
             };
         }
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
