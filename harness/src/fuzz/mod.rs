@@ -8,6 +8,7 @@
 
 pub mod campaign;
 pub mod casefile;
+pub mod clients;
 pub mod generate;
 pub mod minimize;
 pub mod oracle;
@@ -43,6 +44,10 @@ pub enum FindingClass {
     MissingPong,
     /// The peer did not react within the case's timers.
     Hang,
+    /// The client process under test ended before its run was over
+    /// (`--spawn`, or the reference client's driver stopped): the script it
+    /// was running is the reproducer.
+    Crash,
 }
 
 impl FindingClass {
@@ -59,6 +64,7 @@ impl FindingClass {
             FindingClass::MissingEcho => "missing-echo",
             FindingClass::MissingPong => "missing-pong",
             FindingClass::Hang => "hang",
+            FindingClass::Crash => "crash",
         }
     }
 
@@ -70,6 +76,7 @@ impl FindingClass {
                 | FindingClass::UncleanClose
                 | FindingClass::Hang
                 | FindingClass::NoConnection
+                | FindingClass::Crash
         )
     }
 }
@@ -78,6 +85,16 @@ impl fmt::Display for FindingClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The knobs' command-line names, for saying which peer was fuzzed.
+pub(crate) fn knob_names(knobs: &crate::reference::Knobs) -> Vec<String> {
+    knobs
+        .0
+        .iter()
+        .filter_map(|k| serde_json::to_value(k).ok())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 /// A reaction outside what RFC 6455 allows for a script.

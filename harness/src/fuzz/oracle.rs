@@ -557,7 +557,10 @@ pub fn check_model(model: &Model, outcome: &Outcome) -> Option<Finding> {
             .wirelog
             .iter()
             .find_map(|e| match e {
-                WireEntry::Note { text, .. } => Some(text.clone()),
+                // The budget's own note says nothing about the peer.
+                WireEntry::Note { text, .. } if !text.starts_with(crate::engine::BUDGET_NOTE) => {
+                    Some(text.clone())
+                }
                 _ => None,
             })
             .unwrap_or_else(|| "the peer's frames broke a rule".into());
