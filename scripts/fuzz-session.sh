@@ -74,7 +74,10 @@ set +e
 rc=$?
 set -e
 end=$(date +%s.%N)
-ours=$(times | tail -1 | awk '{ gsub(/m/, " "); gsub(/s/, ""); print $1 * 60 + $2 + $3 * 60 + $4 }')
+# (`times` in a pipeline would run in a subshell and see no children.)
+times >"$log.times"
+ours=$(tail -1 "$log.times" | awk '{ gsub(/m/, " "); gsub(/s/, ""); print $1 * 60 + $2 + $3 * 60 + $4 }')
+rm -f "$log.times"
 cat "$log"
 execs=$(sed -n 's/.*: \([0-9]*\) execution(s) in.*/\1/p' "$log" | tail -1)
 if [ -n "$peer_pid" ]; then
