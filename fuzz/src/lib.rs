@@ -1,5 +1,7 @@
 //! Shared drivers and oracles of the fuzz targets.
 
+pub mod tungstenite_echo;
+
 use wsconform_wire::{Decoded, Decoder, DecoderConfig, FrameHeader, Opcode, Role, Violation};
 
 /// Caps small enough that fuzzed length fields hit them all the time.

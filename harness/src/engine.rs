@@ -78,6 +78,10 @@ impl EngineConfig {
     }
 }
 
+/// How the note that marks where the wire log was cut begins (the oracle
+/// tells it from the notes that say why the engine failed a connection).
+pub const BUDGET_NOTE: &str = "wire log cut here";
+
 /// Largest piece of a frame handed to the writer at once.
 const WRITE_PIECE: usize = 256 * 1024;
 /// Writes queued between the script and the writer at most.
@@ -227,7 +231,7 @@ impl Log {
         let dropped = self.budget.dropped;
         if let Some(WireEntry::Note { text, .. }) = self.cut_at.and_then(|i| self.entries.get_mut(i)) {
             *text = format!(
-                "wire log cut here: the case's memory budget ({} KiB per case, {} MiB per run) was spent; {dropped} later entries and payload heads were counted, not kept",
+                "{BUDGET_NOTE}: the case's memory budget ({} KiB per case, {} MiB per run) was spent; {dropped} later entries and payload heads were counted, not kept",
                 crate::budget::CASE_BYTES >> 10,
                 crate::budget::RUN_BYTES >> 20
             );

@@ -444,7 +444,7 @@ pub struct ClientResults {
 /// Upper bound for a whole client run (or one copy's): every case's
 /// deadline, plus slack for the client's own start and connection handling,
 /// scaled like every timer (`--timeout-scale`) but never below 5 s.
-fn client_run_limit(cases: &[Case], engine: &EngineConfig) -> Duration {
+pub(crate) fn client_run_limit(cases: &[Case], engine: &EngineConfig) -> Duration {
     let slack = Duration::from_secs(30)
         .mul_f64(engine.timeout_scale)
         .max(Duration::from_secs(5));
@@ -487,7 +487,7 @@ fn kill_process_group(_pgid: i32) {}
 
 /// Runs one copy of the client under test against `url` as `agent`, until
 /// it ends, `limit` passes or the run is stopped; what became of it.
-async fn run_copy(
+pub(crate) async fn run_copy(
     client: &ClientUnderTest,
     server: &FuzzingServer,
     agent: &str,

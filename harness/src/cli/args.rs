@@ -34,9 +34,10 @@ pub enum Command {
     /// Run one case verbosely, printing the wire log as it happens: against
     /// a server URL, or (with --listen) serving it to one client.
     Replay(ReplayArgs),
-    /// Fuzz a WebSocket server: generated frame scripts judged by an RFC
-    /// oracle; findings are shrunk and saved as case files. Without a URL,
-    /// fuzzes the built-in reference server.
+    /// Fuzz a WebSocket server (URL) or client (--listen/--spawn/--client):
+    /// generated frame scripts judged by an RFC oracle; findings are shrunk
+    /// and saved as case files. With no target, fuzzes the built-in
+    /// reference server.
     Fuzz(FuzzArgs),
     /// Run the built-in reference echo server (tokio-tungstenite).
     ReferenceServer {
@@ -225,6 +226,11 @@ pub struct ClientArgs {
     pub knobs: Vec<Knob>,
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// Also run the cases of these files (saved `wsconform fuzz --listen`/
+    /// `--spawn` findings, or cases as `wsconform show` prints them), after
+    /// the catalog's.
+    #[arg(long, num_args = 1..)]
+    pub case_file: Vec<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -258,6 +264,19 @@ pub struct ReplayArgs {
 pub struct FuzzArgs {
     /// ws:// or wss:// URL of the server under test (an echo server).
     pub url: Option<OsString>,
+    /// Fuzz a client: listen here for it (Autobahn's fuzzingserver URL
+    /// protocol; each run of the client gets a batch of scripts). Without
+    /// --spawn, the port must be fixed and the client run in a loop.
+    #[arg(long, conflicts_with = "url")]
+    pub listen: Option<OsString>,
+    /// Fuzz a client: start it with this shell command ({url} and {agent}
+    /// replaced, as in `wsconform client --spawn`), again for every batch
+    /// and after it dies (a crash is a finding).
+    #[arg(long, conflicts_with = "url")]
+    pub spawn: Option<String>,
+    /// Fuzz the built-in reference client (with --knob: misbehaving).
+    #[arg(long, conflicts_with_all = ["url", "listen", "spawn"])]
+    pub client: bool,
     /// Seed of the campaign (every script derives from it; default: random, printed).
     #[arg(long)]
     pub seed: Option<OsString>,
@@ -267,16 +286,19 @@ pub struct FuzzArgs {
     /// Stop after this many scripts.
     #[arg(long)]
     pub iterations: Option<OsString>,
-    /// Scripts run at once: 1 to 64.
-    #[arg(long, default_value = "4", allow_negative_numbers = true)]
-    pub jobs: OsString,
+    /// Scripts run at once (clients: copies of the --spawn'ed or reference
+    /// client, each on its own port): 1 to 64; default 4, and 1 for an
+    /// external client.
+    #[arg(long, allow_negative_numbers = true)]
+    pub jobs: Option<OsString>,
     /// Where reproducers go (OUTDIR/findings/).
     #[arg(long, default_value = "reports/fuzz")]
     pub outdir: PathBuf,
     /// Save findings as found, without shrinking them.
     #[arg(long)]
     pub no_minimize: bool,
-    /// With no URL: make the reference server misbehave (repeatable).
+    /// With no URL: make the reference server (or, with --client, the
+    /// reference client) misbehave (repeatable).
     #[arg(long = "knob", value_enum)]
     pub knobs: Vec<Knob>,
     /// Multiply every timeout: 0.01 to 1000.

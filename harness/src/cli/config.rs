@@ -542,7 +542,8 @@ fn client(args: ClientArgs) -> Result<ClientConfig, ConfigError> {
     if jobs > 1 && matches!(client, ClientUnderTest::External) {
         return Err(SessionError::CopiesOfExternal.into());
     }
-    let common = common(&args.run, spec.as_ref(), flags);
+    let mut common = common(&args.run, spec.as_ref(), flags);
+    common.extra_cases = wsconform::fuzz::casefile::load_all(&args.case_file)?;
     common.cases(Role::Client)?;
     for a in &agents {
         out.check_agent(a)?;
@@ -636,19 +637,62 @@ fn fuzz(args: FuzzArgs) -> Result<wsconform::fuzz::campaign::FuzzConfig, ConfigE
         .as_deref()
         .map(|u| validate::connect_url_arg("URL", u))
         .transpose()?;
-    let target = match url {
-        Some(_) if !args.knobs.is_empty() => {
-            return Err(ConfigError::Conflict(
-                "--knob applies to the built-in reference server only (no URL)",
-            ))
-        }
-        Some(url) => {
+    let listen = args
+        .listen
+        .as_deref()
+        .map(|l| validate::listen("--listen", l))
+        .transpose()?;
+    let fuzzes_client = args.client || listen.is_some() || args.spawn.is_some();
+    if (url.is_some() || listen.is_some() || args.spawn.is_some()) && !args.knobs.is_empty() {
+        return Err(ConfigError::Conflict(
+            "--knob applies to the built-in reference server or, with --client, the reference client",
+        ));
+    }
+    let target = match (url, listen, &args.spawn) {
+        (Some(url), _, _) => {
             let trust = client_trust(&args.trust);
             Connector::new(&trust)?;
             FuzzTarget::Url { url, trust }
         }
-        None => FuzzTarget::Reference(Knobs::new(args.knobs.clone())),
+        (None, Some(listen), None) if listen.port() == 0 => {
+            return Err(ConfigError::Conflict(
+                "fuzzing an external client (--listen without --spawn) needs a fixed port: the client reconnects for every batch",
+            ))
+        }
+        (None, listen, spawn) if fuzzes_client => FuzzTarget::Client {
+            listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            under_test: match spawn {
+                Some(command) => ClientUnderTest::Spawn(command.clone()),
+                None if args.client => ClientUnderTest::Reference(Knobs::new(args.knobs.clone())),
+                None => ClientUnderTest::External,
+            },
+        },
+        (None, _, _) => FuzzTarget::Reference(Knobs::new(args.knobs.clone())),
     };
+    let external = matches!(
+        target,
+        FuzzTarget::Client {
+            under_test: ClientUnderTest::External,
+            ..
+        }
+    );
+    // A fixed port is one listener: one client at a time.
+    let fixed_port = matches!(&target, FuzzTarget::Client { listen, .. } if listen.port() != 0);
+    let jobs = match &args.jobs {
+        Some(raw) => validate::jobs(raw)?,
+        None if fixed_port => 1,
+        None => 4,
+    };
+    if external && jobs > 1 {
+        return Err(ConfigError::Conflict(
+            "--jobs starts copies of a --spawn'ed or the reference client; an external client is one client on one port",
+        ));
+    }
+    if fixed_port && jobs > 1 {
+        return Err(ConfigError::Conflict(
+            "--jobs above 1 runs copies of the client, each on a port of its own: give --listen ADDR:0 or leave --listen out",
+        ));
+    }
     let config = FuzzConfig {
         target,
         seed: match &args.seed {
@@ -665,7 +709,7 @@ fn fuzz(args: FuzzArgs) -> Result<wsconform::fuzz::campaign::FuzzConfig, ConfigE
             .as_deref()
             .map(|raw| validate::duration("--duration", raw))
             .transpose()?,
-        jobs: validate::jobs(&args.jobs)?,
+        jobs,
         outdir: args.outdir.clone(),
         minimize: !args.no_minimize,
         timeout_scale: validate::timeout_scale(&args.timeout_scale)?,

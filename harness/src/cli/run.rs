@@ -41,6 +41,16 @@ pub async fn fuzz(config: wsconform::fuzz::campaign::FuzzConfig, quiet: bool) ->
             .map(|d| format!(", {} s", d.as_secs()))
             .unwrap_or_default()
     );
+    if let wsconform::fuzz::campaign::FuzzTarget::Client {
+        listen,
+        under_test: wsconform::session::ClientUnderTest::External,
+    } = &config.target
+    {
+        eprintln!(
+            "wsconform: serving scripts on ws://{listen} (Autobahn fuzzingserver protocol); run the client against it in a loop: each run gets {} script(s)",
+            wsconform::fuzz::clients::EXTERNAL_BATCH
+        );
+    }
     let mut progress = super::output::FuzzProgress::new(quiet);
     let summary = wsconform::fuzz::campaign::run(&config, stop_on_signal(), &mut progress).await?;
     progress.end();

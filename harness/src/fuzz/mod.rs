@@ -8,89 +8,19 @@
 
 pub mod campaign;
 pub mod casefile;
-pub mod generate;
+pub mod clients;
 pub mod minimize;
 pub mod oracle;
 
-use std::fmt;
+pub use wsconform_oracle::generate;
+pub use wsconform_oracle::{Finding, FindingClass};
 
-use serde::{Deserialize, Serialize};
-
-/// What kind of rule a peer's reaction broke; minimization keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingClass {
-    /// No WebSocket connection: refused, no valid 101, or the peer died.
-    NoConnection,
-    /// The peer's own frames broke a rule (masking, RSV, lengths, UTF-8,
-    /// close payload): the engine's strict decoder failed the connection.
-    InvalidFrame,
-    /// The script broke a MUST and the peer went on as if it had not.
-    AcceptedViolation,
-    /// The peer closed with a code the RFC does not allow here.
-    WrongCloseCode,
-    /// An echo differs from the message sent.
-    CorruptedEcho,
-    /// A message came back that was never sent before the end.
-    UnexpectedMessage,
-    /// A data frame after the peer's own close frame.
-    FrameAfterClose,
-    /// The peer closed TCP without the closing handshake where it was due.
-    UncleanClose,
-    /// Messages sent in a clean script were not all echoed.
-    MissingEcho,
-    /// The last ping was not answered.
-    MissingPong,
-    /// The peer did not react within the case's timers.
-    Hang,
-}
-
-impl FindingClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingClass::NoConnection => "no-connection",
-            FindingClass::InvalidFrame => "invalid-frame",
-            FindingClass::AcceptedViolation => "accepted-violation",
-            FindingClass::WrongCloseCode => "wrong-close-code",
-            FindingClass::CorruptedEcho => "corrupted-echo",
-            FindingClass::UnexpectedMessage => "unexpected-message",
-            FindingClass::FrameAfterClose => "frame-after-close",
-            FindingClass::UncleanClose => "unclean-close",
-            FindingClass::MissingEcho => "missing-echo",
-            FindingClass::MissingPong => "missing-pong",
-            FindingClass::Hang => "hang",
-        }
-    }
-
-    /// Classes about how the connection ended (`behaviorClose`).
-    pub fn is_close(self) -> bool {
-        matches!(
-            self,
-            FindingClass::WrongCloseCode
-                | FindingClass::UncleanClose
-                | FindingClass::Hang
-                | FindingClass::NoConnection
-        )
-    }
-}
-
-impl fmt::Display for FindingClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A reaction outside what RFC 6455 allows for a script.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub class: FindingClass,
-    /// The section whose rule was broken.
-    pub section: &'static str,
-    pub detail: String,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.class, self.section, self.detail)
-    }
+/// The knobs' command-line names, for saying which peer was fuzzed.
+pub(crate) fn knob_names(knobs: &crate::reference::Knobs) -> Vec<String> {
+    knobs
+        .0
+        .iter()
+        .filter_map(|k| serde_json::to_value(k).ok())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }

@@ -344,6 +344,26 @@ impl FuzzingServer {
     pub fn ran(&self, agent: &str) -> usize {
         self.shared.state().results.get(agent).map_or(0, BTreeMap::len)
     }
+
+    /// Whether the stop condition was met (`/updateReports` by the expected
+    /// agents, or `/stopServer`): a client that ends without it did not
+    /// finish its run.
+    pub fn is_finished(&self) -> bool {
+        *self.done.borrow()
+    }
+
+    /// The results of the agent that ran the most cases, by case id, taken
+    /// out of the server (`wsconform fuzz` judges each batch once and keeps
+    /// nothing).
+    pub fn take_results(&self) -> BTreeMap<String, CaseResult> {
+        let mut state = self.shared.state();
+        let busiest = state
+            .results
+            .iter()
+            .max_by_key(|(_, r)| r.len())
+            .map(|(a, _)| a.clone());
+        busiest.and_then(|a| state.results.remove(&a)).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use wsconform_cases::{
 };
 use wsconform_wire::{Opcode, Role};
 
-use super::oracle::{End, Model};
+use crate::model::{End, Model};
 
 /// Payload lengths where encoders and decoders change form (RFC 6455
 /// §5.2: 7-bit, 16-bit and 64-bit lengths; §5.5: 125 for control frames).
@@ -70,19 +70,22 @@ pub fn iteration_seed(seed: u64, n: u64) -> u64 {
 
 /// The script of one seed: steps only, no timers (see [`finish`]).
 pub fn script(seed: u64) -> Vec<Step> {
-    Generator {
-        rng: StdRng::seed_from_u64(seed),
-        bytes: 0,
-    }
-    .script()
+    script_from(StdRng::seed_from_u64(seed))
 }
 
-struct Generator {
-    rng: StdRng,
+/// The script `rng`'s choices make: a seeded generator for live runs, or
+/// a fuzzer's bytes (`memory::script_from_bytes`), so that coverage-guided
+/// mutations of the bytes are mutations of the script's structure.
+pub fn script_from<R: Rng>(rng: R) -> Vec<Step> {
+    Generator { rng, bytes: 0 }.script()
+}
+
+struct Generator<R> {
+    rng: R,
     bytes: u64,
 }
 
-impl Generator {
+impl<R: Rng> Generator<R> {
     fn chance(&mut self, p: f64) -> bool {
         self.rng.gen_bool(p)
     }

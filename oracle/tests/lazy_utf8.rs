@@ -1,0 +1,61 @@
+//! A peer may check UTF-8 only at a message's end (RFC 6455 §8.1 fixes no
+//! point; Autobahn 6.4.x calls it NON-STRICT). While such a peer may still
+//! be waiting for the rest of a broken text message, the oracle allows what
+//! it then does with later frames. Both scripts are Node `ws` reproducers
+//! from docs/fuzz-findings/ that the oracle had wrongly reported.
+
+use wsconform_cases::{FrameSpec, Payload, Step, Write};
+use wsconform_oracle::check::{check, Reaction, Timers};
+use wsconform_oracle::model::Model;
+use wsconform_oracle::FindingClass;
+use wsconform_wire::{CloseCode, Opcode, Role};
+
+fn frame(opcode: Opcode, payload: &[u8], fin: bool) -> Step {
+    Step::Frame {
+        frame: FrameSpec::new(opcode, Payload::bytes(payload.to_vec())).fin(fin),
+        write: Write::Whole,
+    }
+}
+
+fn closed_with(code: u16, kill: bool) -> Reaction {
+    Reaction {
+        close: Some(Some(CloseCode(code))),
+        timers: Timers {
+            kill,
+            ..Timers::default()
+        },
+        ..Reaction::default()
+    }
+}
+
+/// `wrong-close-code-bfaf49b81db58653`: an unfinished text message that is
+/// already not UTF-8, then nothing. The kill timer's close (1001) may be
+/// echoed; 1001 of the peer's own accord is still a wrong code.
+#[test]
+fn the_kill_timers_going_away_may_be_echoed() {
+    let model = Model::of(&[frame(Opcode::TEXT, b"\xbf", false)], Role::Client);
+    assert_eq!(check(&model, &closed_with(1001, true)), None);
+    let own = check(&model, &closed_with(1001, false)).expect("1001 unprompted is a finding");
+    assert_eq!(own.class, FindingClass::WrongCloseCode, "{own}");
+}
+
+/// `accepted-violation-7f346393eba99521`: the same start, then a close frame
+/// with a 1-byte payload (RFC 6455 §5.5.1: 1002 due), then the harness's
+/// close 1002. A peer still waiting for the message's end fails on the bad
+/// close with 1002; answering it with 1000 is accepting it.
+#[test]
+fn an_invalid_close_after_lazy_utf8_allows_1002() {
+    let steps = [
+        frame(Opcode::TEXT, b"\x8f", false),
+        frame(Opcode::CLOSE, b"\xdd", true),
+        Step::Close {
+            code: Some(1002),
+            reason: Payload::empty(),
+        },
+    ];
+    let model = Model::of(&steps, Role::Client);
+    assert_eq!(check(&model, &closed_with(1002, false)), None);
+    assert_eq!(check(&model, &closed_with(1007, false)), None);
+    let accepted = check(&model, &closed_with(1000, false)).expect("1000 accepts the bad close");
+    assert_eq!(accepted.class, FindingClass::AcceptedViolation, "{accepted}");
+}
