@@ -180,8 +180,9 @@ impl Part {
             (Part::Deflate, _) => selection(common::DEFLATE_SAMPLE, &[]),
             (Part::All, "server") => selection(&[], &["hs.*", "mask.*", "pmd.*", "12.*", "13.*"]),
             (Part::No9, "server") => selection(&[], &["hs.*", "mask.*", "pmd.*", "9.*", "12.*", "13.*"]),
-            (Part::All, _) => selection(&[], &["12.*", "13.*"]),
-            (Part::No9, _) => selection(&[], &["9.*", "12.*", "13.*"]),
+            // pmd.* on real peers: no recorded expectations (findings in README's pmd section).
+            (Part::All, _) => selection(&[], &["pmd.*", "12.*", "13.*"]),
+            (Part::No9, _) => selection(&[], &["pmd.*", "9.*", "12.*", "13.*"]),
         }
     }
 
