@@ -12,8 +12,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use chromium::{browser_tests_enabled, CHROMIUM};
 use serde_json::{json, Value};
 
+#[path = "common/chromium.rs"]
+mod chromium;
 #[path = "common/cli.rs"]
 mod cli_common;
 
@@ -345,21 +348,6 @@ fn help_documents_the_input_syntax() {
 // ---------------------------------------------------------------------------
 // In a real browser, through the page's own controls.
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn browser_tests_enabled() -> bool {
-    let on = std::env::var("WSCONFORM_BROWSER_TESTS").as_deref() == Ok("1");
-    let found = Path::new(CHROMIUM).exists();
-    if !(on && found) {
-        eprintln!(
-            "\n!!! SKIPPED: the matrix page was not checked in a browser. Set \
-             WSCONFORM_BROWSER_TESTS=1 with {CHROMIUM} installed (apt-get install chromium); \
-             enabled: {on}, chromium found: {found}\n"
-        );
-    }
-    on && found
-}
-
 /// Headless Chromium on a page, killed when dropped.
 struct Browser {
     child: Child,
@@ -478,7 +466,7 @@ const VISIBLE_CASES: &str = "Array.from(document.querySelectorAll('table.cases t
 
 #[test]
 fn matrix_page_in_headless_chromium() {
-    if !browser_tests_enabled() {
+    if !browser_tests_enabled("the matrix page") {
         return;
     }
     let r = runs();

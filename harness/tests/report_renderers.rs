@@ -8,6 +8,8 @@
 //! `WSCONFORM_BROWSER_TESTS=1` and `/usr/bin/chromium` exist (Debian's
 //! `chromium` package); the test says loudly when it skips.
 
+#[path = "common/chromium.rs"]
+mod chromium;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use chromium::{browser_tests_enabled, CHROMIUM};
 use serde_json::{json, Value};
 use wsconform::gate::Gate;
 use wsconform::reference::Knob;
@@ -378,21 +381,6 @@ fn html_stays_small_for_a_full_run() {
 // ---------------------------------------------------------------------------
 // In a real browser.
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn browser_tests_enabled() -> bool {
-    let on = std::env::var("WSCONFORM_BROWSER_TESTS").as_deref() == Ok("1");
-    let found = Path::new(CHROMIUM).exists();
-    if !(on && found) {
-        eprintln!(
-            "\n!!! SKIPPED: the HTML report was not checked in a browser. Set \
-             WSCONFORM_BROWSER_TESTS=1 with {CHROMIUM} installed (apt-get install chromium); \
-             enabled: {on}, chromium found: {found}\n"
-        );
-    }
-    on && found
-}
-
 /// Runs headless Chromium on `url` with `extra` flags and returns its
 /// stdout. Only file:// is loaded: every host name resolves to nothing.
 fn chromium(url: &str, extra: &[&str], profile: &str) -> String {
@@ -456,7 +444,7 @@ fn file_url(path: &Path, fragment: &str) -> String {
 
 #[test]
 fn html_renders_in_headless_chromium() {
-    if !browser_tests_enabled() {
+    if !browser_tests_enabled("the HTML report") {
         return;
     }
     let doc = never_pong();
