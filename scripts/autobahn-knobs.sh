@@ -37,11 +37,16 @@ declare -A CASES=(
   # permessage-deflate: the JSON corpus at every message size and
   # fragmentation, under 12.1's and 13.1's offers; each ends at the first echo.
   [deflate-corrupt-echo]='12.1.*,13.1.*'
+  # The window rules (wsconform fails a peer whose back-references leave the
+  # negotiated window, 1007): 13.3's offer asks for 9-bit windows, 13.2's for
+  # no context takeover; small, medium and large messages.
+  [ignore-window-bits]='13.3.1,13.3.9,13.3.17'
+  [keep-context]='13.2.1,13.2.9,13.2.17'
 )
 # Knobs of the reference server's opening-handshake answer: no client mode.
 declare -A SERVER_ONLY=([http10-response]=1 [upgrade-list]=1)
 KNOBS=("$@")
-[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first invalid-utf8-echo http10-response upgrade-list deflate-corrupt-echo)
+[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first invalid-utf8-echo http10-response upgrade-list deflate-corrupt-echo ignore-window-bits keep-context)
 
 log() { echo "[autobahn-knobs] $*"; }
 

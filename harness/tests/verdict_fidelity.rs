@@ -210,3 +210,42 @@ async fn deflate_corrupt_echo_server() {
 async fn deflate_corrupt_echo_client() {
     client_agrees(Knob::DeflateCorruptEcho).await;
 }
+
+/// A peer whose back-references leave the negotiated window (13.3.x: 9-bit
+/// windows) or reach into the previous message under no context takeover
+/// (13.2.x): the real Autobahn's verdicts, recorded on the same knobs, are
+/// FAILED / FAILED with no close code (its zlib raises and the connection is
+/// dropped); wsconform gives the same `behavior`, and on purpose fails the
+/// connection with 1007, as for any invalid DEFLATE data (RFC 6455 §7.4.1:
+/// data inconsistent with the message's type), which the reference peer echoes: WRONG CODE / 1007 (docs/verdict-rules.md D13).
+/// Both fail the gate. The recording is used as it is, with that one
+/// documented substitution, so any other difference still fails the test.
+async fn beyond_window_agrees(mode: &str, knob: Knob) {
+    let (mut expected, selection) = recorded(mode, knob);
+    for (id, want) in &mut expected {
+        assert_eq!(
+            (want["behaviorClose"].as_str(), &want["remoteCloseCode"]),
+            (Some("FAILED"), &Value::Null),
+            "{mode} {knob:?} {id}: Autobahn's recording changed"
+        );
+        want["behaviorClose"] = Value::from("WRONG CODE");
+        want["remoteCloseCode"] = Value::from(1007);
+    }
+    let results = match mode {
+        "server" => run_reference([knob], selection).await.results,
+        _ => run_reference_client([knob], selection).await.results,
+    };
+    assert_same(mode, knob, compare(&results, &expected, &BTreeMap::new()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_window_server() {
+    beyond_window_agrees("server", Knob::IgnoreWindowBits).await;
+    beyond_window_agrees("server", Knob::KeepContext).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_window_client() {
+    beyond_window_agrees("client", Knob::IgnoreWindowBits).await;
+    beyond_window_agrees("client", Knob::KeepContext).await;
+}
