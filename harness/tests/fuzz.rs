@@ -165,14 +165,19 @@ async fn pong_close_and_masking_knobs_are_found() {
 /// (the 10-minute runs are in docs/fuzz-findings.md).
 #[tokio::test(flavor = "multi_thread")]
 async fn clean_reference_gives_no_finding() {
-    let mut config = config(Vec::new(), 2000, "clean");
+    no_finding_in_all(config(Vec::new(), 2000, "clean"), "the clean reference").await;
+}
+
+/// Runs every script of `config` at the real timers (no early stop) and
+/// asserts that `peer` gave no finding at all.
+async fn no_finding_in_all(mut config: FuzzConfig, peer: &str) {
     config.stop_after_classes = None;
     config.timeout_scale = 1.0;
     let summary = fuzz(&config).await;
-    assert_eq!(summary.execs, 2000);
+    assert_eq!(Some(summary.execs), config.iterations);
     assert!(
         summary.by_class.is_empty(),
-        "findings on the clean reference: {:?} {:?}",
+        "findings on {peer}: {:?} {:?}",
         summary.by_class,
         summary
             .saved
@@ -250,22 +255,11 @@ async fn client_close_knobs_are_found() {
 /// Scripts served to the clean reference client: no finding.
 #[tokio::test(flavor = "multi_thread")]
 async fn clean_reference_client_gives_no_finding() {
-    let mut config = client_config(Vec::new(), 2000, "clean-client");
-    config.stop_after_classes = None;
-    config.timeout_scale = 1.0;
-    let summary = fuzz(&config).await;
-    assert_eq!(summary.execs, 2000);
-    assert!(
-        summary.by_class.is_empty(),
-        "findings on the clean reference client: {:?} {:?}",
-        summary.by_class,
-        summary
-            .saved
-            .iter()
-            .map(|s| (&s.finding, &s.steps))
-            .collect::<Vec<_>>()
-    );
-    let _ = std::fs::remove_dir_all(&config.outdir);
+    no_finding_in_all(
+        client_config(Vec::new(), 2000, "clean-client"),
+        "the clean reference client",
+    )
+    .await;
 }
 
 /// A client that dies is a crash finding on the script it was running:
