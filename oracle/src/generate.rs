@@ -57,7 +57,10 @@ const BROKEN: [&[u8]; 7] = [
 const VALID_CODES: [u16; 13] = [
     1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999,
 ];
-const INVALID_CODES: [u16; 11] = [0, 999, 1004, 1005, 1006, 1012, 1015, 1016, 1100, 2000, 2999];
+/// Never sendable (RFC 6455 §7.4.1, §7.4.2): the peer must fail.
+const INVALID_CODES: [u16; 10] = [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999];
+/// Registered with IANA after RFC 6455 (§11.7): the peer may echo or fail.
+const REGISTERED_CODES: [u16; 3] = [1012, 1013, 1014];
 
 /// A per-iteration seed from the campaign's seed (SplitMix64): iteration
 /// `n` of seed `s` is the same script on every machine.
@@ -282,7 +285,8 @@ impl<R: Rng> Generator<R> {
             0..=1 => None,
             2..=7 => Some(1000),
             8..=11 => Some(self.pick(&VALID_CODES)),
-            12..=15 => Some(self.pick(&INVALID_CODES)),
+            12..=14 => Some(self.pick(&INVALID_CODES)),
+            15 => Some(self.pick(&REGISTERED_CODES)),
             16 => Some(self.pick(&[5000u16, 65535])),
             _ => Some(self.rng.gen()),
         };

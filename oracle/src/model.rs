@@ -8,8 +8,8 @@
 
 use wsconform_cases::{message_frames, FrameSpec, Masking, Step};
 use wsconform_wire::{
-    CloseCode, ClosePayload, ClosePayloadError, Decoded, Decoder, DecoderConfig, Frame, FrameHeader, Opcode,
-    Role, Utf8Validator,
+    CloseClass, CloseCode, ClosePayload, ClosePayloadError, Decoded, Decoder, DecoderConfig, Frame,
+    FrameHeader, Opcode, Role, Utf8Validator,
 };
 
 /// Messages larger than this are not generated; the model's decoder caps
@@ -422,7 +422,11 @@ impl Builder {
 /// 6455 §5.5.1, §7.4): a reason that is not UTF-8 or a code that may not
 /// be sent fails the connection; codes above 4999 are undefined (§7.4.2:
 /// the catalog's 7.13.x accept any usual answer); otherwise the peer
-/// answers, echoing the code or with 1000.
+/// answers, echoing the code or with 1000. Codes 1012–1014 were registered
+/// with IANA after RFC 6455 (§11.7) without a specification, and no MUST
+/// tells a receiver to accept them: echoing them, 1000 and failing with
+/// 1002 (what tungstenite and Autobahn's `CLOSE_STATUS_CODES_ALLOWED` do)
+/// are all allowed (docs/verdict-rules.md D3).
 fn close_end(payload: &[u8], at: usize) -> End {
     let fail = |codes: Vec<CloseCode>, section, why: String| End::Fail {
         codes,
@@ -456,6 +460,10 @@ fn close_end(payload: &[u8], at: usize) -> End {
     match ClosePayload::parse(payload) {
         Ok(_) if code == CloseCode::NORMAL => End::Closed {
             codes: vec![code],
+            then_broke: false,
+        },
+        Ok(_) if code.class() == CloseClass::Registered => End::Closed {
+            codes: vec![CloseCode::NORMAL, code, CloseCode::PROTOCOL_ERROR],
             then_broke: false,
         },
         Ok(_) => End::Closed {
