@@ -17,7 +17,7 @@ use crate::engine::EngineConfig;
 use crate::gate::Gate;
 use crate::reference::{Knobs, ReferenceServer};
 use crate::report::{self, results::RunInfo, ReportError};
-use crate::runner::{run_all, CaseResult};
+use crate::runner::{run_all, CaseResult, DeflateLane};
 use crate::spec::SpecTimer;
 use crate::testing::client::{FuzzingServer, FuzzingServerConfig, MAX_OTHER_AGENTS};
 use crate::testing::copies::Plan;
@@ -355,9 +355,15 @@ pub async fn run_servers(
     let started = SystemTime::now();
     let total = cases.len();
     let target = Arc::new(target);
+    // The embedded reference server shares the harness's memory budget.
+    let deflate_lane = match run.url {
+        Some(_) => DeflateLane::Shared,
+        None => DeflateLane::Single,
+    };
     let results = run_all(
         cases,
         run.jobs,
+        deflate_lane,
         Role::Client,
         stop.clone(),
         |case| {
