@@ -330,6 +330,132 @@ fn bad_inputs_are_one_line_and_exit_2() {
     assert_usage_error(&st, "INPUT");
 }
 
+/// `r`'s run as the one-line-per-case summary `scripts/compliance.sh`
+/// commits (`id behavior behaviorClose`).
+fn summary_of(run: &Path) -> String {
+    let doc = read_json(run.join("results.json"));
+    doc["runs"][0]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}\n",
+                c["id"].as_str().expect("id"),
+                c["verdict"]["behavior"].as_str().expect("behavior"),
+                c["verdict"]["behavior_close"].as_str().expect("close")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn summaries_and_full_reports_where_they_exist() {
+    let r = runs();
+    let out = r.dir.join("out/summaries");
+    for (label, run) in [("good", &r.good), ("bad", &r.bad)] {
+        std::fs::create_dir_all(out.join(label)).expect("creates folder");
+        std::fs::write(out.join(label).join("server.txt"), summary_of(run)).expect("writes");
+    }
+    // Only good's full report is published with the matrix.
+    std::fs::create_dir_all(out.join("runs/good/server")).expect("creates folder");
+    std::fs::copy(r.good.join("index.html"), out.join("runs/good/server/index.html")).expect("copies");
+    let inputs = |pattern: bool| {
+        let mut args: Vec<String> = Vec::new();
+        if pattern {
+            args.extend(["--full-reports".into(), "runs/{label}/{role}/index.html".into()]);
+        }
+        args.push(format!("good@server={}", s(&out.join("good/server.txt"))));
+        args.push(format!("bad@server={}", s(&out.join("bad/server.txt"))));
+        args.push(format!("run={}", s(&r.good)));
+        args
+    };
+
+    matrix(&out, &inputs(true));
+    let doc = read_json(out.join("matrix.json"));
+    let columns = doc["columns"].as_array().expect("columns");
+    let field = |key: &str| columns.iter().map(|c| c[key].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        field("source"),
+        [
+            json!("good/server.txt"),
+            json!("bad/server.txt"),
+            json!("../../good/results.json")
+        ]
+    );
+    assert_eq!(
+        field("report"),
+        [
+            json!("runs/good/server/index.html"),
+            Value::Null,
+            json!("../../good/index.html")
+        ],
+        "the pattern's file where it exists; a results.json's own report beside it"
+    );
+    assert_eq!(
+        field("tool_version"),
+        [Value::Null, Value::Null, json!(version())],
+        "a summary has none"
+    );
+    assert_eq!(
+        (columns[0]["passed"].clone(), columns[0]["categories"].clone()),
+        (columns[2]["passed"].clone(), columns[2]["categories"].clone()),
+        "the summary of a run counts as the run"
+    );
+    assert_eq!(columns[1]["categories"]["2"], json!({"passed": 0, "total": 3}));
+    let page = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    assert!(page.contains("<td><a href=\"good/server.txt\">server.txt</a></td><td><a href=\"runs/good/server/index.html\">report</a></td>"), "{page}");
+    assert!(page.contains("<td><a href=\"bad/server.txt\">server.txt</a></td><td class=\"note\">none</td>"));
+
+    // Without the pattern only reports beside the inputs are linked.
+    matrix(&out, &inputs(false));
+    let doc = read_json(out.join("matrix.json"));
+    assert_eq!(doc["columns"][0]["report"], Value::Null);
+    assert_eq!(doc["columns"][2]["report"], "../../good/index.html");
+
+    let bad = r.dir.join("out/summaries-bad");
+    let broken = out.join("broken.txt");
+    std::fs::write(&broken, "1.1.1 OK OK\n2.1 FAILED\n").expect("writes");
+    let summary = s(&out.join("good/server.txt")).to_string();
+    for (args, needle) in [
+        (
+            vec![summary.clone()],
+            "is a summary (.txt), which names neither implementation nor role",
+        ),
+        (vec![format!("x={summary}")], "write LABEL@ROLE="),
+        (
+            vec![format!("x@server={}", s(&broken))],
+            "line 2 is not \"id behavior behaviorClose\"",
+        ),
+        (
+            vec![
+                "--full-reports".into(),
+                "../{label}.html".into(),
+                format!("x@server={summary}"),
+            ],
+            "--full-reports \"../{label}.html\": must be a relative path",
+        ),
+        (
+            vec![
+                "--full-reports".into(),
+                "{agent}.html".into(),
+                format!("x@server={summary}"),
+            ],
+            "the only placeholders are {label} and {role}",
+        ),
+    ] {
+        let mut all = vec![
+            "report".to_string(),
+            "matrix".into(),
+            "--out".into(),
+            s(&bad).into(),
+        ];
+        all.extend(args);
+        assert_usage_error(&wsconform(&all), needle);
+        assert!(!bad.exists(), "nothing written for {all:?}");
+    }
+}
+
 #[test]
 fn help_documents_the_input_syntax() {
     let st = wsconform(&["report", "matrix", "--help"]);
@@ -508,6 +634,7 @@ fn matrix_page_in_headless_chromium() {
                 "1/1",
                 "6/6",
                 "12/12",
+                "results.json",
                 "report"
             ],
             [
@@ -520,9 +647,22 @@ fn matrix_page_in_headless_chromium() {
                 "–",
                 "–",
                 "2/5",
+                "results.json",
                 "report"
             ],
-            ["ref", "server", "Autobahn", "1/1", "0/3", "1/1", "–", "–", "2/5", "none"],
+            [
+                "ref",
+                "server",
+                "Autobahn",
+                "1/1",
+                "0/3",
+                "1/1",
+                "–",
+                "–",
+                "2/5",
+                "index.json",
+                "none"
+            ],
             [
                 evil,
                 "server",
@@ -533,9 +673,22 @@ fn matrix_page_in_headless_chromium() {
                 "1/1",
                 "6/6",
                 "12/12",
+                "results.json",
                 "report"
             ],
-            ["good", "server", "Autobahn", "1/1", "0/3", "1/1", "–", "–", "2/5", "none"],
+            [
+                "good",
+                "server",
+                "Autobahn",
+                "1/1",
+                "0/3",
+                "1/1",
+                "–",
+                "–",
+                "2/5",
+                "index.json",
+                "none"
+            ],
         ])
     );
     let all = page["cases"].as_array().expect("cases").len();
