@@ -765,8 +765,8 @@ fn matrix_page_in_headless_chromium() {
     }
     assert_eq!(
         files,
-        3 + 3,
-        "the report links of the three wsconform columns, and three cells"
+        5 + 3 + 3,
+        "every column's input, the report links of the three wsconform columns, and three cells"
     );
     assert_eq!(fragments, 3, "good's three differences with Autobahn");
     assert_eq!(
@@ -789,4 +789,200 @@ fn matrix_page_in_headless_chromium() {
         view,
         json!({"cases": ["2.1", "2.2", "2.3"], "cat": "2", "impl": "ref"})
     );
+}
+
+// ---------------------------------------------------------------------------
+// The committed reports/index.html, as a reader of the repository opens it.
+
+/// The repository's `reports/`.
+fn reports_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../reports")
+        .canonicalize()
+        .expect("reports/ exists")
+}
+
+/// The gate's default rule (docs/verdict-rules.md), written out here so the
+/// page's counts are checked against something the page did not compute.
+fn passes(behavior: &str, close: &str) -> bool {
+    ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED"].contains(&behavior)
+        && ["OK", "INFORMATIONAL"].contains(&close)
+}
+
+/// The matrix rows the committed page must have, from the committed data
+/// alone: every implementation of the panel (peers/panel/panel.json) in each
+/// role it has a summary for (`reports/ID/ROLE.txt`), in panel order, with
+/// `passed/total` counted from that summary.
+fn committed_rows() -> Vec<(String, String, String)> {
+    let reports = reports_dir();
+    let panel = read_json(reports.join("../peers/panel/panel.json"));
+    let mut rows = Vec::new();
+    for implementation in panel["implementations"].as_array().expect("implementations") {
+        let id = implementation["id"].as_str().expect("id");
+        for role in ["server", "client"] {
+            let Ok(summary) = std::fs::read_to_string(reports.join(id).join(format!("{role}.txt"))) else {
+                continue;
+            };
+            let verdicts: Vec<Vec<&str>> = summary
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| l.splitn(3, ' ').collect())
+                .collect();
+            let passed = verdicts.iter().filter(|v| passes(v[1], v[2])).count();
+            rows.push((
+                id.to_string(),
+                role.to_string(),
+                format!("{passed}/{}", verdicts.len()),
+            ));
+        }
+    }
+    rows
+}
+
+#[test]
+fn committed_page_in_headless_chromium() {
+    if !browser_tests_enabled("the committed reports/index.html") {
+        return;
+    }
+    let reports = reports_dir();
+    let repo = reports.parent().expect("the repository").to_path_buf();
+    let expected = committed_rows();
+    assert!(
+        expected.len() >= 2,
+        "the panel has committed summaries: {expected:?}"
+    );
+    let doc = read_json(reports.join("matrix.json"));
+    let cases = doc["cases"].as_array().expect("matrix.json cases");
+    let browser = Browser::open(&reports.join("index.html"), tmpdir("committed-page-profile"));
+
+    // It renders: one matrix row per implementation and role, counted as
+    // the summaries count, each linking its summary.
+    let page = browser.eval(
+        "JSON.stringify(Array.from(document.querySelectorAll('#matrix tbody tr')).map(function (tr) {\
+           var c = tr.cells, n = c.length;\
+           return [c[0].textContent, c[1].textContent, c[n - 3].textContent, c[n - 2].textContent]; }))",
+    );
+    let want: Vec<Value> = expected
+        .iter()
+        .map(|(id, role, all)| json!([id, role, all, format!("{role}.txt")]))
+        .collect();
+    assert_eq!(page, json!(want), "the matrix rows");
+
+    // The filters, through the page's own controls, against matrix.json's
+    // cases and the gate's rule.
+    let failing = cases
+        .iter()
+        .filter(|c| {
+            c["verdicts"].as_array().expect("verdicts").iter().any(|v| {
+                v.as_str().is_some_and(|v| {
+                    let (b, close) = v.split_once(" / ").expect("behavior / behaviorClose");
+                    !passes(b, close)
+                })
+            })
+        })
+        .count();
+    let of_role = |role: &str| cases.iter().filter(|c| c["role"] == role).count();
+    let hs = cases.iter().filter(|c| c["category"] == "hs").count();
+    let first = &expected[0].0;
+    let filtered = browser.eval(&format!(
+        "(function () {{\
+           function set(id, value) {{\
+             var f = document.getElementById(id); f.value = value;\
+             f.dispatchEvent(new Event(id === 'f-text' ? 'input' : 'change')); }}\
+           function rows() {{ return Array.from(document.querySelectorAll('#matrix tbody tr:not([hidden])'))\
+             .map(function (tr) {{ return tr.dataset.impl + ' ' + tr.dataset.role; }}); }}\
+           var out = {{all: {VISIBLE_CASES}.length}};\
+           set('f-impl', {first:?}); out.impl = rows();\
+           set('f-impl', ''); set('f-role', 'client'); out.clientRows = rows().length;\
+           out.clientCases = {VISIBLE_CASES}.length;\
+           set('f-role', ''); set('f-cat', 'hs'); out.hs = {VISIBLE_CASES};\
+           out.hsCells = Array.from(document.querySelectorAll('#matrix td[data-cat]:not([hidden])'))\
+             .every(function (td) {{ return td.dataset.cat === 'hs'; }});\
+           set('f-cat', ''); set('f-verdict', 'fails'); out.fails = {VISIBLE_CASES}.length;\
+           set('f-verdict', 'passes'); out.passes = {VISIBLE_CASES}.length;\
+           set('f-verdict', ''); set('f-text', '7.1.'); out.text = {VISIBLE_CASES};\
+           out.shown = document.getElementById('shown').textContent;\
+           set('f-text', ''); out.reset = {VISIBLE_CASES}.length;\
+           return JSON.stringify(out); }})()"
+    ));
+    let total = cases.len();
+    assert_eq!(filtered["all"], total, "every case of matrix.json: {filtered}");
+    let first_rows: Vec<String> = expected
+        .iter()
+        .filter(|(id, _, _)| id == first)
+        .map(|(id, role, _)| format!("{id} {role}"))
+        .collect();
+    assert_eq!(filtered["impl"], json!(first_rows), "one implementation's rows");
+    assert_eq!(
+        filtered["clientRows"],
+        expected.iter().filter(|(_, role, _)| role == "client").count()
+    );
+    assert_eq!(filtered["clientCases"], of_role("client"));
+    let hs_shown = filtered["hs"].as_array().expect("hs cases");
+    assert!(hs > 0 && hs_shown.len() == hs, "{hs} hs cases: {hs_shown:?}");
+    assert!(hs_shown
+        .iter()
+        .all(|id| id.as_str().is_some_and(|id| id.starts_with("hs."))));
+    assert_eq!(filtered["hsCells"], true, "the matrix shows only the hs column");
+    assert!(failing > 0, "the panel has failures");
+    assert_eq!(filtered["fails"], failing, "cases failing in some column");
+    assert_eq!(filtered["passes"], total - failing);
+    let text = filtered["text"].as_array().expect("text filter");
+    assert!(
+        !text.is_empty()
+            && text
+                .iter()
+                .all(|id| id.as_str().is_some_and(|id| id.starts_with("7.1."))),
+        "{text:?}"
+    );
+    assert_eq!(filtered["shown"], format!("{} of {total} cases", text.len()));
+    assert_eq!(filtered["reset"], total);
+
+    // Every link resolves: committed files in the repository, fragments to
+    // elements, filter views to options the page has; the few external
+    // links are https URLs.
+    let links = browser.eval(
+        "JSON.stringify(Array.from(document.querySelectorAll('a[href]')).map(function (a) {\
+           var raw = a.getAttribute('href'), ok = null;\
+           if (raw.charAt(0) === '#' && raw.indexOf('=') >= 0) {\
+             var p = new URLSearchParams(raw.slice(1));\
+             ok = ['cat', 'impl', 'role', 'verdict'].every(function (k) {\
+               return !p.has(k) || Array.from(document.getElementById('f-' + k).options)\
+                 .some(function (o) { return o.value === p.get(k); }); });\
+           } else if (raw.charAt(0) === '#') {\
+             ok = !!document.getElementById(decodeURIComponent(raw.slice(1)));\
+           }\
+           return [raw, a.href, ok];\
+         }).concat(Array.from(document.querySelectorAll('td[data-go]')).map(function (td) {\
+           return [td.dataset.go, new URL(td.dataset.go, location.href).href, null]; })))",
+    );
+    let (mut files, mut summaries) = (0, 0);
+    for link in links.as_array().expect("links") {
+        let raw = link[0].as_str().expect("href");
+        if raw.starts_with('#') {
+            assert_eq!(link[2], true, "{raw} resolves in the page");
+        } else if raw.contains(':') {
+            let rest = raw
+                .strip_prefix("https://")
+                .unwrap_or_else(|| panic!("{raw}: only https"));
+            let host = rest.split('/').next().unwrap_or_default();
+            assert!(
+                host.contains('.') && !raw.contains(char::is_whitespace),
+                "{raw} is an https URL with a host"
+            );
+        } else {
+            let path = file_path(link[1].as_str().expect("resolved"));
+            assert!(path.is_file(), "{raw} → {} exists", path.display());
+            let path = path.canonicalize().expect("canonical");
+            assert!(path.starts_with(&repo), "{raw} stays in the repository");
+            assert!(
+                !path.starts_with(reports.join("runs")),
+                "{raw}: reports/runs/ is not committed"
+            );
+            files += 1;
+            summaries += usize::from(path.extension().is_some_and(|e| e == "txt"));
+        }
+    }
+    assert_eq!(summaries, expected.len(), "each row links its summary");
+    assert!(files >= summaries);
 }
