@@ -8,13 +8,21 @@
 #                                      Autobahn's index.json + per-case files; git-ignored)
 #   reports/ID/{server,client}.txt     one line per case, "id behavior behaviorClose", in
 #                                      catalog order: the diff-friendly record (committed)
-#   reports/matrix.md, matrix.json,    `wsconform report matrix` over every run in
-#   reports/index.html                 reports/runs/ (categories x implementation x role)
+#   reports/ID/{server,client}.run     the run's wsconform version and case selection
+#                                      ("wsconform: ...", "cases: ..."; committed)
+#   reports/matrix.md, matrix.json,    `wsconform report matrix` over every committed summary
+#   reports/index.html                 (categories x implementation x role); each row links
+#                                      its summary, and with --link-runs its full report
 #   reports/README.md                  the panel, pass counts, versions, the matrix
+#
+# Everything but reports/runs/ is rebuilt from the committed files alone, so
+# --report-only works in a clean checkout and the committed index.html links
+# only committed files. The published site (.github/workflows/compliance.yml)
+# has reports/runs/ too: --link-runs links each row's full report where one exists.
 #
 # Usage: scripts/compliance.sh [--cases P,...] [--exclude P,...] [--only ID,...]
 #                              [--roles server,client] [--jobs N] [--parallel N] [--no-install]
-#                              [--no-build] [--report-only]
+#                              [--no-build] [--report-only] [--link-runs]
 #   --cases/--exclude  case patterns, wsconform's (= Autobahn's) syntax; default: every case
 #                      (categories 1-10, 12, 13, hs.*, mask.*, and whatever families exist)
 #   --only             implementation ids from the manifest (default: all)
@@ -25,9 +33,11 @@
 #   --no-install       skip scripts/install-panel.sh (the panel is installed)
 #   --no-build         use target/release/wsconform as it is (no cargo build)
 #   --report-only      no runs: rewrite the matrix and README from reports/ as they are
+#   --link-runs        index.html links the full reports under reports/runs/ that exist
+#                      (for publishing reports/ whole; do not commit such a page)
 # Env: CASES, EXCLUDE, ONLY, ROLES, JOBS, PARALLEL are the same options.
 # A partial run (--only, --roles) rewrites only its own runs and summaries; the README
-# and the matrix cover every run present under reports/runs/.
+# and the matrix cover every summary present under reports/.
 # Exit: 0 when every run produced a report (verdicts do not matter), 1 otherwise.
 # All traffic is on 127.0.0.1; every wait is bounded.
 set -euo pipefail
@@ -36,7 +46,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MANIFEST="$REPO/peers/panel/panel.json"
 OUT="$REPO/reports"
 CASES=${CASES:-} EXCLUDE=${EXCLUDE:-} ONLY=${ONLY:-} ROLES=${ROLES:-server,client}
-JOBS=${JOBS:-} PARALLEL=${PARALLEL:-$(( ($(nproc) + 1) / 2 ))} INSTALL=1 BUILD=1 RUN=1
+JOBS=${JOBS:-} PARALLEL=${PARALLEL:-$(( ($(nproc) + 1) / 2 ))} INSTALL=1 BUILD=1 RUN=1 LINK_RUNS=0
 usage() { sed -n '/^# Usage:/,/^# All traffic/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -49,6 +59,7 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0; shift ;;
     --no-build) BUILD=0; shift ;;
     --report-only) RUN=0 INSTALL=0 BUILD=0; shift ;;
+    --link-runs) LINK_RUNS=1; shift ;;
     -h|--help) usage ;;
     *) echo "compliance.sh: unknown option $1" >&2; usage ;;
   esac
@@ -123,16 +134,16 @@ run_one() {
       --quiet "${sel[@]}" > "$dir/run.log" 2>&1 || rc=$?
   fi
   if [ $rc -le 1 ] && [ -f "$dir/results.json" ]; then
-    echo "$TOOL_VERSION" > "$dir/wsconform-version.txt"
-    echo "${CASES:-every case}${EXCLUDE:+, except $EXCLUDE}" > "$dir/selection.txt"
     mkdir -p "$OUT/$id"
     jq -r '.runs[] | .cases[] | "\(.id) \(.verdict.behavior) \(.verdict.behavior_close)"' \
       "$dir/results.json" > "$OUT/$id/$role.txt.tmp"
+    printf 'wsconform: %s\ncases: %s\n' "$TOOL_VERSION" \
+      "${CASES:-every case}${EXCLUDE:+, except $EXCLUDE}" > "$OUT/$id/$role.run"
     mv "$OUT/$id/$role.txt.tmp" "$OUT/$id/$role.txt"
     log "$id $role: $(grep -c . "$OUT/$id/$role.txt") cases in $((SECONDS - start)) s (exit $rc)"
   else
     log "$id $role: NO REPORT (exit $rc): $(tail -n 1 "$dir/run.log")"
-    rm -f "$OUT/$id/$role.txt"   # a summary of an earlier run must not stand for this one
+    rm -f "$OUT/$id/$role.txt" "$OUT/$id/$role.run"   # an earlier run must not stand for this one
     return 1
   fi
 }
@@ -155,15 +166,19 @@ done
 for p in "${running[@]}"; do wait "$p" || FAILED=1; done
 
 # --- the matrix ----------------------------------------------------------------------
+# From the committed summaries, so that it is the same with or without reports/runs/.
 inputs=()
 for id in $ALL_IDS; do
   for role in server client; do
-    [ -f "$OUT/runs/$id/$role/results.json" ] && inputs+=("$id=$OUT/runs/$id/$role")
+    [ -f "$OUT/$id/$role.txt" ] && inputs+=("$id@$role=$OUT/$id/$role.txt")
   done
 done
+links=()
+[ $LINK_RUNS = 0 ] || links=(--full-reports 'runs/{label}/{role}/index.html')
 MATRIX=0
 if [ ${#inputs[@]} -gt 0 ] && "$BIN" report matrix --help >/dev/null 2>&1; then
-  "$BIN" report matrix --out "$OUT" --title "WebSocket implementations: wsconform compliance" "${inputs[@]}"
+  "$BIN" report matrix --out "$OUT" --title "WebSocket implementations: wsconform compliance" \
+    "${links[@]}" "${inputs[@]}"
   MATRIX=1
 else
   log "no 'wsconform report matrix' in this build: reports/matrix.md and index.html not written"
@@ -200,24 +215,33 @@ def cell(impl, role):
     return f"[{c[0]}/{c[1]}]({impl['id']}/{role}.txt)"
 
 
-def recorded(name):
-    """What the runs in reports/runs/ wrote about themselves (a --report-only rewrite
-    names the runs' selection and tool, not its own)."""
-    return sorted({open(p).read().strip() for p in glob.glob(os.path.join(out, "runs", "*", "*", name))})
-
-
-def selection():
-    """The case selection of the runs; when they differ, which runs had which."""
+def runs_by(key):
+    """The committed runs (ID/ROLE.run beside each summary) grouped by what they
+    record under `key` ("wsconform", "cases"): {value: ["ID ROLE", ...]}. A
+    --report-only rewrite names the runs' tool and selection, not its own."""
     by = {}
-    for p in sorted(glob.glob(os.path.join(out, "runs", "*", "*", "selection.txt"))):
-        run = os.path.relpath(os.path.dirname(p), os.path.join(out, "runs")).replace(os.sep, " ")
-        by.setdefault(open(p).read().strip(), []).append(run)
+    for i in panel:
+        for role in ("server", "client"):
+            path = os.path.join(out, i["id"], role + ".run")
+            if not os.path.exists(path):
+                continue
+            fields = dict(line.split(": ", 1) for line in open(path).read().splitlines() if ": " in line)
+            by.setdefault(fields.get(key, "unknown"), []).append(f"{i['id']} {role}")
+    return by
+
+
+def grouped(by, what):
+    """One value: a sentence. Several: one list item per value, the runs that had
+    it (the value most runs share says "every other run" instead of its list)."""
     if len(by) <= 1:
-        return next(iter(by), "unknown")
-    return "; ".join(f"{s} ({', '.join(runs)})" for s, runs in sorted(by.items(), key=lambda kv: len(kv[1])))
+        return [f"{what}: {next(iter(by), 'unknown')}."]
+    common = max(by, key=lambda v: len(by[v]))
+    lines = [f"{what}:", ""]
+    for value, runs in sorted(by.items(), key=lambda kv: (kv[0] == common, kv[0])):
+        who = "every other run" if value == common else ", ".join(runs)
+        lines.append(f"- {value}: {who}")
+    return lines + [""]
 
-
-sel = selection()
 L = []
 w = L.append
 w("# WebSocket compliance reports")
@@ -232,10 +256,14 @@ w("[peers/panel/panel.json](../peers/panel/panel.json). Why each failure happens
 w("and the wire log: [docs/compliance-findings.md](../docs/compliance-findings.md). How often the")
 w("real Autobahn gives the same verdicts: [agreement.md](agreement.md).")
 w("")
-w(f"Generated {os.environ['GENERATED']} by `scripts/compliance.sh`; runs made with wsconform {' and '.join(recorded('wsconform-version.txt')) or 'unknown'};")
-w(f"cases: {sel}. A case passes when its `behavior` is OK, NON-STRICT, INFORMATIONAL or")
-w("UNIMPLEMENTED and its `behaviorClose` is OK or INFORMATIONAL (the gate's rule).")
+w(f"Generated {os.environ['GENERATED']} by `scripts/compliance.sh`. A case passes when its `behavior`")
+w("is OK, NON-STRICT, INFORMATIONAL or UNIMPLEMENTED and its `behaviorClose` is OK or INFORMATIONAL")
+w("(the gate's rule).")
 w("")
+L.extend(grouped(runs_by("wsconform"), "Runs made with wsconform"))
+L.extend(grouped(runs_by("cases"), "Cases run"))
+if L[-1] != "":
+    w("")
 w("## The panel")
 w("")
 w("| implementation | language | library | version | permessage-deflate | server: passed/total | client: passed/total |")
@@ -245,10 +273,12 @@ for i in panel:
       f"{cell(i, 'server')} | {cell(i, 'client')} |")
 w("")
 w("Each `ID/server.txt` and `ID/client.txt` holds one line per case, `id behavior behaviorClose`,")
-w("in catalog order, so that a rerun's `git diff` shows exactly the verdicts that changed.")
-w("The full reports (per-case wire logs, `results.json`, Autobahn's `index.json`) are written to")
-w("`reports/runs/ID/ROLE/` and are not committed (about 240 MB); the links of `index.html` to them")
-w("resolve after a local run of `scripts/compliance.sh`, or where `reports/` is published whole.")
+w("in catalog order, so that a rerun's `git diff` shows exactly the verdicts that changed;")
+w("`ID/ROLE.run` beside it names the run's wsconform version and case selection. The full reports")
+w("(per-case wire logs, `results.json`, Autobahn's `index.json`) are written to `reports/runs/ID/ROLE/`")
+w("and are not committed (about 240 MB). Every link of the committed `index.html` resolves in the")
+w("repository: each row links its summary. The published copy (`scripts/compliance.sh --link-runs`,")
+w("as the Pages workflow runs it) links each row's full report as well.")
 w("")
 if os.environ["MATRIX"] == "1" and os.path.exists(os.path.join(out, "matrix.md")):
     w("## By category")

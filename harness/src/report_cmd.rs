@@ -69,8 +69,13 @@ pub enum ReportCommand {
         /// Count UNIMPLEMENTED as failed, as `--require-features` runs gate.
         #[arg(long)]
         require_features: bool,
+        /// Where the full report of a column with none beside its input is,
+        /// relative to --out, with {label} and {role} replaced; linked only
+        /// where that file exists now.
+        #[arg(long, value_name = "PATTERN")]
+        full_reports: Option<String>,
         /// `[LABEL][@ROLE]=PATH` or `PATH`: a results.json, an Autobahn
-        /// index.json, or a folder holding one.
+        /// index.json, a folder holding one, or a summary (.txt).
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<std::ffi::OsString>,
     },
@@ -87,7 +92,10 @@ every case's verdicts across the columns, and the cases whose verdicts differ.
 Each INPUT is PATH or [LABEL][@ROLE]=PATH:
   PATH    a wsconform results.json, an Autobahn index.json, or a folder
           holding one (a wsconform --outdir: results.json is read; an
-          Autobahn report folder: index.json)
+          Autobahn report folder: index.json); or a summary, a .txt file with
+          one line per case, \"id behavior behaviorClose\" (as
+          scripts/compliance.sh commits reports/ID/ROLE.txt), which needs
+          LABEL@ROLE=PATH: it names neither
   LABEL   names the input's column(s) instead of the agent (no =, / or @ in
           it); an error when the input holds more than one agent
   @ROLE   server or client, the role of the implementation under test: picks
@@ -108,14 +116,20 @@ implementation judged by both tools: matrix.md then has a section
 (M: the cases both ran) and every difference.
 
 Writes into --out: matrix.md (Markdown), matrix.json (the same data, for
-scripts) and index.html (one self-contained page with filters, linking each
-column to the full report beside its input, relative to --out). Same inputs,
+scripts) and index.html (one self-contained page with filters). Links are
+relative to --out: each column links its input file, and its full HTML report
+where there is one: index.html beside its input, else, with --full-reports
+PATTERN, the file PATTERN names (e.g. runs/{label}/{role}/index.html) if it
+exists when the matrix is written. A page whose full reports are not
+published with it is generated without them, and links none. Same inputs,
 same files, but for the one \"Generated at\" line.
 
 Examples:
   wsconform report matrix --out reports reports/ws/server reports/websockets/server
   wsconform report matrix ws-8.17=old/results.json ws-8.18=new/results.json
-  wsconform report matrix ws=out/results.json ws@server=autobahn/reports/servers";
+  wsconform report matrix ws=out/results.json ws@server=autobahn/reports/servers
+  wsconform report matrix --out reports --full-reports 'runs/{label}/{role}/index.html' \\
+    ws@server=reports/ws/server.txt ws@client=reports/ws/client.txt";
 
 pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -153,6 +167,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
             title,
             strict,
             require_features,
+            full_reports,
             inputs,
         } => matrix(
             &out,
@@ -161,6 +176,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
                 strict,
                 require_features,
             },
+            full_reports.as_deref(),
             &inputs,
         ),
     }
@@ -171,11 +187,18 @@ const MAX_TITLE_CHARS: usize = 200;
 
 /// `wsconform report matrix`: every input is parsed and read before the
 /// output folder is touched, so bad input leaves nothing behind.
-fn matrix(out: &Path, title: String, gate: Gate, inputs: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
-    use wsconform::report::matrix::{input, Matrix};
+fn matrix(
+    out: &Path,
+    title: String,
+    gate: Gate,
+    full_reports: Option<&str>,
+    inputs: &[std::ffi::OsString],
+) -> anyhow::Result<ExitCode> {
+    use wsconform::report::matrix::{input, Matrix, ReportPattern};
     if title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
         anyhow::bail!("--title: at most {MAX_TITLE_CHARS} characters, no control characters");
     }
+    let full_reports = full_reports.map(ReportPattern::parse).transpose()?;
     let mut columns = Vec::new();
     for arg in inputs {
         let arg = arg
@@ -185,7 +208,7 @@ fn matrix(out: &Path, title: String, gate: Gate, inputs: &[std::ffi::OsString]) 
         columns.extend(input::read(&spec)?);
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let m = Matrix::build(title, columns, gate, out)?;
+    let m = Matrix::build(title, columns, gate, out, full_reports.as_ref())?;
     m.write(out, &report::iso8601(std::time::SystemTime::now()))?;
     println!(
         "matrix of {} column(s) and {} case(s) written to {} (matrix.md, matrix.json, index.html)",

@@ -330,6 +330,132 @@ fn bad_inputs_are_one_line_and_exit_2() {
     assert_usage_error(&st, "INPUT");
 }
 
+/// `r`'s run as the one-line-per-case summary `scripts/compliance.sh`
+/// commits (`id behavior behaviorClose`).
+fn summary_of(run: &Path) -> String {
+    let doc = read_json(run.join("results.json"));
+    doc["runs"][0]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}\n",
+                c["id"].as_str().expect("id"),
+                c["verdict"]["behavior"].as_str().expect("behavior"),
+                c["verdict"]["behavior_close"].as_str().expect("close")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn summaries_and_full_reports_where_they_exist() {
+    let r = runs();
+    let out = r.dir.join("out/summaries");
+    for (label, run) in [("good", &r.good), ("bad", &r.bad)] {
+        std::fs::create_dir_all(out.join(label)).expect("creates folder");
+        std::fs::write(out.join(label).join("server.txt"), summary_of(run)).expect("writes");
+    }
+    // Only good's full report is published with the matrix.
+    std::fs::create_dir_all(out.join("runs/good/server")).expect("creates folder");
+    std::fs::copy(r.good.join("index.html"), out.join("runs/good/server/index.html")).expect("copies");
+    let inputs = |pattern: bool| {
+        let mut args: Vec<String> = Vec::new();
+        if pattern {
+            args.extend(["--full-reports".into(), "runs/{label}/{role}/index.html".into()]);
+        }
+        args.push(format!("good@server={}", s(&out.join("good/server.txt"))));
+        args.push(format!("bad@server={}", s(&out.join("bad/server.txt"))));
+        args.push(format!("run={}", s(&r.good)));
+        args
+    };
+
+    matrix(&out, &inputs(true));
+    let doc = read_json(out.join("matrix.json"));
+    let columns = doc["columns"].as_array().expect("columns");
+    let field = |key: &str| columns.iter().map(|c| c[key].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        field("source"),
+        [
+            json!("good/server.txt"),
+            json!("bad/server.txt"),
+            json!("../../good/results.json")
+        ]
+    );
+    assert_eq!(
+        field("report"),
+        [
+            json!("runs/good/server/index.html"),
+            Value::Null,
+            json!("../../good/index.html")
+        ],
+        "the pattern's file where it exists; a results.json's own report beside it"
+    );
+    assert_eq!(
+        field("tool_version"),
+        [Value::Null, Value::Null, json!(version())],
+        "a summary has none"
+    );
+    assert_eq!(
+        (columns[0]["passed"].clone(), columns[0]["categories"].clone()),
+        (columns[2]["passed"].clone(), columns[2]["categories"].clone()),
+        "the summary of a run counts as the run"
+    );
+    assert_eq!(columns[1]["categories"]["2"], json!({"passed": 0, "total": 3}));
+    let page = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    assert!(page.contains("<td><a href=\"good/server.txt\">server.txt</a></td><td><a href=\"runs/good/server/index.html\">report</a></td>"), "{page}");
+    assert!(page.contains("<td><a href=\"bad/server.txt\">server.txt</a></td><td class=\"note\">none</td>"));
+
+    // Without the pattern only reports beside the inputs are linked.
+    matrix(&out, &inputs(false));
+    let doc = read_json(out.join("matrix.json"));
+    assert_eq!(doc["columns"][0]["report"], Value::Null);
+    assert_eq!(doc["columns"][2]["report"], "../../good/index.html");
+
+    let bad = r.dir.join("out/summaries-bad");
+    let broken = out.join("broken.txt");
+    std::fs::write(&broken, "1.1.1 OK OK\n2.1 FAILED\n").expect("writes");
+    let summary = s(&out.join("good/server.txt")).to_string();
+    for (args, needle) in [
+        (
+            vec![summary.clone()],
+            "is a summary (.txt), which names neither implementation nor role",
+        ),
+        (vec![format!("x={summary}")], "write LABEL@ROLE="),
+        (
+            vec![format!("x@server={}", s(&broken))],
+            "line 2 is not \"id behavior behaviorClose\"",
+        ),
+        (
+            vec![
+                "--full-reports".into(),
+                "../{label}.html".into(),
+                format!("x@server={summary}"),
+            ],
+            "--full-reports \"../{label}.html\": must be a relative path",
+        ),
+        (
+            vec![
+                "--full-reports".into(),
+                "{agent}.html".into(),
+                format!("x@server={summary}"),
+            ],
+            "the only placeholders are {label} and {role}",
+        ),
+    ] {
+        let mut all = vec![
+            "report".to_string(),
+            "matrix".into(),
+            "--out".into(),
+            s(&bad).into(),
+        ];
+        all.extend(args);
+        assert_usage_error(&wsconform(&all), needle);
+        assert!(!bad.exists(), "nothing written for {all:?}");
+    }
+}
+
 #[test]
 fn help_documents_the_input_syntax() {
     let st = wsconform(&["report", "matrix", "--help"]);
@@ -508,6 +634,7 @@ fn matrix_page_in_headless_chromium() {
                 "1/1",
                 "6/6",
                 "12/12",
+                "results.json",
                 "report"
             ],
             [
@@ -520,9 +647,22 @@ fn matrix_page_in_headless_chromium() {
                 "–",
                 "–",
                 "2/5",
+                "results.json",
                 "report"
             ],
-            ["ref", "server", "Autobahn", "1/1", "0/3", "1/1", "–", "–", "2/5", "none"],
+            [
+                "ref",
+                "server",
+                "Autobahn",
+                "1/1",
+                "0/3",
+                "1/1",
+                "–",
+                "–",
+                "2/5",
+                "index.json",
+                "none"
+            ],
             [
                 evil,
                 "server",
@@ -533,9 +673,22 @@ fn matrix_page_in_headless_chromium() {
                 "1/1",
                 "6/6",
                 "12/12",
+                "results.json",
                 "report"
             ],
-            ["good", "server", "Autobahn", "1/1", "0/3", "1/1", "–", "–", "2/5", "none"],
+            [
+                "good",
+                "server",
+                "Autobahn",
+                "1/1",
+                "0/3",
+                "1/1",
+                "–",
+                "–",
+                "2/5",
+                "index.json",
+                "none"
+            ],
         ])
     );
     let all = page["cases"].as_array().expect("cases").len();
@@ -612,8 +765,8 @@ fn matrix_page_in_headless_chromium() {
     }
     assert_eq!(
         files,
-        3 + 3,
-        "the report links of the three wsconform columns, and three cells"
+        5 + 3 + 3,
+        "every column's input, the report links of the three wsconform columns, and three cells"
     );
     assert_eq!(fragments, 3, "good's three differences with Autobahn");
     assert_eq!(
@@ -636,4 +789,200 @@ fn matrix_page_in_headless_chromium() {
         view,
         json!({"cases": ["2.1", "2.2", "2.3"], "cat": "2", "impl": "ref"})
     );
+}
+
+// ---------------------------------------------------------------------------
+// The committed reports/index.html, as a reader of the repository opens it.
+
+/// The repository's `reports/`.
+fn reports_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../reports")
+        .canonicalize()
+        .expect("reports/ exists")
+}
+
+/// The gate's default rule (docs/verdict-rules.md), written out here so the
+/// page's counts are checked against something the page did not compute.
+fn passes(behavior: &str, close: &str) -> bool {
+    ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED"].contains(&behavior)
+        && ["OK", "INFORMATIONAL"].contains(&close)
+}
+
+/// The matrix rows the committed page must have, from the committed data
+/// alone: every implementation of the panel (peers/panel/panel.json) in each
+/// role it has a summary for (`reports/ID/ROLE.txt`), in panel order, with
+/// `passed/total` counted from that summary.
+fn committed_rows() -> Vec<(String, String, String)> {
+    let reports = reports_dir();
+    let panel = read_json(reports.join("../peers/panel/panel.json"));
+    let mut rows = Vec::new();
+    for implementation in panel["implementations"].as_array().expect("implementations") {
+        let id = implementation["id"].as_str().expect("id");
+        for role in ["server", "client"] {
+            let Ok(summary) = std::fs::read_to_string(reports.join(id).join(format!("{role}.txt"))) else {
+                continue;
+            };
+            let verdicts: Vec<Vec<&str>> = summary
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| l.splitn(3, ' ').collect())
+                .collect();
+            let passed = verdicts.iter().filter(|v| passes(v[1], v[2])).count();
+            rows.push((
+                id.to_string(),
+                role.to_string(),
+                format!("{passed}/{}", verdicts.len()),
+            ));
+        }
+    }
+    rows
+}
+
+#[test]
+fn committed_page_in_headless_chromium() {
+    if !browser_tests_enabled("the committed reports/index.html") {
+        return;
+    }
+    let reports = reports_dir();
+    let repo = reports.parent().expect("the repository").to_path_buf();
+    let expected = committed_rows();
+    assert!(
+        expected.len() >= 2,
+        "the panel has committed summaries: {expected:?}"
+    );
+    let doc = read_json(reports.join("matrix.json"));
+    let cases = doc["cases"].as_array().expect("matrix.json cases");
+    let browser = Browser::open(&reports.join("index.html"), tmpdir("committed-page-profile"));
+
+    // It renders: one matrix row per implementation and role, counted as
+    // the summaries count, each linking its summary.
+    let page = browser.eval(
+        "JSON.stringify(Array.from(document.querySelectorAll('#matrix tbody tr')).map(function (tr) {\
+           var c = tr.cells, n = c.length;\
+           return [c[0].textContent, c[1].textContent, c[n - 3].textContent, c[n - 2].textContent]; }))",
+    );
+    let want: Vec<Value> = expected
+        .iter()
+        .map(|(id, role, all)| json!([id, role, all, format!("{role}.txt")]))
+        .collect();
+    assert_eq!(page, json!(want), "the matrix rows");
+
+    // The filters, through the page's own controls, against matrix.json's
+    // cases and the gate's rule.
+    let failing = cases
+        .iter()
+        .filter(|c| {
+            c["verdicts"].as_array().expect("verdicts").iter().any(|v| {
+                v.as_str().is_some_and(|v| {
+                    let (b, close) = v.split_once(" / ").expect("behavior / behaviorClose");
+                    !passes(b, close)
+                })
+            })
+        })
+        .count();
+    let of_role = |role: &str| cases.iter().filter(|c| c["role"] == role).count();
+    let hs = cases.iter().filter(|c| c["category"] == "hs").count();
+    let first = &expected[0].0;
+    let filtered = browser.eval(&format!(
+        "(function () {{\
+           function set(id, value) {{\
+             var f = document.getElementById(id); f.value = value;\
+             f.dispatchEvent(new Event(id === 'f-text' ? 'input' : 'change')); }}\
+           function rows() {{ return Array.from(document.querySelectorAll('#matrix tbody tr:not([hidden])'))\
+             .map(function (tr) {{ return tr.dataset.impl + ' ' + tr.dataset.role; }}); }}\
+           var out = {{all: {VISIBLE_CASES}.length}};\
+           set('f-impl', {first:?}); out.impl = rows();\
+           set('f-impl', ''); set('f-role', 'client'); out.clientRows = rows().length;\
+           out.clientCases = {VISIBLE_CASES}.length;\
+           set('f-role', ''); set('f-cat', 'hs'); out.hs = {VISIBLE_CASES};\
+           out.hsCells = Array.from(document.querySelectorAll('#matrix td[data-cat]:not([hidden])'))\
+             .every(function (td) {{ return td.dataset.cat === 'hs'; }});\
+           set('f-cat', ''); set('f-verdict', 'fails'); out.fails = {VISIBLE_CASES}.length;\
+           set('f-verdict', 'passes'); out.passes = {VISIBLE_CASES}.length;\
+           set('f-verdict', ''); set('f-text', '7.1.'); out.text = {VISIBLE_CASES};\
+           out.shown = document.getElementById('shown').textContent;\
+           set('f-text', ''); out.reset = {VISIBLE_CASES}.length;\
+           return JSON.stringify(out); }})()"
+    ));
+    let total = cases.len();
+    assert_eq!(filtered["all"], total, "every case of matrix.json: {filtered}");
+    let first_rows: Vec<String> = expected
+        .iter()
+        .filter(|(id, _, _)| id == first)
+        .map(|(id, role, _)| format!("{id} {role}"))
+        .collect();
+    assert_eq!(filtered["impl"], json!(first_rows), "one implementation's rows");
+    assert_eq!(
+        filtered["clientRows"],
+        expected.iter().filter(|(_, role, _)| role == "client").count()
+    );
+    assert_eq!(filtered["clientCases"], of_role("client"));
+    let hs_shown = filtered["hs"].as_array().expect("hs cases");
+    assert!(hs > 0 && hs_shown.len() == hs, "{hs} hs cases: {hs_shown:?}");
+    assert!(hs_shown
+        .iter()
+        .all(|id| id.as_str().is_some_and(|id| id.starts_with("hs."))));
+    assert_eq!(filtered["hsCells"], true, "the matrix shows only the hs column");
+    assert!(failing > 0, "the panel has failures");
+    assert_eq!(filtered["fails"], failing, "cases failing in some column");
+    assert_eq!(filtered["passes"], total - failing);
+    let text = filtered["text"].as_array().expect("text filter");
+    assert!(
+        !text.is_empty()
+            && text
+                .iter()
+                .all(|id| id.as_str().is_some_and(|id| id.starts_with("7.1."))),
+        "{text:?}"
+    );
+    assert_eq!(filtered["shown"], format!("{} of {total} cases", text.len()));
+    assert_eq!(filtered["reset"], total);
+
+    // Every link resolves: committed files in the repository, fragments to
+    // elements, filter views to options the page has; the few external
+    // links are https URLs.
+    let links = browser.eval(
+        "JSON.stringify(Array.from(document.querySelectorAll('a[href]')).map(function (a) {\
+           var raw = a.getAttribute('href'), ok = null;\
+           if (raw.charAt(0) === '#' && raw.indexOf('=') >= 0) {\
+             var p = new URLSearchParams(raw.slice(1));\
+             ok = ['cat', 'impl', 'role', 'verdict'].every(function (k) {\
+               return !p.has(k) || Array.from(document.getElementById('f-' + k).options)\
+                 .some(function (o) { return o.value === p.get(k); }); });\
+           } else if (raw.charAt(0) === '#') {\
+             ok = !!document.getElementById(decodeURIComponent(raw.slice(1)));\
+           }\
+           return [raw, a.href, ok];\
+         }).concat(Array.from(document.querySelectorAll('td[data-go]')).map(function (td) {\
+           return [td.dataset.go, new URL(td.dataset.go, location.href).href, null]; })))",
+    );
+    let (mut files, mut summaries) = (0, 0);
+    for link in links.as_array().expect("links") {
+        let raw = link[0].as_str().expect("href");
+        if raw.starts_with('#') {
+            assert_eq!(link[2], true, "{raw} resolves in the page");
+        } else if raw.contains(':') {
+            let rest = raw
+                .strip_prefix("https://")
+                .unwrap_or_else(|| panic!("{raw}: only https"));
+            let host = rest.split('/').next().unwrap_or_default();
+            assert!(
+                host.contains('.') && !raw.contains(char::is_whitespace),
+                "{raw} is an https URL with a host"
+            );
+        } else {
+            let path = file_path(link[1].as_str().expect("resolved"));
+            assert!(path.is_file(), "{raw} → {} exists", path.display());
+            let path = path.canonicalize().expect("canonical");
+            assert!(path.starts_with(&repo), "{raw} stays in the repository");
+            assert!(
+                !path.starts_with(reports.join("runs")),
+                "{raw}: reports/runs/ is not committed"
+            );
+            files += 1;
+            summaries += usize::from(path.extension().is_some_and(|e| e == "txt"));
+        }
+    }
+    assert_eq!(summaries, expected.len(), "each row links its summary");
+    assert!(files >= summaries);
 }

@@ -1,9 +1,12 @@
 //! The inputs of `wsconform report matrix`: `[LABEL][@ROLE]=PATH` arguments,
-//! and the two report layouts they may name — wsconform's `results.json`
-//! (docs/results-json.md) and Autobahn|Testsuite's `index.json`
+//! and the three layouts they may name — wsconform's `results.json`
+//! (docs/results-json.md), Autobahn|Testsuite's `index.json`
 //! (`{agent: {case id: {behavior, behaviorClose, duration, remoteCloseCode,
 //! reportfile}}}`, written by `createMasterReportJSON` in Autobahn's
-//! `autobahntestsuite/fuzzing.py`).
+//! `autobahntestsuite/fuzzing.py`), and a summary: a `.txt` file with one
+//! line per case, `id behavior behaviorClose`, as `scripts/compliance.sh`
+//! commits them (`reports/ID/ROLE.txt`), so that the published matrix can be
+//! rebuilt from what is committed.
 //!
 //! Every input is untrusted: a file may be huge, edited by hand or written by
 //! a hostile peer's agent name. Files are parsed as streams into the few
@@ -56,6 +59,11 @@ pub enum InputError {
         "{path} holds {n} agents ({agents}): a LABEL names one column, so give it to an input with one agent"
     )]
     LabelOnMany { path: String, n: usize, agents: String },
+    #[error(
+        "{path} is a summary (.txt), which names neither implementation nor role: write \
+         LABEL@ROLE={path}"
+    )]
+    SummaryUnnamed { path: String },
     #[error("{path} holds no run of a {role} under test")]
     NoRunOfRole { path: String, role: &'static str },
     #[error(
@@ -248,6 +256,9 @@ struct CaseReportIn {
 pub fn read(spec: &InputSpec) -> Result<Vec<Column>, InputError> {
     let path = report_file(&spec.path)?;
     let shown = path.display().to_string();
+    if path.extension().is_some_and(|e| e == "txt") {
+        return from_summary(&path, spec).map(|c| vec![c]);
+    }
     let probe: BTreeMap<String, IgnoredAny> = parse(&path)?.map_err(|source| match source.classify() {
         serde_json::error::Category::Data => InputError::Layout {
             path: shown.clone(),
@@ -270,7 +281,7 @@ pub fn read(spec: &InputSpec) -> Result<Vec<Column>, InputError> {
     // `schema_version`; index.json is a map of agents.
     let columns = if probe.contains_key("schema_version") {
         let doc: ResultsIn = parse(&path)?.map_err(layout)?;
-        from_results(&shown, spec, doc, report)?
+        from_results(&path, spec, doc, report)?
     } else {
         let doc: IndexIn = parse(&path)?.map_err(layout)?;
         from_index(&path, spec, doc, report)?
@@ -355,11 +366,12 @@ fn add_case(
 }
 
 fn from_results(
-    path: &str,
+    file: &Path,
     spec: &InputSpec,
     doc: ResultsIn,
     report: Option<PathBuf>,
 ) -> Result<Vec<Column>, InputError> {
+    let path = &file.display().to_string();
     if doc.schema_version != crate::report::results::SCHEMA_VERSION {
         return Err(content(
             path,
@@ -400,6 +412,7 @@ fn from_results(
             tool_version: version.clone(),
             started: run.started.as_deref().map(clean_text),
             complete: run.complete,
+            source: file.to_path_buf(),
             report: report.clone(),
             report_run: Some(run_index),
             cases,
@@ -447,6 +460,7 @@ fn from_index(
             tool_version: None,
             started: None,
             complete: None,
+            source: file.to_path_buf(),
             report: report.clone(),
             report_run: None,
             cases,
@@ -454,6 +468,50 @@ fn from_index(
         });
     }
     Ok(columns)
+}
+
+/// A summary's one column. The file says only ids and verdicts, so the
+/// label and the role come from the argument, and the column has no tool
+/// version, date or full report of its own (`--full-reports` may name one).
+fn from_summary(file: &Path, spec: &InputSpec) -> Result<Column, InputError> {
+    let path = file.display().to_string();
+    let (Some(label), Some(role)) = (&spec.label, spec.role) else {
+        return Err(InputError::SummaryUnnamed { path });
+    };
+    let mut text = String::new();
+    open(file)?
+        .read_to_string(&mut text)
+        .map_err(|source| InputError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    let mut cases = BTreeMap::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        // Only behaviorClose has values with a space ("WRONG CODE").
+        let mut fields = line.splitn(3, ' ');
+        let (Some(id), Some(b), Some(c)) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(content(
+                &path,
+                format!("line {} is not \"id behavior behaviorClose\"", n + 1),
+            ));
+        };
+        let v = verdicts(&path, label, id, b, c)?;
+        add_case(&path, label, &mut cases, id.to_string(), v)?;
+    }
+    Ok(Column {
+        label: label.clone(),
+        agent: label.clone(),
+        role,
+        tool: Tool::Wsconform,
+        tool_version: None,
+        started: None,
+        complete: None,
+        source: file.to_path_buf(),
+        report: None,
+        report_run: None,
+        cases,
+        descriptions: BTreeMap::new(),
+    })
 }
 
 /// The role under test, from the first per-case report beside an

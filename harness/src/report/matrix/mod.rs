@@ -95,7 +95,12 @@ pub struct Column {
     pub tool_version: Option<String>,
     pub started: Option<String>,
     pub complete: Option<bool>,
-    /// The input's full HTML report (`index.html` beside it), if any.
+    /// The file the column was read from (a results.json, an index.json or
+    /// a summary): every row links it, so even a page published without
+    /// the full reports links each column to its verdicts.
+    pub source: PathBuf,
+    /// The input's full HTML report (`index.html` beside it, or where
+    /// `--full-reports` says), if any.
     pub report: Option<PathBuf>,
     /// The run's position in a results.json: the full report opens one of
     /// its cases with `#case=ID&run=N`.
@@ -124,6 +129,8 @@ pub enum MatrixError {
     },
     #[error("cannot find {path}: {source}")]
     Path { path: String, source: std::io::Error },
+    #[error("--full-reports {pattern:?}: {why}")]
+    Pattern { pattern: String, why: &'static str },
     #[error(transparent)]
     Write(#[from] ReportError),
 }
@@ -151,6 +158,8 @@ impl Tally {
 #[derive(Debug, Clone)]
 pub struct ColumnView {
     pub column: Column,
+    /// Its input file as a URL relative to the output folder.
+    pub source: String,
     /// Its full report as a URL relative to the output folder.
     pub link: Option<String>,
     /// Category → tally, for the categories it ran.
@@ -238,13 +247,16 @@ fn role_rank(role: Role) -> u8 {
 
 impl Matrix {
     /// Builds the matrix of `columns` (in the order given) under `gate`.
-    /// `out_dir` is where the outputs go: report links are made relative
-    /// to it, so the folder can be published as it is.
+    /// `out_dir` is where the outputs go: links are made relative to it,
+    /// so the folder can be published as it is. A column with no full
+    /// report beside its input gets the one `full_reports` names, if that
+    /// file exists now.
     pub fn build(
         title: String,
         columns: Vec<Column>,
         gate: Gate,
         out_dir: &Path,
+        full_reports: Option<&ReportPattern>,
     ) -> Result<Matrix, MatrixError> {
         if columns.is_empty() {
             return Err(MatrixError::Empty);
@@ -266,7 +278,7 @@ impl Matrix {
         let mut categories = Vec::new();
         let views = columns
             .into_iter()
-            .map(|column| {
+            .map(|mut column| {
                 let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
                 let mut overall = Tally::default();
                 for (id, v) in &column.cases {
@@ -279,12 +291,22 @@ impl Matrix {
                         categories.push(c.clone());
                     }
                 }
+                if column.report.is_none() {
+                    if let Some(found) = full_reports.and_then(|p| p.find(&out_dir, &column)) {
+                        column.report = Some(found);
+                        // Which run of that report is this column's is not
+                        // known: it is linked as a whole, not case by case.
+                        column.report_run = None;
+                    }
+                }
                 let link = match &column.report {
                     Some(report) => Some(relative_url(&out_dir, &canonical(report)?)),
                     None => None,
                 };
+                let source = relative_url(&out_dir, &canonical(&column.source)?);
                 Ok(ColumnView {
                     column,
+                    source,
                     link,
                     tallies,
                     overall,
@@ -383,6 +405,7 @@ impl Matrix {
                     tool_version: c.column.tool_version.as_deref(),
                     started: c.column.started.as_deref(),
                     complete: c.column.complete,
+                    source: &c.source,
                     report: c.link.as_deref(),
                     passed: c.overall.passed,
                     total: c.overall.total,
@@ -513,6 +536,64 @@ fn agreements(columns: &[ColumnView]) -> Vec<Agreement> {
     out
 }
 
+/// `--full-reports PATTERN`: where the full HTML report of a column whose
+/// input has none beside it is, as a path relative to the output folder
+/// with `{label}` and `{role}` replaced per column
+/// (`runs/{label}/{role}/index.html` for the committed summaries of a
+/// panel). A report is linked only when its file exists as the matrix is
+/// written, so one pattern serves a folder published with the reports and
+/// the same folder committed without them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPattern(String);
+
+/// Longest `--full-reports` pattern, in characters.
+pub const MAX_PATTERN_CHARS: usize = 200;
+
+impl ReportPattern {
+    /// A relative path of plain names (no `..`, no root), whose only
+    /// braces are the two placeholders: what it names stays inside the
+    /// output folder.
+    pub fn parse(pattern: &str) -> Result<ReportPattern, MatrixError> {
+        let bad = |why| MatrixError::Pattern {
+            pattern: pattern.chars().take(MAX_PATTERN_CHARS).collect(),
+            why,
+        };
+        if pattern.is_empty() || pattern.chars().count() > MAX_PATTERN_CHARS {
+            return Err(bad("1 to 200 characters"));
+        }
+        if pattern.chars().any(char::is_control) {
+            return Err(bad("holds a control character"));
+        }
+        let rest = pattern.replace("{label}", "").replace("{role}", "");
+        if rest.contains(['{', '}']) {
+            return Err(bad("the only placeholders are {label} and {role}"));
+        }
+        if !plain_relative(Path::new(pattern)) {
+            return Err(bad(
+                "must be a relative path without .. (it is relative to --out)",
+            ));
+        }
+        Ok(ReportPattern(pattern.to_string()))
+    }
+
+    /// The report of `column` under `out_dir`, if that file exists. A
+    /// label (an agent name from an input) that would make the path leave
+    /// the folder names none.
+    fn find(&self, out_dir: &Path, column: &Column) -> Option<PathBuf> {
+        let rel = self
+            .0
+            .replace("{role}", role_name(column.role))
+            .replace("{label}", &column.label);
+        let path = out_dir.join(Some(Path::new(&rel)).filter(|p| plain_relative(p))?);
+        path.is_file().then_some(path)
+    }
+}
+
+/// Only plain names: no root, no `.` or `..`.
+fn plain_relative(path: &Path) -> bool {
+    path.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
 fn canonical(path: &Path) -> Result<PathBuf, MatrixError> {
     std::fs::canonicalize(path).map_err(|source| MatrixError::Path {
         path: path.display().to_string(),
@@ -585,6 +666,7 @@ struct ColumnJson<'a> {
     tool_version: Option<&'a str>,
     started: Option<&'a str>,
     complete: Option<bool>,
+    source: &'a str,
     report: Option<&'a str>,
     passed: usize,
     total: usize,
@@ -641,11 +723,20 @@ mod tests {
             tool_version: None,
             started: None,
             complete: Some(true),
+            source: input_file(),
             report: None,
             report_run: None,
             cases: cases.iter().map(|(id, v)| (id.to_string(), *v)).collect(),
             descriptions: BTreeMap::new(),
         }
+    }
+
+    /// One file every test column claims to be read from (links need it
+    /// to exist).
+    fn input_file() -> PathBuf {
+        let path = scratch("input").join("results.json");
+        std::fs::write(&path, "{}").expect("writes the input");
+        path
     }
 
     fn scratch(name: &str) -> PathBuf {
@@ -656,7 +747,7 @@ mod tests {
 
     fn build(columns: Vec<Column>, gate: Gate) -> Matrix {
         let dir = scratch("build");
-        Matrix::build("t".into(), columns, gate, &dir).expect("builds")
+        Matrix::build("t".into(), columns, gate, &dir, None).expect("builds")
     }
 
     fn sample() -> Vec<Column> {
@@ -829,13 +920,13 @@ mod tests {
         let mut columns = sample();
         columns.push(column("a", Role::Server, Tool::Autobahn, &[]));
         let dir = scratch("dup");
-        let err = Matrix::build("t".into(), columns, Gate::default(), &dir).expect_err("refused");
+        let err = Matrix::build("t".into(), columns, Gate::default(), &dir, None).expect_err("refused");
         assert!(
             err.to_string()
                 .contains("two columns are a (server, judged by Autobahn)"),
             "{err}"
         );
-        let err = Matrix::build("t".into(), Vec::new(), Gate::default(), &dir).expect_err("refused");
+        let err = Matrix::build("t".into(), Vec::new(), Gate::default(), &dir, None).expect_err("refused");
         assert!(matches!(err, MatrixError::Empty));
     }
 
@@ -935,6 +1026,67 @@ mod tests {
         assert!(page.len() < 1024 * 1024, "{} bytes", page.len());
         assert!(md.len() < 1024 * 1024, "{} bytes", md.len());
         assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("src="));
+    }
+
+    #[test]
+    fn full_reports_are_linked_only_where_they_exist() {
+        let out = scratch("pattern");
+        for dir in ["runs/a/server", "server"] {
+            std::fs::create_dir_all(out.join(dir)).expect("creates folder");
+            std::fs::write(out.join(dir).join("index.html"), "<p>").expect("writes");
+        }
+        let pattern = ReportPattern::parse("runs/{label}/{role}/index.html").expect("valid");
+        let mut columns = sample();
+        columns[0].report_run = Some(0);
+        columns[3].label = "..".into();
+        columns[3].role = Role::Server;
+        columns[3].tool = Tool::Autobahn;
+        columns[3].cases.clear();
+        let m = Matrix::build("t".into(), columns, Gate::default(), &out, Some(&pattern)).expect("builds");
+        let links: Vec<Option<&str>> = m.columns.iter().map(|c| c.link.as_deref()).collect();
+        assert_eq!(
+            links,
+            [
+                Some("runs/a/server/index.html"),
+                Some("runs/a/server/index.html"),
+                None,
+                None
+            ],
+            "b has no report; a label cannot lead out of runs/"
+        );
+        assert_eq!(
+            m.columns[0].column.report_run, None,
+            "a report found by the pattern is not opened case by case"
+        );
+        let source = &m.columns[0].source;
+        assert!(
+            source.starts_with("../") && source.ends_with("-input/results.json"),
+            "the input, relative to the output folder: {source}"
+        );
+        let unlinked = build(sample(), Gate::default());
+        assert!(
+            unlinked.columns.iter().all(|c| c.link.is_none()),
+            "no pattern, no report"
+        );
+
+        for ok in ["{label}.html", "r/{role}/{label}/index.html"] {
+            assert!(ReportPattern::parse(ok).is_ok(), "{ok}");
+        }
+        let long = "x".repeat(201);
+        for bad in [
+            "",
+            "/r/{label}",
+            "../{label}",
+            "r/../x",
+            "./x",
+            "r/{agent}",
+            "r/{label",
+            "a\nb",
+            &long,
+        ] {
+            let err = ReportPattern::parse(bad).expect_err(bad);
+            assert!(err.to_string().starts_with("--full-reports "), "{err}");
+        }
     }
 
     #[test]

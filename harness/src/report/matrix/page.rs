@@ -123,7 +123,7 @@ fn matrix_table(out: &mut String, m: &Matrix) {
             esc(category_name(c))
         );
     }
-    out.push_str("<th class=\"num\">all</th><th>full report</th></tr></thead>\n<tbody>\n");
+    out.push_str("<th class=\"num\">all</th><th>verdicts</th><th>full report</th></tr></thead>\n<tbody>\n");
     for c in &m.columns {
         let col = &c.column;
         let tool = match &col.tool_version {
@@ -174,6 +174,15 @@ fn matrix_table(out: &mut String, m: &Matrix) {
             "<td class=\"num t {}\">{}</td>",
             tally_class(&c.overall),
             c.overall.text()
+        );
+        let _ = write!(
+            out,
+            "<td><a href=\"{}\">{}</a></td>",
+            esc(&c.source),
+            esc(&col
+                .source
+                .file_name()
+                .map_or_else(|| c.source.clone(), |n| n.to_string_lossy().into_owned()))
         );
         match &c.link {
             Some(href) => {
