@@ -126,6 +126,44 @@ fn numeric_flags() {
     );
 }
 
+/// `wsconform fuzz`: its numbers, its address and its combinations of
+/// targets are refused before anything runs.
+#[test]
+fn fuzz_flags() {
+    for flag in ["--jobs", "--iterations", "--duration", "--listen"] {
+        for value in BAD {
+            rejected(
+                &wsconform(&os(&["fuzz", flag, value])),
+                &format!("fuzz {flag} {value}"),
+            );
+        }
+        rejected(
+            &wsconform(&with(&["fuzz", flag], not_utf8(""))),
+            &format!("fuzz {flag} <not UTF-8>"),
+        );
+    }
+    // 0 is a seed like any other; the rest of BAD is not.
+    for value in BAD.iter().filter(|v| **v != "0") {
+        rejected(
+            &wsconform(&os(&["fuzz", "--seed", value])),
+            &format!("fuzz --seed {value}"),
+        );
+    }
+    for args in [
+        &["fuzz", "--jobs", "65"][..],
+        &["fuzz", "--duration", "31d"],
+        &["fuzz", "--duration", "10x"],
+        &["fuzz", "--listen", "127.0.0.1:99999"],
+        &["fuzz", "--knob", "never-pong", "ws://127.0.0.1:1/"],
+        &["fuzz", "--client", "ws://127.0.0.1:1/"],
+        &["fuzz", "--client", "--spawn", "true"],
+        &["fuzz", "--listen", "127.0.0.1:0", "ws://127.0.0.1:1/"],
+        &["fuzz", "ws://127.0.0.1:port/"],
+    ] {
+        rejected(&wsconform(&os(args)), &format!("{args:?}"));
+    }
+}
+
 #[test]
 fn boundary_values_are_accepted() {
     let dir = tmpdir("sweep-bounds");
