@@ -15,9 +15,9 @@ pub mod select;
 
 pub use corpus::Corpus;
 pub use model::{
-    message_frames, Behavior, BehaviorClose, Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, Event,
-    ExpectedClose, FrameSpec, Handshake, HandshakeExpect, HeaderEdit, Judge, Masking, RequestEdits,
-    Requirement, ResponseEdits, RfcRef, Step, Write,
+    bomb_frames, message_frames, Behavior, BehaviorClose, Case, ClientOffer, Deflate, DeflateAccept,
+    DeflateOffer, Event, ExpectedClose, FrameSpec, Handshake, HandshakeExpect, HeaderEdit, Judge, Masking,
+    RequestEdits, Requirement, ResponseEdits, RfcRef, Step, Write,
 };
 pub use payload::{Bytes, Payload};
 pub use select::{select, SelectError, Selection, Shard};

@@ -288,6 +288,9 @@ impl Case {
                 Step::Frame { frame, .. } => frame.payload.len,
                 Step::Message { payload, .. } | Step::RoundTrips { payload, .. } => payload.len,
                 Step::FrameHeader { len, .. } | Step::CorpusMessages { len, .. } => *len,
+                // The message the peer holds once inflated, not its few
+                // compressed bytes.
+                Step::DeflateBomb { inflated, .. } => *inflated,
                 _ => 0,
             })
             .max()
@@ -494,6 +497,14 @@ pub enum Step {
         count: u32,
         fragment_size: u64,
     },
+    /// Send one compressed message that inflates to at least `inflated`
+    /// zero bytes, about 1032 times its compressed size (a decompression
+    /// bomb, `wire` `deflate::bomb`), in the frames of [`bomb_frames`]. Its
+    /// back-references reach 1 byte back, within the message, so it is
+    /// valid whatever window and context takeover were negotiated (RFC 7692
+    /// §7.1); the harness's own compression context does not see it, so no
+    /// compressed message may follow it.
+    DeflateBomb { opcode: Opcode, inflated: u64 },
 }
 
 impl Default for Payload {
@@ -538,6 +549,20 @@ pub fn message_frames(
         start = end;
         Some(frame)
     })
+}
+
+/// The frames of a `Step::DeflateBomb`: the DEFLATE block's head with RSV1
+/// (RFC 7692 §6.1), its run of zero bytes, its end (RFC 7692 §7.2.1 lets a
+/// compressed message be fragmented anywhere).
+pub fn bomb_frames(opcode: Opcode, inflated: u64) -> [FrameSpec; 3] {
+    let bomb = wsconform_wire::deflate::bomb(inflated);
+    [
+        FrameSpec::new(opcode, Payload::bytes(bomb.head))
+            .fin(false)
+            .rsv(0b100),
+        FrameSpec::new(Opcode::CONTINUATION, Payload::repeat([0], bomb.zeros)).fin(false),
+        FrameSpec::new(Opcode::CONTINUATION, Payload::bytes(bomb.end)),
+    ]
 }
 
 /// An event observed from the peer (Autobahn's `received` entries).
@@ -688,4 +713,11 @@ pub enum Judge {
     /// sent by type, length and SHA-1, FAILED at the first that differs or
     /// when `closeAfter` ends the case first.
     Compressed { count: u32, binary: bool, len: u64 },
+    /// A message inflating to `inflated` bytes that the peer must refuse
+    /// (RFC 6455 §10.4, §7.4.1): OK when it closes with 1009 without
+    /// sending a data frame; NON-STRICT with 1008 or 1011 (§7.4.1's generic
+    /// codes) or when it drops TCP without a close frame; FAILED when it
+    /// sends any data frame (it inflated the message, an echo), closes with
+    /// another code, or lets the case's `closeAfter` fire.
+    TooBig { inflated: u64 },
 }

@@ -177,7 +177,9 @@ fn our_entries(case: &Case) -> Vec<Ours> {
                 frame(FrameSpec::new(Opcode::CLOSE, Payload::bytes(bytes)), Write::Whole);
             }
             Step::RoundTrips { .. } => assert!(wirelog_off, "{}: round trips outside category 9", case.id),
-            Step::CorpusMessages { .. } => unreachable!("{}: corpus messages without deflate", case.id),
+            Step::CorpusMessages { .. } | Step::DeflateBomb { .. } => {
+                unreachable!("{}: compressed messages without deflate", case.id)
+            }
             Step::FrameHeader { .. } | Step::FrameData { .. } => {}
             Step::Wait { ms, tag } => {
                 out.push(Ours::timer(

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
-use wsconform_cases::{message_frames, Case, Corpus, FrameSpec, Judge, Masking, Payload, Step, Write};
+use wsconform_cases::{
+    bomb_frames, message_frames, Case, Corpus, FrameSpec, Judge, Masking, Payload, Step, Write,
+};
 use wsconform_wire::deflate::{Compressor, Decompressor, InflateError, Params};
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{apply_mask, CloseCode, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator};
@@ -412,14 +414,13 @@ async fn run_script(
                 payload,
                 fragment_size,
             } => {
-                let mut ok = true;
-                for frame in message_frames(opcode, &payload, fragment_size) {
-                    ok = send_frame(&mut batch, &frame, Write::Whole, mask(), digests).await;
-                    if !ok {
-                        break;
-                    }
-                }
-                ok
+                send_frames(
+                    &mut batch,
+                    message_frames(opcode, &payload, fragment_size),
+                    mask,
+                    digests,
+                )
+                .await
             }
             Step::FrameHeader { opcode, fin, len } => {
                 let key = mask();
@@ -524,12 +525,32 @@ async fn run_script(
                     ok
                 }
             },
+            Step::DeflateBomb { opcode, inflated } => match deflate {
+                // Nothing negotiated (a case file): as `CorpusMessages`.
+                None => batch.close(Some(CloseCode::NORMAL), Vec::new()).await && batch.flush().await,
+                Some(_) => send_frames(&mut batch, bomb_frames(opcode, inflated), mask, digests).await,
+            },
         };
         if !sent {
             return;
         }
     }
     batch.flush().await;
+}
+
+/// Sends `frames` in turn, each its own whole write and mask.
+async fn send_frames(
+    batch: &mut Batch<'_>,
+    frames: impl IntoIterator<Item = FrameSpec>,
+    mask: impl Fn() -> Option<[u8; 4]>,
+    digests: bool,
+) -> bool {
+    for frame in frames {
+        if !send_frame(batch, &frame, Write::Whole, mask(), digests).await {
+            return false;
+        }
+    }
+    true
 }
 
 /// One message of a [`Step::CorpusMessages`].
@@ -1504,7 +1525,8 @@ impl<'a> Conn<'a> {
             // finishWhenDone closes at the first event that reaches it (a
             // pong; their echoes go to the case's own onMessage).
             Judge::Echoes { .. } | Judge::Compressed { .. } => true,
-            Judge::Informational => false,
+            // The bomb: the peer is to close.
+            Judge::Informational | Judge::TooBig { .. } => false,
         };
         if done && self.case.expected_close.closed_by_me {
             let code = self.case.expected_close.close_codes.first().copied();

@@ -5,7 +5,7 @@ use serde::Serialize;
 use wsconform_cases::{
     Behavior, BehaviorClose, Case, Event, ExpectedClose, HandshakeExpect, Judge, Requirement,
 };
-use wsconform_wire::{Opcode, Role};
+use wsconform_wire::{CloseCode, Opcode, Role};
 
 use crate::record::{Digest, Echoes, HandshakeAnswer, Observed, Outcome};
 
@@ -183,6 +183,7 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
         Judge::Compressed { count, binary, len } => {
             judge_compressed(outcome, (*count, *binary, *len), close_after_secs(case))
         }
+        Judge::TooBig { inflated } => judge_too_big(outcome, *inflated, close_after_secs(case)),
     };
     let remote_code = outcome.remote_close.as_ref().and_then(|c| c.code);
     let (mut behavior_close, result_close) = if expected_close.closed_by_me != outcome.closed_by_me {
@@ -329,6 +330,66 @@ fn judge_compressed(
     }
 }
 
+/// A message inflating to `inflated` bytes (the `pmd.*.decompression-bomb`
+/// cases; why each verdict: `cases/src/families/pmd.rs`). RFC 6455 §10.4:
+/// an implementation "MUST protect" itself against exceeding its limits;
+/// §7.4.1: 1009 is the code for "a message that is too big for it to
+/// process", 1008 and 1011 generic ones.
+fn judge_too_big(outcome: &Outcome, inflated: u64, secs: u64) -> (Behavior, String) {
+    let data_frames: u64 = [Opcode::TEXT, Opcode::BINARY, Opcode::CONTINUATION]
+        .iter()
+        .filter_map(|op| outcome.rx_frame_stats.get(op))
+        .sum();
+    let harness_reason = || {
+        outcome
+            .local_close
+            .as_ref()
+            .map_or(String::new(), |c| String::from_utf8_lossy(&c.reason).into_owned())
+    };
+    let mib = inflated >> 20;
+    if data_frames > 0 {
+        let stop = if outcome.failed_by_me {
+            format!(" The harness stopped it: {}", harness_reason())
+        } else {
+            String::new()
+        };
+        return (
+            Behavior::Failed,
+            format!(
+                "The peer sent {data_frames} data frame(s) after a message that inflates to {mib} MiB: it inflated the message instead of refusing it (RFC 6455 §10.4, §7.4.1: 1009).{stop}"
+            ),
+        );
+    }
+    if outcome.closed_by_me {
+        return (
+            Behavior::Failed,
+            if outcome.failed_by_me {
+                format!("The harness failed the connection: {}", harness_reason())
+            } else {
+                format!("No answer within {secs} seconds: the peer neither refused the {mib} MiB message (1009) nor echoed it; without a limit it may still be inflating it.")
+            },
+        );
+    }
+    match outcome.remote_close.as_ref().and_then(|c| c.code) {
+        Some(CloseCode::MESSAGE_TOO_BIG) => (
+            Behavior::Ok,
+            format!("The peer refused the {mib} MiB message with 1009 (message too big)."),
+        ),
+        Some(code @ (CloseCode::POLICY_VIOLATION | CloseCode::INTERNAL_ERROR)) => (
+            Behavior::NonStrict,
+            format!("The peer refused the {mib} MiB message with {code}, a generic code: RFC 6455 §7.4.1 has 1009 for a message too big to process."),
+        ),
+        Some(code) => (
+            Behavior::Failed,
+            format!("The peer closed with {code} after a valid message that inflates to {mib} MiB: the code should say it is too big (1009, RFC 6455 §7.4.1)."),
+        ),
+        None => (
+            Behavior::NonStrict,
+            format!("The peer closed the connection without a close code after a {mib} MiB message: it refused it without saying why (1009), or died inflating it; the harness cannot tell which."),
+        ),
+    }
+}
+
 fn kind(binary: bool) -> &'static str {
     if binary {
         "binary"
@@ -440,4 +501,72 @@ fn informational_result(outcome: &Outcome) -> String {
             .and_then(|c| c.code)
             .map_or("none".to_string(), |c| c.to_string())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::CloseFrame;
+
+    /// `pmd.server.decompression-bomb` judged on an outcome with the
+    /// negotiation done, changed by `react`.
+    fn bomb_verdict(react: impl FnOnce(&mut Outcome)) -> Verdict {
+        let case = wsconform_cases::catalog()
+            .into_iter()
+            .find(|c| c.id == "pmd.server.decompression-bomb")
+            .expect("in the catalog");
+        let mut outcome = Outcome::new(std::time::SystemTime::now());
+        outcome.handshake_completed = true;
+        outcome.deflate = Some(crate::record::DeflateFacts {
+            response: "permessage-deflate".into(),
+            params: Default::default(),
+        });
+        react(&mut outcome);
+        judge(&case, &outcome, &Expectations::of(&case), Role::Client)
+    }
+
+    fn peer_closes(code: Option<u16>) -> impl FnOnce(&mut Outcome) {
+        move |o| {
+            o.was_clean = code.is_some();
+            o.remote_close = code.map(|c| CloseFrame {
+                code: Some(CloseCode(c)),
+                reason: Vec::new(),
+            });
+        }
+    }
+
+    #[test]
+    fn the_bomb_verdicts_follow_the_close_code_and_any_echo() {
+        let pair = |v: Verdict| (v.behavior, v.behavior_close);
+        use {Behavior as B, BehaviorClose as C};
+        assert_eq!(pair(bomb_verdict(peer_closes(Some(1009)))), (B::Ok, C::Ok));
+        assert_eq!(pair(bomb_verdict(peer_closes(Some(1008)))), (B::NonStrict, C::Ok));
+        assert_eq!(pair(bomb_verdict(peer_closes(Some(1011)))), (B::NonStrict, C::Ok));
+        // A dropped connection: refused without a code, or died.
+        assert_eq!(pair(bomb_verdict(peer_closes(None))), (B::NonStrict, C::Ok));
+        // The message is valid: 1002 or 1007 misreport it.
+        for code in [1002, 1007, 1000] {
+            assert_eq!(
+                pair(bomb_verdict(peer_closes(Some(code)))),
+                (B::Failed, C::WrongCode),
+                "{code}"
+            );
+        }
+        // An echo under way, stopped by the harness's own cap.
+        let echo = bomb_verdict(|o| {
+            o.rx_frame_stats.insert(Opcode::BINARY, 1);
+            o.closed_by_me = true;
+            o.failed_by_me = true;
+            o.local_close = Some(CloseFrame {
+                code: Some(CloseCode::MESSAGE_TOO_BIG),
+                reason: b"message inflates to more than 67108864 bytes".to_vec(),
+            });
+        });
+        assert_eq!(pair(echo.clone()), (B::Failed, C::Failed));
+        assert!(echo.result.contains("1 data frame(s)"), "{}", echo.result);
+        // No answer: the harness's closeAfter ended the case.
+        let silent = bomb_verdict(|o| o.closed_by_me = true);
+        assert_eq!(pair(silent.clone()), (B::Failed, C::Failed));
+        assert!(silent.result.contains("within 10 seconds"), "{}", silent.result);
+    }
 }

@@ -162,7 +162,8 @@ fn writes(steps: &[Step], harness: Role) -> Vec<Vec<u8>> {
             Step::RoundTrips { .. }
             | Step::FrameHeader { .. }
             | Step::FrameData { .. }
-            | Step::CorpusMessages { .. } => break,
+            | Step::CorpusMessages { .. }
+            | Step::DeflateBomb { .. } => break,
             Step::Wait { .. } | Step::KillAfter { .. } | Step::CloseAfter { .. } => {}
         }
     }

@@ -25,6 +25,34 @@
 //!   on the peer's echoes, whose back-references the harness's inflater
 //!   walks (`wire` `Decompressor`).
 //!
+//! - A decompression bomb (`decompression-bomb`) applies to both roles: a
+//!   message of 254 KiB that inflates to 256 MiB of zeros, which the peer
+//!   must refuse, 1009 "message too big" (RFC 6455 §7.4.1), rather than
+//!   hold (§10.4: an implementation "MUST protect" itself against exceeding
+//!   its limits and "SHOULD impose a limit" on the message size after
+//!   reassembly; a compressed message is reassembled by inflating it, RFC
+//!   7692 §7.2.2). Why 256 MiB: Autobahn's 9.x expects a peer to handle
+//!   messages of 16 MiB (9.1.6, 9.2.6), so no limit may be below that; the
+//!   default limits of common libraries are 1 MiB (Python `websockets`), 64
+//!   MiB (tungstenite) and 100 MiB (Node `ws`); 256 MiB is 16 times the
+//!   first and past all of them, while its compressed form (the most
+//!   DEFLATE expands, 1032:1, `wire` `deflate::bomb`) stays a quarter MiB
+//!   on the wire, and a peer without a limit inflates it in well under a
+//!   second (1 GiB would be 1 MiB to send and stress the machine running a
+//!   broken peer, for no finding 256 MiB misses). Verdicts (`Judge::TooBig`,
+//!   `verdict.rs`): 1009 before any data frame is OK; 1008 (policy, "when
+//!   there is no other more suitable status code (e.g., 1003 or 1009)") or
+//!   1011 (unexpected condition) is NON-STRICT: the peer protected itself
+//!   but says less than it should; so is a dropped connection without a
+//!   close frame, which may also be a peer that died inflating (the harness
+//!   cannot tell the two apart). FAILED: any data frame back (the peer
+//!   inflated the message and echoes it; the harness only counts and hashes
+//!   the echo, and fails it with its own 1009 at its 64 MiB cap), another
+//!   code (1002, 1007: the message is valid, so they misreport it), or no
+//!   answer within 10 s (a peer still inflating, or one that swallowed the
+//!   message). The bomb is sent as binary (zeros are no text), after
+//!   Autobahn's default offer and accept rule.
+//!
 //! The frame and negotiation cases' messages are short (under 256 bytes),
 //! compressed once here with a fresh window: such a message is valid
 //! whatever window the receiver keeps and whatever window size was
@@ -34,12 +62,12 @@
 //! the case is UNIMPLEMENTED (RFC 7692 is optional), as 12.x/13.x are.
 
 use wsconform_wire::deflate::{Compressor, DirectionParams, WindowBits, TAIL};
-use wsconform_wire::{Opcode, Role};
+use wsconform_wire::{CloseCode, Opcode, Role};
 
 use crate::build::{case, got_text, rfc};
 use crate::model::{
-    Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, FrameSpec, Handshake, HandshakeExpect,
-    HeaderEdit, Judge, RequestEdits, Requirement, ResponseEdits, Step,
+    Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, ExpectedClose, FrameSpec, Handshake,
+    HandshakeExpect, HeaderEdit, Judge, RequestEdits, Requirement, ResponseEdits, Step,
 };
 use crate::payload::Payload;
 use crate::Corpus;
@@ -461,6 +489,43 @@ fn window_cases() -> Vec<Case> {
     ]
 }
 
+/// What the bomb inflates to (see the module doc for why 256 MiB).
+const BOMB: u64 = 256 << 20;
+/// How long the peer has to answer the bomb: ample for a peer that stops at
+/// its limit, and a bound on one that inflates all of it.
+const BOMB_WAIT_MS: u64 = 10_000;
+
+/// Both roles: the decompression bomb (see the module doc).
+fn bomb_case(peer: Role) -> Case {
+    let compressed = wsconform_wire::deflate::bomb(BOMB).len();
+    let mut c = case(
+        format!("pmd.{}.decompression-bomb", role_name(peer)),
+        format!(
+            "A compressed binary message of {compressed} bytes that inflates to {} MiB of zeros (one DEFLATE block of 258-byte matches, 1032:1): 16 times Autobahn's largest message, past the default limits of common implementations. The peer must refuse it (RFC 6455 §10.4) rather than inflate it.",
+            BOMB >> 20
+        ),
+        rfc("RFC 7692 §7.2.2, RFC 6455 §10.4", Requirement::Must),
+    )
+    .for_peer(peer)
+    .expect("The peer fails the connection with 1009 (message too big, RFC 6455 §7.4.1) before sending any data frame. 1008 or 1011, or a dropped connection without a close frame, is NON-STRICT; an echo, another close code or no answer within 10 s is FAILED.")
+    .step(Step::DeflateBomb {
+        opcode: Opcode::BINARY,
+        inflated: BOMB,
+    })
+    .close_after(BOMB_WAIT_MS)
+    .judged_by(Judge::TooBig { inflated: BOMB })
+    .closing(ExpectedClose {
+        closed_by_me: false,
+        close_codes: [1009, 1008, 1011].map(CloseCode).to_vec(),
+        require_clean: false,
+        wrong_closer_fatal: false,
+    })
+    .note("UNIMPLEMENTED when the peer does not negotiate permessage-deflate (RFC 7692 is optional).");
+    c.expected.clear();
+    c.deflate = Some(default_deflate());
+    c
+}
+
 pub fn cases() -> Vec<Case> {
     let rules = frame_rules();
     let frames = [Role::Server, Role::Client]
@@ -470,6 +535,7 @@ pub fn cases() -> Vec<Case> {
         .chain(server_cases())
         .chain(client_cases())
         .chain(window_cases())
+        .chain([Role::Server, Role::Client].map(bomb_case))
         .collect()
 }
 
@@ -486,6 +552,7 @@ mod tests {
             ids,
             [
                 "pmd.client.bfinal",
+                "pmd.client.decompression-bomb",
                 "pmd.client.empty-final-fragment",
                 "pmd.client.no-context-takeover-honoured",
                 "pmd.client.response-client-window-7",
@@ -498,6 +565,7 @@ mod tests {
                 "pmd.client.window-bits-honoured",
                 "pmd.client.window-bits-omitted",
                 "pmd.server.bfinal",
+                "pmd.server.decompression-bomb",
                 "pmd.server.empty-final-fragment",
                 "pmd.server.no-context-takeover-honoured",
                 "pmd.server.offer-client-window-7",
@@ -542,5 +610,22 @@ mod tests {
             .find(|c| c.id == "pmd.server.unnegotiated")
             .expect("exists");
         assert!(unnegotiated.deflate.is_none());
+    }
+
+    #[test]
+    fn the_bomb_is_small_on_the_wire_and_weighs_what_it_inflates_to() {
+        for c in cases().iter().filter(|c| c.id.ends_with(".decompression-bomb")) {
+            let [Step::DeflateBomb { opcode, inflated }, Step::CloseAfter { .. }] = c.steps.as_slice() else {
+                panic!("{}: {:?}", c.id, c.steps);
+            };
+            let sent: u64 = crate::bomb_frames(*opcode, *inflated)
+                .iter()
+                .map(|f| f.payload.len)
+                .sum();
+            assert!(sent < 260 * 1024 && sent * 1000 < *inflated, "{}: {sent}", c.id);
+            // The runner's payload pool sees the inflated size.
+            assert_eq!(c.largest_payload(), BOMB);
+            assert!(c.deflate.is_some());
+        }
     }
 }

@@ -7,18 +7,20 @@
 //! bits: §7.1). Control frames pass unchanged (RSV1 on one is left for
 //! tungstenite to refuse); RSV1 on a continuation frame fails the
 //! connection (§6.1). Bytes that are not valid frames pass through raw, for
-//! tungstenite to judge. Also here: the server's answer to offers and the
+//! tungstenite to judge. A compressed message that inflates past
+//! [`MAX_INFLATED`] fails the connection with 1009 (RFC 6455 §7.4.1,
+//! §10.4), after at most that much of it was inflated. Also here: the server's answer to offers and the
 //! client's check of a response, and the permessage-deflate knobs.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use wsconform_wire::deflate::{
     choose, encode_extensions, parse_extension_headers, validate_response_headers, AcceptPolicy, Compressor,
-    Decompressor, DirectionParams, ExtensionParam, NegotiationError, Offer, Params, Response, WindowBits,
-    EXTENSION_NAME,
+    Decompressor, DirectionParams, ExtensionParam, InflateError, NegotiationError, Offer, Params, Response,
+    WindowBits, EXTENSION_NAME,
 };
 use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::handshake::Request;
-use wsconform_wire::{Decoded, Decoder, DecoderConfig, Frame, Opcode, Role};
+use wsconform_wire::{CloseCode, ClosePayload, Decoded, Decoder, DecoderConfig, Frame, Opcode, Role};
 
 use super::knobs::{Knob, Knobs};
 use crate::record::DeflateFacts;
@@ -111,9 +113,19 @@ impl Setup {
     }
 }
 
-/// The largest message the layer inflates or compresses (tungstenite's own
-/// limit, `server::config`).
+/// The largest frame or message the layer reads or compresses (tungstenite's
+/// own limit, `server::config`).
 const MAX_MESSAGE: u64 = 64 << 20;
+/// The largest message the layer inflates: Autobahn's largest (9.1.6,
+/// 9.2.6: 16 MiB), which a peer is expected to handle. Past it the reference
+/// fails the connection with 1009 (RFC 6455 §10.4: an implementation "MUST
+/// protect" itself against exceeding its limits; §7.4.1), having held at
+/// most this much of the message; without a limit, a decompression bomb
+/// (`pmd.*.decompression-bomb`) would cost it 256 MiB.
+const MAX_INFLATED: usize = 16 << 20;
+/// `deflate-no-limit`: compressed bytes inflated at once, so each piece of
+/// output stays near 1 MiB (DEFLATE expands at most 1032:1).
+const UNLIMITED_PIECE: usize = 1024;
 /// RSV1 in the decoder's three-bit `rsv` field.
 const RSV1: u8 = 0b100;
 /// zlib level: 1, the fastest (RFC 7692 leaves it to the sender).
@@ -160,6 +172,9 @@ where
 struct Message {
     first: FrameHeader,
     payload: Vec<u8>,
+    /// `deflate-no-limit`: inflated bytes past [`MAX_INFLATED`], counted
+    /// and not kept.
+    dropped: u64,
     compressed: bool,
 }
 
@@ -184,13 +199,23 @@ where
     config.max_frame_payload = MAX_MESSAGE;
     config.max_message_payload = MAX_MESSAGE;
     let mut decoder = Decoder::new(config);
-    let cap = usize::try_from(MAX_MESSAGE).unwrap_or(usize::MAX);
+    let cap = if setup.knobs.has(Knob::DeflateNoLimit) {
+        usize::MAX
+    } else {
+        MAX_INFLATED
+    };
     let params = setup.params.unwrap_or_default();
     let mut inflater = Decompressor::new(params.sent_by(sender), cap);
+    // `deflate-no-limit`'s pieces; the capacity keeps the inflater from
+    // growing it (it grows buffers with the message, `Decompressor::feed`).
+    let mut scratch = Vec::with_capacity(64 * 1024);
     let mut compressor = Compressor::new(compression(params.sent_by(sender), &setup.knobs), LEVEL);
     let mut frame: Option<(FrameHeader, Vec<u8>)> = None;
     let mut message: Option<Message> = None;
     let mut passthrough = false;
+    // The reference failed the connection with 1009: what the peer sends
+    // after it is not processed (RFC 6455 §7.1.7).
+    let mut discarding = false;
     let mut buf = vec![0u8; 64 * 1024];
     let mut pending = leftover;
     loop {
@@ -203,6 +228,9 @@ where
         } else {
             std::mem::take(&mut pending)
         };
+        if discarding {
+            continue;
+        }
         if passthrough {
             writer.write_all(&data).await?;
             continue;
@@ -236,6 +264,7 @@ where
                             let codec = Codec {
                                 inflater: &mut inflater,
                                 compressor: &mut compressor,
+                                scratch: &mut scratch,
                                 setup: &setup,
                             };
                             match on_frame(h, payload, dir, &mut message, codec) {
@@ -243,7 +272,12 @@ where
                                 Ok(None) => {}
                                 // A message that does not inflate: the
                                 // reference fails the connection by dropping it.
-                                Err(()) => return writer.shutdown().await,
+                                Err(Failure::Drop) => return writer.shutdown().await,
+                                Err(Failure::TooBig) => {
+                                    out.extend_from_slice(&too_big_close(sender).encode());
+                                    discarding = true;
+                                    break;
+                                }
                             }
                         }
                     }
@@ -268,11 +302,59 @@ fn compression(negotiated: DirectionParams, knobs: &Knobs) -> DirectionParams {
     }
 }
 
+/// How the layer fails the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// By dropping it without a close frame, as tungstenite does on a
+    /// broken rule.
+    Drop,
+    /// With 1009: a message inflates past [`MAX_INFLATED`].
+    TooBig,
+}
+
+impl From<InflateError> for Failure {
+    fn from(e: InflateError) -> Failure {
+        match e {
+            InflateError::TooLarge { .. } => Failure::TooBig,
+            InflateError::Corrupt(_) | InflateError::BeyondWindow { .. } => Failure::Drop,
+        }
+    }
+}
+
+/// The close frame that fails the connection with 1009 (RFC 6455 §7.4.1),
+/// as the peer (`sender`) would send it, handed to tungstenite: the message
+/// never reached tungstenite, so it cannot refuse it itself, but it answers
+/// a close frame with one carrying the same code (RFC 6455 §5.5.1), and that
+/// answer is the reference's close frame. Masked when `sender` is a client
+/// (§5.3), as tungstenite requires.
+fn too_big_close(sender: Role) -> Frame {
+    let reason = format!("message inflates past {} MiB", MAX_INFLATED >> 20);
+    Frame::new(
+        Opcode::CLOSE,
+        ClosePayload::new(CloseCode::MESSAGE_TOO_BIG, reason).encode(),
+    )
+    .mask((sender == Role::Client).then(rand::random::<[u8; 4]>))
+}
+
 /// The codec of one direction and what it was set up with.
 struct Codec<'a> {
     inflater: &'a mut Decompressor,
     compressor: &'a mut Compressor,
+    /// `deflate-no-limit`'s inflated pieces.
+    scratch: &'a mut Vec<u8>,
     setup: &'a Setup,
+}
+
+/// `deflate-no-limit`: `scratch` (one inflated piece) joins the message
+/// while it stays within [`MAX_INFLATED`]; past it the message's bytes are
+/// only counted.
+fn keep(m: &mut Message, scratch: &[u8]) {
+    if m.dropped == 0 && m.payload.len() + scratch.len() <= MAX_INFLATED {
+        m.payload.extend_from_slice(scratch);
+    } else {
+        m.dropped += (m.payload.len() + scratch.len()) as u64;
+        m.payload = Vec::new();
+    }
 }
 
 /// One complete frame: the frame to forward, if any; `Err` fails the
@@ -283,10 +365,11 @@ fn on_frame(
     dir: Direction,
     message: &mut Option<Message>,
     codec: Codec<'_>,
-) -> Result<Option<Frame>, ()> {
+) -> Result<Option<Frame>, Failure> {
     let Codec {
         inflater,
         compressor,
+        scratch,
         setup,
     } = codec;
     let knob = |k: Knob| setup.knobs.has(k);
@@ -301,6 +384,7 @@ fn on_frame(
     let m = message.get_or_insert_with(|| Message {
         first: h,
         payload: Vec::new(),
+        dropped: 0,
         // In: the peer's RSV1 (RFC 7692 §6.2). Out: every message is
         // compressed, once compression was negotiated.
         compressed: match dir {
@@ -317,29 +401,48 @@ fn on_frame(
     if dir == Direction::In {
         // RFC 7692 §6.1: RSV1 on the first frame only.
         if !first && h.rsv & RSV1 != 0 && !knob(Knob::AcceptRsv1Continuation) {
-            return Err(());
+            return Err(Failure::Drop);
         }
         if first && knob(Knob::RefuseBfinal) && payload.first().is_some_and(|b| b & 1 == 1) {
-            return Err(());
+            return Err(Failure::Drop);
         }
         if !first && h.fin && payload == [0x00] && knob(Knob::RefuseEmptyDeflateBlock) {
-            return Err(());
+            return Err(Failure::Drop);
         }
     }
+    let unlimited = dir == Direction::In && knob(Knob::DeflateNoLimit);
     match dir {
-        Direction::In => inflater.feed(&payload, &mut m.payload).map_err(|_| ())?,
+        Direction::In if unlimited => {
+            for piece in payload.chunks(UNLIMITED_PIECE) {
+                scratch.clear();
+                inflater.feed(piece, scratch)?;
+                keep(m, scratch);
+            }
+        }
+        Direction::In => inflater.feed(&payload, &mut m.payload)?,
         Direction::Out => m.payload.extend_from_slice(&payload),
     }
     if !h.fin {
         return Ok(None);
     }
-    let Some(m) = message.take() else {
+    let Some(mut m) = message.take() else {
         return Ok(None);
     };
+    let first = m.first;
     let (payload, rsv) = match dir {
+        Direction::In if unlimited => {
+            scratch.clear();
+            inflater.finish(scratch)?;
+            keep(&mut m, scratch);
+            if m.dropped > 0 {
+                // Past what the reference holds: nothing to pass on.
+                return Ok(None);
+            }
+            (m.payload, m.first.rsv & !RSV1)
+        }
         Direction::In => {
             let mut plain = m.payload;
-            inflater.finish(&mut plain).map_err(|_| ())?;
+            inflater.finish(&mut plain)?;
             (plain, m.first.rsv & !RSV1)
         }
         Direction::Out => {
@@ -349,12 +452,15 @@ fn on_frame(
                     *b ^= 1;
                 }
             }
-            (compressor.compress(&plain).map_err(|_| ())?, m.first.rsv | RSV1)
+            (
+                compressor.compress(&plain).map_err(|_| Failure::Drop)?,
+                m.first.rsv | RSV1,
+            )
         }
     };
-    let mut first = m.first;
-    first.fin = true;
-    Ok(Some(frame(first, m.first.opcode, rsv, payload)))
+    let mut header = first;
+    header.fin = true;
+    Ok(Some(frame(header, first.opcode, rsv, payload)))
 }
 
 /// A frame like `h` (its mask key kept) with another opcode, RSV bits and

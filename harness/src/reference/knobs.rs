@@ -120,6 +120,14 @@ pub enum Knob {
     /// `*_no_context_takeover` was negotiated for its messages (RFC 7692
     /// §7.1.1.1, §7.1.1.2).
     KeepContext,
+    /// Inflate compressed messages without a size limit instead of failing
+    /// the connection with 1009 past 16 MiB (RFC 6455 §10.4: an
+    /// implementation "MUST protect" itself against exceeding its limits;
+    /// §7.4.1). The reference cannot hand tungstenite a message it would
+    /// not hold, so one past 16 MiB is inflated to its end in pieces that
+    /// are counted and dropped, and goes unanswered: a peer still busy
+    /// with it.
+    DeflateNoLimit,
 }
 
 impl Knob {
@@ -172,6 +180,7 @@ impl Knob {
                 | Knob::DeflateCorruptEcho
                 | Knob::IgnoreWindowBits
                 | Knob::KeepContext
+                | Knob::DeflateNoLimit
         )
     }
 

@@ -269,7 +269,8 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         | Knob::RefuseBfinal
         | Knob::DeflateCorruptEcho
         | Knob::IgnoreWindowBits
-        | Knob::KeepContext => panic!("{knob:?} is checked in tests/pmd.rs"),
+        | Knob::KeepContext
+        | Knob::DeflateNoLimit => panic!("{knob:?} is checked in tests/pmd.rs"),
     }
 }
 

@@ -344,7 +344,8 @@ impl Decompressor {
             let allowed = match fault {
                 Some((at, _)) if self.produced >= at => break,
                 Some((at, _)) => at - self.produced,
-                None => self.cap - self.produced.min(self.cap) + 1,
+                // (`saturating_add`: a cap of `usize::MAX` is no cap.)
+                None => (self.cap - self.produced.min(self.cap)).saturating_add(1),
             };
             let step = hint.min(allowed);
             if out.capacity() - out.len() < step {
