@@ -68,11 +68,22 @@ struct State {
 struct Keys {
     seen: HashSet<Vec<u8>>,
     connections: usize,
+    /// Agents one of whose connections repeated a key. A client whose
+    /// generator has a short period (Boost.Beast 1.74 repeats keys every
+    /// few connections) sends a fresh key on the case's own connection as
+    /// often as not, so judging that connection alone made the verdict
+    /// depend on which connection the case fell on (`--jobs`, the order of
+    /// the slice). The case fails once the agent has repeated any key.
+    repeated_by: HashSet<String>,
 }
 
 /// At most this many keys are kept (a run makes a few hundred connections
 /// per agent); later ones are still compared, not stored.
 const MAX_KEYS: usize = 100_000;
+
+/// At most this many agents are remembered as repeaters (agent names come
+/// from the network; a run tests a handful).
+const MAX_REPEATING_AGENTS: usize = 1_000;
 
 /// Agents besides the expected ones (`--agent`) that may run cases: each is
 /// reported with every selected case, so a client that makes up a new name
@@ -124,7 +135,10 @@ struct KeySeen {
 }
 
 impl Keys {
-    fn remember(&mut self, req: &Request) -> KeySeen {
+    /// Remembers the key of a connection of `agent` (none for the
+    /// protocol's agent-less requests) and says whether it, or an earlier
+    /// connection of the same agent, repeated a key.
+    fn remember(&mut self, req: &Request, agent: Option<&str>) -> KeySeen {
         let earlier_connections = self.connections;
         self.connections += 1;
         let key = req
@@ -139,8 +153,14 @@ impl Keys {
             }
             repeated
         });
+        let earlier = agent.is_some_and(|a| self.repeated_by.contains(a));
+        if let Some(a) = agent.filter(|_| repeated && !earlier) {
+            if self.repeated_by.len() < MAX_REPEATING_AGENTS {
+                self.repeated_by.insert(a.to_string());
+            }
+        }
         KeySeen {
-            repeated,
+            repeated: repeated || earlier,
             earlier_connections,
         }
     }
@@ -495,8 +515,9 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
     if Page::is_request_for(&req) {
         return Ok(shared.page.serve(&mut stream).await?);
     }
-    let key = shared.state().keys.remember(&req);
     let (path, params) = query_params(&req.target);
+    let agent = params.get("agent").map(|raw| agent_name(raw));
+    let key = shared.state().keys.remember(&req, agent.as_deref());
     let index_of = |params: &BTreeMap<String, String>| -> Result<&Case, String> {
         if let Some(id) = params.get("casetuple") {
             return shared
@@ -676,6 +697,23 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Boost.Beast 1.74's pattern: a key repeated on an earlier connection,
+    /// a fresh one on the case's own. The agent that repeated fails from
+    /// then on; another agent of the same run does not.
+    #[test]
+    fn a_repeated_key_marks_its_agent_for_the_rest_of_the_run() {
+        let mut keys = Keys::default();
+        let req = |key: &str| Request::websocket("h", "/", key);
+        let mut seen = |key: &str, agent: &str| keys.remember(&req(key), Some(agent)).repeated;
+        assert!(!seen("a1", "a"));
+        assert!(!seen("b1", "b"));
+        assert!(seen("a1", "a"), "the repeat itself");
+        assert!(seen("a2", "a"), "a fresh key after a repeat");
+        assert!(!seen("b2", "b"), "another agent's record is its own");
+        let first = keys.remember(&req("c1"), None);
+        assert!(!first.repeated && first.earlier_connections == 5);
+    }
 
     #[test]
     fn query_parsing() {
