@@ -41,7 +41,7 @@ async fn reference_server_over_tls_gets_the_same_verdicts() {
         ..server_run(selection(&[], &["12.*", "13.*"]))
     })
     .await;
-    assert_same_verdicts_over_tls(&run, 349, "server/wsconform-reference.json");
+    assert_same_verdicts_over_tls(&run, 350, "server/wsconform-reference.json");
 }
 
 /// Every case against the reference client, with the fuzzing server on TLS.
@@ -50,7 +50,7 @@ async fn reference_client_over_tls_gets_the_same_verdicts() {
     let mut run = client_run([], selection(&[], &["12.*", "13.*"]));
     run.tls = Some(identity());
     let run = run_client(run).await;
-    assert_same_verdicts_over_tls(&run, 332, "client/wsconform-reference.json");
+    assert_same_verdicts_over_tls(&run, 333, "client/wsconform-reference.json");
 }
 
 /// Cases still fail over TLS: `never-pong` fails exactly the pong cases of
