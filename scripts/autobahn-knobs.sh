@@ -42,11 +42,14 @@ declare -A CASES=(
   # no context takeover; small, medium and large messages.
   [ignore-window-bits]='13.3.1,13.3.9,13.3.17'
   [keep-context]='13.2.1,13.2.9,13.2.17'
+  # 13.4's and 13.6's offers ask for server_max_window_bits=15; the knob
+  # accepts them without it (Autobahn's client accepts any response).
+  [omit-server-window-bits]='13.4.1,13.4.9,13.4.17,13.6.1,13.6.9,13.6.17'
 )
 # Knobs of the reference server's opening-handshake answer: no client mode.
-declare -A SERVER_ONLY=([http10-response]=1 [upgrade-list]=1)
+declare -A SERVER_ONLY=([http10-response]=1 [upgrade-list]=1 [omit-server-window-bits]=1)
 KNOBS=("$@")
-[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first invalid-utf8-echo http10-response upgrade-list deflate-corrupt-echo ignore-window-bits keep-context)
+[ ${#KNOBS[@]} -gt 0 ] || KNOBS=(invalid-close-code invalid-close-reason long-close non-minimal-length late-echo batched-reads pong-first invalid-utf8-echo http10-response upgrade-list deflate-corrupt-echo ignore-window-bits keep-context omit-server-window-bits)
 
 log() { echo "[autobahn-knobs] $*"; }
 

@@ -17,7 +17,7 @@ pub use corpus::Corpus;
 pub use model::{
     bomb_frames, message_frames, Behavior, BehaviorClose, Case, ClientOffer, Deflate, DeflateAccept,
     DeflateOffer, Event, ExpectedClose, FrameSpec, Handshake, HandshakeExpect, HeaderEdit, Judge, Masking,
-    RequestEdits, Requirement, ResponseEdits, RfcRef, Step, Write,
+    RequestEdits, Requirement, ResponseEdits, ResponseRules, RfcRef, Step, Write,
 };
 pub use payload::{Bytes, Payload};
 pub use select::{select, SelectError, Selection, Shard};

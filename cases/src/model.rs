@@ -59,6 +59,31 @@ pub struct Deflate {
     /// offers (in its order); the first acceptance is the response. None
     /// accepting: compression is declined.
     pub accept: Vec<DeflateAccept>,
+    /// Testing servers: what a well-formed response must also satisfy.
+    #[serde(default)]
+    pub response: ResponseRules,
+}
+
+/// How the harness, testing a server, judges a well-formed
+/// `Sec-WebSocket-Extensions` response against its offers. A malformed one
+/// (an unknown or duplicated parameter, a bad value, two elements) fails
+/// the handshake under either rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseRules {
+    /// RFC 7692 §7.1: the response must answer an offer (parameters the
+    /// offer asked for echoed, window bits no larger than offered, no
+    /// `client_max_window_bits` unasked); otherwise the handshake fails and
+    /// the case is FAILED. The `pmd.*` cases, which test these rules.
+    #[default]
+    AnswersAnOffer,
+    /// Autobahn's client (`case/case12_x_x.py` `init`:
+    /// `PerMessageDeflateResponseAccept` for any response): the response's
+    /// own parameters are used (absent window bits as 15) and a broken §7.1
+    /// rule is only reported, so the 12.x/13.x cases keep judging the
+    /// compressed echo, as Autobahn's do. The rules themselves are the
+    /// `pmd.server.*` cases'.
+    AsAutobahn,
 }
 
 /// What an offer asks of the server (Autobahn's `PerMessageDeflateOffer`

@@ -246,6 +246,11 @@ pub struct DeflateFacts {
     pub response: String,
     /// What each direction agreed to (absent window bits as 15).
     pub params: wsconform_wire::deflate::Params,
+    /// Testing a server under Autobahn's rule (`ResponseRules::AsAutobahn`):
+    /// the RFC 7692 §7.1 rule the accepted response breaks, reported and
+    /// not judged (the `pmd.server.*` cases judge it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_breaks: Option<String>,
 }
 
 /// Autobahn's `trafficStats` of a permessage-deflate case: data messages

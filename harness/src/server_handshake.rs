@@ -160,6 +160,7 @@ pub fn accept_deflate(req: &Request, policies: &[deflate::AcceptPolicy]) -> Opti
     Some(DeflateFacts {
         response: response.to_string(),
         params: response.params(),
+        response_breaks: None,
     })
 }
 

@@ -520,6 +520,7 @@ mod tests {
         outcome.deflate = Some(crate::record::DeflateFacts {
             response: "permessage-deflate".into(),
             params: Default::default(),
+            response_breaks: None,
         });
         react(&mut outcome);
         judge(&case, &outcome, &Expectations::of(&case), Role::Client)

@@ -41,7 +41,7 @@ async fn reference_server_over_tls_gets_the_same_verdicts() {
         ..server_run(selection(&[], &["12.*", "13.*"]))
     })
     .await;
-    assert_same_verdicts_over_tls(&run, 350, "server/wsconform-reference.json");
+    assert_same_verdicts_over_tls(&run, 351, "server/wsconform-reference.json");
 }
 
 /// Every case against the reference client, with the fuzzing server on TLS.

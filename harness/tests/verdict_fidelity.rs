@@ -211,6 +211,17 @@ async fn deflate_corrupt_echo_client() {
     client_agrees(Knob::DeflateCorruptEcho).await;
 }
 
+/// A server that accepts 13.4's and 13.6's `server_max_window_bits=15`
+/// offers without echoing the parameter (Faye, aiohttp and Beast do): the
+/// real Autobahn accepts any response and judges the echoes, OK; so does
+/// wsconform on 12.x/13.x (`ResponseRules::AsAutobahn`, docs/verdict-rules.md
+/// P2), which failed every one of these cases before. The omission itself is
+/// `pmd.server.window-bits-echoed`'s (tests/pmd.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn omit_server_window_bits_server() {
+    server_agrees(Knob::OmitServerWindowBits).await;
+}
+
 /// A peer whose back-references leave the negotiated window (13.3.x: 9-bit
 /// windows) or reach into the previous message under no context takeover
 /// (13.2.x): the real Autobahn's verdicts, recorded on the same knobs, are

@@ -35,8 +35,9 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use wsconform_wire::deflate::{
-    choose, encode_extensions, parse_extensions, validate_response_headers, AcceptPolicy, Compressor,
-    Decompressor, DirectionParams, InflateError, NegotiationError, Offer, Params, Response, WindowBits,
+    accept_response_headers, choose, encode_extensions, parse_extensions, validate_response_headers,
+    AcceptPolicy, Compressor, Decompressor, DirectionParams, InflateError, NegotiationError, Offer, Params,
+    Response, WindowBits,
 };
 use wsconform_wire::testkit::Puff;
 
@@ -976,6 +977,38 @@ fn response_errors() {
     assert_eq!(validate_response_headers(&[plain], [&b"x-other"[..]]), Ok(None));
     assert_eq!(
         validate_response_headers(&[], [&b"permessage-deflate"[..]]),
+        Err(NotOffered)
+    );
+    // Autobahn's rule (12.x/13.x): a well-formed response is used as it is,
+    // the broken §7.1 rule only reported; a malformed one still refused.
+    let omitted = [&b"permessage-deflate; client_no_context_takeover"[..]];
+    let smwb15 = Offer::autobahn(false, WindowBits::new(15));
+    assert_eq!(
+        validate_response_headers(&[smwb15], omitted),
+        Err(MissingServerMaxWindowBits { offered: wb(15) })
+    );
+    assert_eq!(
+        accept_response_headers(&[smwb15], omitted),
+        Ok(Some((
+            Params {
+                server: dir(15, false),
+                client: dir(15, true)
+            },
+            Some(MissingServerMaxWindowBits { offered: wb(15) })
+        )))
+    );
+    assert_eq!(
+        accept_response_headers(&[smwb15, plain], omitted).map(|p| p.map(|(_, broken)| broken)),
+        Ok(Some(None)),
+        "it answers the second offer"
+    );
+    assert_eq!(
+        accept_response_headers(&[plain], [&b"permessage-deflate; x=1"[..]]),
+        Err(UnknownParameter("x".into()))
+    );
+    assert_eq!(accept_response_headers(&[plain], [&b"x-other"[..]]), Ok(None));
+    assert_eq!(
+        accept_response_headers(&[], [&b"permessage-deflate"[..]]),
         Err(NotOffered)
     );
 }

@@ -6,7 +6,9 @@
 //! accept rules on the JSON corpus. Both over the same 18 message profiles.
 
 use crate::build::{case, rfc};
-use crate::model::{Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, Judge, Requirement, Step};
+use crate::model::{
+    Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, Judge, Requirement, ResponseRules, Step,
+};
 use crate::Corpus;
 use wsconform_wire::deflate::WindowBits;
 
@@ -138,6 +140,7 @@ pub fn cases() -> Vec<Case> {
                 Deflate {
                     offers: vec![offer(false, 0)],
                     accept: vec![accept(false, 0)],
+                    response: ResponseRules::AsAutobahn,
                 },
             ));
         }
@@ -150,6 +153,7 @@ pub fn cases() -> Vec<Case> {
         let deflate = Deflate {
             offers: offers.iter().map(|&(n, b)| offer(n, b)).collect(),
             accept: accepts.iter().map(|&(n, b)| accept(n, b)).collect(),
+            response: ResponseRules::AsAutobahn,
         };
         for (i, &profile) in MSG_SIZES.iter().enumerate() {
             out.push(deflate_case(

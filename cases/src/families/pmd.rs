@@ -67,7 +67,7 @@ use wsconform_wire::{CloseCode, Opcode, Role};
 use crate::build::{case, got_text, rfc};
 use crate::model::{
     Case, ClientOffer, Deflate, DeflateAccept, DeflateOffer, ExpectedClose, FrameSpec, Handshake,
-    HandshakeExpect, HeaderEdit, Judge, RequestEdits, Requirement, ResponseEdits, Step,
+    HandshakeExpect, HeaderEdit, Judge, RequestEdits, Requirement, ResponseEdits, ResponseRules, Step,
 };
 use crate::payload::Payload;
 use crate::Corpus;
@@ -110,6 +110,7 @@ fn default_deflate() -> Deflate {
             client_no_context_takeover: false,
             client_max_window_bits: None,
         }],
+        response: ResponseRules::AnswersAnOffer,
     }
 }
 
@@ -266,6 +267,7 @@ fn server_case(
     c.deflate = Some(Deflate {
         offers,
         accept: Vec::new(),
+        response: ResponseRules::AnswersAnOffer,
     });
     if let Some(raw) = raw {
         c = c.shake(Handshake {
@@ -325,6 +327,17 @@ fn server_cases() -> Vec<Case> {
             vec![bare_offer(false)],
             None,
         ),
+        server_case(
+            "window-bits-echoed",
+            "RFC 7692 §7.1.2.1",
+            "Offer server_max_window_bits=15 (13.4's offer): a server that accepts it includes server_max_window_bits with the same or a smaller value.",
+            vec![DeflateOffer {
+                server_max_window_bits: WindowBits::new(15),
+                ..autobahns
+            }],
+            None,
+        )
+        .note("RFC 7692 §7.1.2.1 states it as what accepting is (\"A server accepts an extension negotiation offer with this parameter by including the server_max_window_bits extension parameter in the extension negotiation response\"), with no keyword of its own; clients that hold servers to it refuse the response (Python websockets 17.4: \"Expected server_max_window_bits\"). Autobahn's 13.4.x/13.6.x make this offer and accept any response; here they do too (they judge the echo) and report the omission."),
         server_case(
             "offer-server-window-16",
             "RFC 7692 §7.1.2.1",
@@ -449,6 +462,7 @@ fn window_cases() -> Vec<Case> {
             client: ClientOffer::Autobahns,
         }],
         accept: Vec::new(),
+        response: ResponseRules::AnswersAnOffer,
     };
     let accept = |client_no_context_takeover, bits| Deflate {
         offers: Vec::new(),
@@ -456,6 +470,7 @@ fn window_cases() -> Vec<Case> {
             client_no_context_takeover,
             client_max_window_bits: WindowBits::new(bits),
         }],
+        response: ResponseRules::AnswersAnOffer,
     };
     vec![
         window_case(
@@ -576,6 +591,7 @@ mod tests {
                 "pmd.server.rsv1-ping",
                 "pmd.server.unnegotiated",
                 "pmd.server.unoffered-client-window",
+                "pmd.server.window-bits-echoed",
                 "pmd.server.window-bits-honoured",
             ]
         );

@@ -59,6 +59,10 @@ pub fn answer_offers(req: &Request, knobs: &Knobs) -> Option<DeflateFacts> {
                 value: Some("15".into()),
             });
         }
+        if knobs.has(Knob::OmitServerWindowBits) {
+            e.params
+                .retain(|p| !(p.name == "server_max_window_bits" && p.value.as_deref() == Some("15")));
+        }
         if knobs.has(Knob::UndefinedDeflateParam) {
             e.params.push(ExtensionParam {
                 name: "x-wsconform-undefined".into(),
@@ -69,6 +73,7 @@ pub fn answer_offers(req: &Request, knobs: &Knobs) -> Option<DeflateFacts> {
     Some(DeflateFacts {
         response: encode_extensions(&answer),
         params,
+        response_breaks: None,
     })
 }
 

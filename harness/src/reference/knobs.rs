@@ -83,6 +83,11 @@ pub enum Knob {
     /// Server only: put `client_max_window_bits=15` in its response whether
     /// or not the offer had the parameter (RFC 7692 §7.1.2.2: "MUST NOT").
     UnofferedClientWindow,
+    /// Server only: leave `server_max_window_bits=15` out of its response
+    /// when the accepted offer asked for it (RFC 7692 §7.1.2.1: the server
+    /// accepts such an offer by including it), as Faye, aiohttp and Beast
+    /// do (docs/compliance-findings.md).
+    OmitServerWindowBits,
     /// Server only: take window bits outside 8..15 in an offer as 15 instead
     /// of declining the offer (RFC 7692 §5, §7.1.2).
     LaxOfferWindowBits,
@@ -169,6 +174,7 @@ impl Knob {
             Knob::UndefinedDeflateParam
                 | Knob::AcceptEveryOffer
                 | Knob::UnofferedClientWindow
+                | Knob::OmitServerWindowBits
                 | Knob::LaxOfferWindowBits
                 | Knob::LaxDeflateResponse
                 | Knob::RequireClientWindowBits

@@ -435,8 +435,12 @@ impl<'a> Case<'a> {
         let response = at(self.0, &["outcome", "deflate", "response"])?.as_str()?;
         let (out, inc) = self.compression_ratios()?;
         let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.3}"));
+        let breaks = at(self.0, &["outcome", "deflate", "response_breaks"])
+            .and_then(Value::as_str)
+            .map(|b| format!(" (accepted as Autobahn does, though {b})"))
+            .unwrap_or_default();
         Some(format!(
-            "{response}; sent {} → {} bytes (ratio {}), received {} → {} bytes (ratio {})",
+            "{response}{breaks}; sent {} → {} bytes (ratio {}), received {} → {} bytes (ratio {})",
             self.traffic("outgoing_octets_app_level"),
             self.traffic("outgoing_octets_websocket_level"),
             ratio(out),

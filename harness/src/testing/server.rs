@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wsconform_cases::{Case, HandshakeExpect, Write};
+use wsconform_cases::{Case, HandshakeExpect, ResponseRules, Write};
 use wsconform_wire::deflate::{self, Offer};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
 use wsconform_wire::Frame;
@@ -237,11 +237,18 @@ async fn open(
             .map_err(|e| refused(format!("handshake rejected: {e}"), &head, None))?;
     }
     // RFC 7692 §5, §7.1: the client checks the accepted element against
-    // its offers and fails the connection on any broken rule.
-    let params =
-        deflate::validate_response_headers(&offers, response.headers.all("Sec-WebSocket-Extensions"))
-            .map_err(|e| refused(format!("handshake rejected: {e}"), &head, None))?;
-    let deflate = params.map(|params| DeflateFacts {
+    // its offers and fails the connection on any broken rule; under
+    // Autobahn's rule (12.x/13.x) only a malformed element does.
+    let values = response.headers.all("Sec-WebSocket-Extensions");
+    let rules = case.deflate.as_ref().map(|d| d.response).unwrap_or_default();
+    let checked = match rules {
+        ResponseRules::AnswersAnOffer => {
+            deflate::validate_response_headers(&offers, values).map(|p| p.map(|params| (params, None)))
+        }
+        ResponseRules::AsAutobahn => deflate::accept_response_headers(&offers, values),
+    }
+    .map_err(|e| refused(format!("handshake rejected: {e}"), &head, None))?;
+    let deflate = checked.map(|(params, broken)| DeflateFacts {
         response: response
             .headers
             .all("Sec-WebSocket-Extensions")
@@ -249,6 +256,7 @@ async fn open(
             .collect::<Vec<_>>()
             .join(", "),
         params,
+        response_breaks: broken.map(|e| e.to_string()),
     });
     Ok(Opened {
         stream,

@@ -259,6 +259,7 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
         Knob::UndefinedDeflateParam
         | Knob::AcceptEveryOffer
         | Knob::UnofferedClientWindow
+        | Knob::OmitServerWindowBits
         | Knob::LaxOfferWindowBits
         | Knob::LaxDeflateResponse
         | Knob::RequireClientWindowBits

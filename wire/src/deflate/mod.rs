@@ -30,6 +30,6 @@ pub use header::{
     encode_extensions, parse_extension_headers, parse_extensions, Extension, ExtensionParam, ExtensionsError,
 };
 pub use negotiate::{
-    choose, validate_response_headers, AcceptPolicy, DirectionParams, NegotiationError, Offer, Params,
-    Response, WindowBits, EXTENSION_NAME,
+    accept_response_headers, choose, validate_response_headers, AcceptPolicy, DirectionParams,
+    NegotiationError, Offer, Params, Response, WindowBits, EXTENSION_NAME,
 };

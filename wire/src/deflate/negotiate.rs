@@ -92,12 +92,12 @@ pub enum NegotiationError {
     ServerWindowAboveOffer { offered: WindowBits, got: WindowBits },
     #[error(
         "offer had server_max_window_bits={offered}, the response has none \
-         (RFC 7692 §7.1.2.1: an accepting server MUST include it)"
+         (RFC 7692 §7.1.2.1: a server accepts the offer by including it)"
     )]
     MissingServerMaxWindowBits { offered: WindowBits },
     #[error(
         "offer had server_no_context_takeover, the response has not \
-         (RFC 7692 §7.1.1.1: an accepting server MUST include it)"
+         (RFC 7692 §7.1.1.1: a server accepts the offer by including it)"
     )]
     MissingServerNoContextTakeover,
     #[error("response accepts permessage-deflate more than once (RFC 7692 §5, RFC 6455 §9.1)")]
@@ -478,6 +478,32 @@ pub fn validate_response_headers<'a>(
     // No offer at all: the server accepted something never offered
     // (RFC 6455 §9.1, also the handshake check's); reported here too.
     Err(first_err.unwrap_or(NegotiationError::NotOffered))
+}
+
+/// Autobahn's client rule (`case/case12_x_x.py` `init` accepts any
+/// `PerMessageDeflateResponse`): a well-formed response is used as it is,
+/// its own parameters (absent window bits as 15) binding both ends, even
+/// where it answers none of `offers`. `Err` only for a malformed response
+/// (what [`Response::find_in`] refuses) or when nothing was offered. With
+/// the parameters comes the §7.1 rule the response breaks, if any (what
+/// [`validate_response_headers`] would have refused), to be reported.
+pub fn accept_response_headers<'a>(
+    offers: &[Offer],
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Option<(Params, Option<NegotiationError>)>, NegotiationError> {
+    let Some(response) = Response::find_in(values)? else {
+        return Ok(None);
+    };
+    let Some(first) = offers.first() else {
+        return Err(NegotiationError::NotOffered);
+    };
+    let answers_one = offers.iter().any(|offer| response.validate(offer).is_ok());
+    let broken = if answers_one {
+        None
+    } else {
+        response.validate(first).err()
+    };
+    Ok(Some((response.params(), broken)))
 }
 
 /// How a server answers offers, after Autobahn's accept functions (cases
