@@ -148,6 +148,16 @@ pub fn check(model: &Model, r: &Reaction) -> Option<Finding> {
         for p in pongs {
             let answers = |list: &[Vec<u8>]| list.iter().any(|ping| same(p, ping));
             if answers(&model.pings_after) && !answers(&model.pings) {
+                // Bad UTF-8 first, and the peer did fail with 1007 after
+                // the pong: a late check, not an accepted violation.
+                let utf8 = matches!(&model.end, End::Fail { codes, .. } if codes.first() == Some(&CloseCode::INVALID_PAYLOAD));
+                if utf8 && r.close.as_ref().copied().flatten() == Some(CloseCode::INVALID_PAYLOAD) {
+                    return finding(
+                        FindingClass::LateUtf8Check,
+                        "RFC 6455 §8.1",
+                        format!("NON-STRICT: the peer answered a ping sent after the text that is not UTF-8, then failed the connection with 1007 ({fail_why})"),
+                    );
+                }
                 return finding(
                     FindingClass::AcceptedViolation,
                     "RFC 6455 §7.1.7",

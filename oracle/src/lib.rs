@@ -50,6 +50,13 @@ pub enum FindingClass {
     MissingPong,
     /// The peer did not react within the case's timers.
     Hang,
+    /// NON-STRICT, not a violation: the peer answered a ping sent after a
+    /// text message that is not UTF-8, then failed the connection with 1007
+    /// as it should. It checks UTF-8 later than the frame that broke it
+    /// (RFC 6455 §8.1 fixes no point), the lateness Autobahn grades
+    /// NON-STRICT in its 6.4.x cases. Reported apart; never a finding that
+    /// fails a run.
+    LateUtf8Check,
     /// The client process under test ended before its run was over
     /// (`--spawn`, or the reference client's driver stopped): the script it
     /// was running is the reproducer.
@@ -71,7 +78,14 @@ impl FindingClass {
             FindingClass::MissingPong => "missing-pong",
             FindingClass::Hang => "hang",
             FindingClass::Crash => "crash",
+            FindingClass::LateUtf8Check => "late-utf8-check",
         }
+    }
+
+    /// A lax but allowed reading of the RFC (Autobahn's NON-STRICT): shown,
+    /// saved with its reproducer, but not counted as a finding.
+    pub fn is_non_strict(self) -> bool {
+        matches!(self, FindingClass::LateUtf8Check)
     }
 
     /// Classes about how the connection ended (`behaviorClose`).

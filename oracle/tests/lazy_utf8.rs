@@ -5,7 +5,7 @@
 //! from docs/fuzz-findings/ that the oracle had wrongly reported.
 
 use wsconform_cases::{FrameSpec, Payload, Step, Write};
-use wsconform_oracle::check::{check, Reaction, Timers};
+use wsconform_oracle::check::{check, Digest, Reaction, Timers};
 use wsconform_oracle::model::Model;
 use wsconform_oracle::FindingClass;
 use wsconform_wire::{CloseCode, Opcode, Role};
@@ -57,5 +57,38 @@ fn an_invalid_close_after_lazy_utf8_allows_1002() {
     assert_eq!(check(&model, &closed_with(1002, false)), None);
     assert_eq!(check(&model, &closed_with(1007, false)), None);
     let accepted = check(&model, &closed_with(1000, false)).expect("1000 accepts the bad close");
+    assert_eq!(accepted.class, FindingClass::AcceptedViolation, "{accepted}");
+}
+
+fn pong_then_closed_with(ping: &[u8], code: u16) -> Reaction {
+    Reaction {
+        pongs: vec![Digest::of(ping)],
+        ..closed_with(code, false)
+    }
+}
+
+/// `accepted-violation-f71d38a9652a0661` (Python `websockets`): a whole text
+/// message `E2` (a code point cut short), then a ping. Answering the ping
+/// and then failing with 1007 is a late UTF-8 check, NON-STRICT (not
+/// counted); answering it and closing with anything else accepts the
+/// violation.
+#[test]
+fn a_pong_before_the_1007_is_a_late_utf8_check() {
+    let steps = [
+        frame(Opcode::TEXT, b"\xe2", true),
+        frame(Opcode::PING, b"p", true),
+    ];
+    let model = Model::of(&steps, Role::Client);
+    let late =
+        check(&model, &pong_then_closed_with(b"p", 1007)).expect("a pong after the bad text is reported");
+    assert_eq!(late.class, FindingClass::LateUtf8Check, "{late}");
+    assert!(late.class.is_non_strict());
+    let accepted = check(&model, &pong_then_closed_with(b"p", 1000)).expect("1000 accepts the bad text");
+    assert_eq!(accepted.class, FindingClass::AcceptedViolation, "{accepted}");
+    assert!(!accepted.class.is_non_strict());
+    // Not a UTF-8 violation first (a reserved opcode): the pong is accepting it.
+    let steps = [frame(Opcode(3), b"", true), frame(Opcode::PING, b"p", true)];
+    let model = Model::of(&steps, Role::Client);
+    let accepted = check(&model, &pong_then_closed_with(b"p", 1007)).expect("a pong after a 1002 violation");
     assert_eq!(accepted.class, FindingClass::AcceptedViolation, "{accepted}");
 }

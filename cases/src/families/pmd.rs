@@ -337,7 +337,7 @@ fn server_cases() -> Vec<Case> {
             }],
             None,
         )
-        .note("RFC 7692 §7.1.2.1 states it as what accepting is (\"A server accepts an extension negotiation offer with this parameter by including the server_max_window_bits extension parameter in the extension negotiation response\"), with no keyword of its own; clients that hold servers to it refuse the response (Python websockets 17.4: \"Expected server_max_window_bits\"). Autobahn's 13.4.x/13.6.x make this offer and accept any response; here they do too (they judge the echo) and report the omission."),
+        .note("RFC 7692 §7.1.2.1 states it as what accepting is (\"A server accepts an extension negotiation offer with this parameter by including the server_max_window_bits extension parameter in the extension negotiation response\"), with no keyword of its own; clients that hold servers to it refuse the response (Python websockets 17.4: \"expected server_max_window_bits\"). Autobahn's 13.4.x/13.6.x make this offer and accept any response; here they do too (they judge the echo) and report the omission."),
         server_case(
             "offer-server-window-16",
             "RFC 7692 §7.1.2.1",

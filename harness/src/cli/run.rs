@@ -65,7 +65,12 @@ pub async fn fuzz(config: wsconform::fuzz::campaign::FuzzConfig, quiet: bool) ->
     );
     for (class, n) in &summary.by_class {
         let first = summary.first_seen.get(class).map_or(0.0, |d| d.as_secs_f64());
-        text += &format!("  {class}: {n} (first after {first:.1} s)\n");
+        let lax = if class.is_non_strict() {
+            " NON-STRICT, not counted"
+        } else {
+            ""
+        };
+        text += &format!("  {class}: {n} (first after {first:.1} s){lax}\n");
     }
     for (class, n) in &summary.unconfirmed {
         text += &format!("  unconfirmed (not counted: the same script did not do it again): {class}: {n}\n");

@@ -106,8 +106,14 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Confirmed findings, the NON-STRICT classes not counted: what makes
+    /// `wsconform fuzz` exit 1.
     pub fn findings(&self) -> u64 {
-        self.by_class.values().sum()
+        self.by_class
+            .iter()
+            .filter(|(class, _)| !class.is_non_strict())
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -441,7 +447,12 @@ pub async fn run(
                     .or_insert_with(|| started.elapsed());
                 if !firsts.contains_key(&f.class) {
                     progress.line(&format!(
-                        "finding #{} after {:.1} s (iteration {n}): {f}",
+                        "{} #{} after {:.1} s (iteration {n}): {f}",
+                        if f.class.is_non_strict() {
+                            "non-strict (not counted)"
+                        } else {
+                            "finding"
+                        },
                         firsts.len() + 1,
                         started.elapsed().as_secs_f64()
                     ));

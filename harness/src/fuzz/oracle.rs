@@ -125,13 +125,20 @@ fn data_after_close(outcome: &Outcome) -> Option<String> {
 }
 
 /// The catalog verdict of a `Judge::Rfc` case: OK when the oracle finds
-/// nothing, FAILED with the finding otherwise.
+/// nothing, NON-STRICT for a lax but allowed reaction
+/// (`FindingClass::is_non_strict`), FAILED with the finding otherwise.
 pub fn verdict(case: &Case, outcome: &Outcome, harness: Role) -> Verdict {
     match check(case, outcome, harness) {
         None => Verdict {
             behavior: Behavior::Ok,
             behavior_close: BehaviorClose::Ok,
             result: "The peer's reactions are among those RFC 6455 allows for this script.".into(),
+            result_close: "Connection was properly closed".into(),
+        },
+        Some(f) if f.class.is_non_strict() => Verdict {
+            behavior: Behavior::NonStrict,
+            behavior_close: BehaviorClose::Ok,
+            result: f.to_string(),
             result_close: "Connection was properly closed".into(),
         },
         Some(f) => Verdict {
