@@ -463,7 +463,7 @@ fn judge_handshake(expect: Option<&HandshakeExpect>, answer: &HandshakeAnswer) -
         (_, A::ClientKeptOpen { ms }) => failed_client(format!("it kept the connection open for {ms} ms")),
         (_, A::KeyRepeated) => (
             Behavior::Failed,
-            "The client repeated a Sec-WebSocket-Key in this run, on this connection or an earlier one of the same agent (RFC 6455 §4.1: a new random nonce for each connection).".into(),
+            "The client repeated a Sec-WebSocket-Key in this run, on this connection or another one of the same agent (RFC 6455 §4.1: a new random nonce for each connection).".into(),
         ),
         (_, A::NoEarlierKey) => (
             Behavior::Informational,

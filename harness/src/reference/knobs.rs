@@ -41,6 +41,11 @@ pub enum Knob {
     WrongAccept,
     /// Client only: send the same Sec-WebSocket-Key on every connection (§4.1).
     FixedKey,
+    /// Client only: a fresh Sec-WebSocket-Key on every case's connection,
+    /// one fixed key on the others (`/getCaseCount`, `/updateReports`), so
+    /// the repeat comes after `hs.client.fresh-key` ran (§4.1): the case
+    /// must fail whenever in the run the repeat happens.
+    RepeatKeyOutsideCases,
     /// Server only: answer the upgrade with `HTTP/1.0 101` (§4.2.2 sends
     /// HTTP/1.1's status line; Autobahn's client refuses any other version).
     Http10Response,
@@ -144,6 +149,7 @@ impl Knob {
             Knob::LaxHandshake
                 | Knob::WrongAccept
                 | Knob::FixedKey
+                | Knob::RepeatKeyOutsideCases
                 | Knob::Http10Response
                 | Knob::UpgradeList
         )

@@ -333,14 +333,33 @@ impl FuzzingServer {
 
     /// `agent`'s results in case order; cases it never ran get a FAILED
     /// result that says so, so a crashed or hung client shows per case.
+    ///
+    /// `hs.client.fresh-key` is judged again here, over the whole run: an
+    /// agent that repeated a key on any connection, even one after the
+    /// case's own, fails it, so the verdict does not depend on when the case
+    /// ran (`--jobs`, the order of a slice).
     pub fn results(&self, agent: &str, why_missing: &str) -> Vec<CaseResult> {
         let state = self.shared.state();
         let ran = state.results.get(agent);
+        let repeated = state.keys.repeated_by.contains(agent);
         self.shared
             .config
             .cases
             .iter()
             .map(|case| match ran.and_then(|r| r.get(&case.id)) {
+                Some(r)
+                    if repeated
+                        && matches!(
+                            case.handshake.as_ref().map(|h| &h.expect),
+                            Some(HandshakeExpect::FreshKey)
+                        )
+                        && r.outcome.handshake_answer != Some(HandshakeAnswer::KeyRepeated) =>
+                {
+                    let mut r = r.clone();
+                    r.outcome.handshake_answer = Some(HandshakeAnswer::KeyRepeated);
+                    r.verdict = judge(case, &r.outcome, &Expectations::of(case), Role::Server);
+                    r
+                }
                 Some(r) => r.clone(),
                 None => {
                     let outcome = Outcome::setup_failed(SystemTime::now(), why_missing.to_string(), false);

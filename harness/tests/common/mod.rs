@@ -238,7 +238,7 @@ pub fn knob_breaks(knob: Knob, case: &Case, good: &BTreeMap<String, Value>) -> b
             _ => false,
         },
         Knob::WrongAccept | Knob::Http10Response | Knob::UpgradeList => connects,
-        Knob::FixedKey => expect == Some(&HandshakeExpect::FreshKey),
+        Knob::FixedKey | Knob::RepeatKeyOutsideCases => expect == Some(&HandshakeExpect::FreshKey),
         // A frame masked the wrong way for the harness's role (the peer's peer).
         Knob::LaxMasking => case
             .peer
