@@ -147,7 +147,7 @@ pub fn check(model: &Model, r: &Reaction) -> Option<Finding> {
     if fail {
         for p in pongs {
             let answers = |list: &[Vec<u8>]| list.iter().any(|ping| same(p, ping));
-            if answers(&model.pings_after) && !answers(&model.pings) {
+            if answers(&model.pings_after) && !answers(&model.pings) && !answers(&model.pings_lazy) {
                 // Bad UTF-8 first, and the peer did fail with 1007 after
                 // the pong: a late check, not an accepted violation.
                 let utf8 = matches!(&model.end, End::Fail { codes, .. } if codes.first() == Some(&CloseCode::INVALID_PAYLOAD));

@@ -59,6 +59,12 @@ pub struct Model {
     /// Ping payloads after a violation: answering one means the peer went
     /// on processing (RFC 6455 §7.1.7).
     pub pings_after: Vec<Vec<u8>>,
+    /// Ping payloads sent while a peer that checks UTF-8 only at a
+    /// message's end may still be waiting for it (after a fragment that
+    /// broke UTF-8, before the message ended or another violation): such a
+    /// peer answers them. A pong with one of these payloads is not taken
+    /// for the answer to a later ping with the same payload.
+    pub pings_lazy: Vec<Vec<u8>>,
     /// Codes of the harness's close frames after a violation: a peer that
     /// answers one of them went on processing.
     pub closes_after: Vec<CloseCode>,
@@ -169,6 +175,7 @@ impl Model {
                 messages: Vec::new(),
                 pings: Vec::new(),
                 pings_after: Vec::new(),
+                pings_lazy: Vec::new(),
                 closes_after: Vec::new(),
                 end: End::Open,
                 order: Vec::new(),
@@ -333,6 +340,8 @@ impl Builder {
                 if !self.done {
                     self.model.pings.push(payload);
                     self.model.order.push(Kind::Ping);
+                } else if self.lazy_utf8 {
+                    self.model.pings_lazy.push(payload);
                 }
             }
             Opcode::PONG => {}

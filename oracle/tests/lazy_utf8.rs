@@ -92,3 +92,32 @@ fn a_pong_before_the_1007_is_a_late_utf8_check() {
     let accepted = check(&model, &pong_then_closed_with(b"p", 1007)).expect("a pong after a 1002 violation");
     assert_eq!(accepted.class, FindingClass::AcceptedViolation, "{accepted}");
 }
+
+/// `accepted-violation-d75aa153699cc681` (Node `ws`, eighth session): a
+/// text fragment `BF` (not UTF-8, message unfinished), an empty ping, a
+/// binary fragment inside the text message (RFC 6455 §5.4: 1002), another
+/// empty ping. `ws` checks UTF-8 at the message's end: it answers the first
+/// ping, then fails on the binary frame with 1002, and never answers the
+/// second. The one pong has both pings' payload; a peer still waiting for
+/// the message's end may send it, so it is not taken for an answer to the
+/// ping after the 1002 violation. A pong only the later ping explains still
+/// is.
+#[test]
+fn a_pong_for_a_ping_sent_while_utf8_may_still_be_pending_is_allowed() {
+    let steps = |second: &[u8]| {
+        [
+            frame(Opcode::TEXT, b"\xbf", false),
+            frame(Opcode::PING, b"", true),
+            frame(Opcode::BINARY, b"", false),
+            frame(Opcode::PING, second, true),
+        ]
+    };
+    let model = Model::of(&steps(b""), Role::Client);
+    assert_eq!(model.pings_lazy, vec![Vec::<u8>::new()]);
+    assert_eq!(check(&model, &pong_then_closed_with(b"", 1002)), None);
+    assert_eq!(check(&model, &pong_then_closed_with(b"", 1007)), None);
+    let model = Model::of(&steps(b"after"), Role::Client);
+    let accepted = check(&model, &pong_then_closed_with(b"after", 1002))
+        .expect("answering the ping after the 1002 violation");
+    assert_eq!(accepted.class, FindingClass::AcceptedViolation, "{accepted}");
+}
