@@ -334,8 +334,10 @@ impl Decompressor {
             _ => None,
         };
         // Output room per call: from about what small input inflates to,
-        // doubling while zlib fills it, up to INFLATE_STEP. (Each step is
-        // zeroed before zlib writes it: small messages must not pay 64 KiB.)
+        // doubling while zlib fills it, up to INFLATE_STEP. zlib writes into
+        // `out`'s spare capacity (flate2's `decompress_vec`: nothing is
+        // zeroed first), all of it: a buffer that already has more room
+        // than `allowed` gets more output, which is cut back below.
         let mut hint = input.len().saturating_mul(4).clamp(MIN_STEP, INFLATE_STEP);
         while !self.ended {
             // Room for what the cap still allows plus one byte, which
@@ -357,17 +359,20 @@ impl Decompressor {
                 let grow = if allowed - grow < grow { allowed } else { grow };
                 out.reserve_exact(grow);
             }
+            let room = out.capacity() - out.len();
             let start = out.len();
-            out.resize(start + step, 0);
             let (before_in, before_out) = (self.inner.total_in(), self.inner.total_out());
-            let result = self
-                .inner
-                .decompress(input, &mut out[start..], FlushDecompress::Sync);
+            let result = self.inner.decompress_vec(input, out, FlushDecompress::Sync);
             let used = usize::try_from(self.inner.total_in() - before_in).unwrap_or(usize::MAX);
-            let made = usize::try_from(self.inner.total_out() - before_out).unwrap_or(usize::MAX);
+            let mut made = usize::try_from(self.inner.total_out() - before_out).unwrap_or(usize::MAX);
+            if made > allowed {
+                // Past the faulty token, or past the cap's extra byte: only
+                // the output before it is the message's, however chunked.
+                made = allowed;
+                out.truncate(start + made);
+            }
             // Also on an error: what zlib wrote before it is the output of
             // the tokens before the bad one, whatever the chunking.
-            out.truncate(start + made.min(step));
             let status = result.map_err(|e| match fault {
                 // zlib reached the walker's fault (zlib reads a block header
                 // even with no output room left): the walker's report, the
@@ -383,7 +388,7 @@ impl Decompressor {
             match status {
                 Status::StreamEnd => self.ended = true,
                 // All input taken and room left over: zlib has given all it can.
-                _ if input.is_empty() && made < step => break,
+                _ if input.is_empty() && made < room => break,
                 // No progress although there is input and room: a stall,
                 // which zlib reports for no valid stream.
                 _ if used == 0 && made == 0 => {
@@ -391,7 +396,7 @@ impl Decompressor {
                 }
                 _ => {}
             }
-            if made == step {
+            if made >= step {
                 hint = (hint * 2).min(INFLATE_STEP);
             }
         }

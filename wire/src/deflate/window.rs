@@ -47,6 +47,11 @@ use super::negotiate::WindowBits;
 /// Codes this long or shorter are decoded with one table look-up.
 const FAST_BITS: u32 = 9;
 
+/// Input bits the fast loop keeps in the buffer before each token: a whole
+/// length/distance pair (15 + 5 + 15 + 13 bits) fits.
+const FAST_STEP_BITS: u32 = 48;
+const FAST_MASK: u64 = (1 << FAST_BITS) - 1;
+
 /// The farthest any DEFLATE distance reaches (RFC 1951 §3.2.5).
 const MAX_DISTANCE: usize = 32_768;
 
@@ -433,11 +438,78 @@ impl WindowWalker {
                 }
                 continue;
             }
+            if self.state == State::Codes && input.len() >= 8 {
+                self.codes_fast(&mut input);
+                if self.bitcount < FAST_STEP_BITS {
+                    // Fewer than 8 input bytes left: refill byte by byte.
+                    continue;
+                }
+                // Else a token the fast loop leaves to `step`.
+            }
             match self.step()? {
                 Step::Done => {}
                 Step::NeedBits if input.is_empty() => return Ok(()),
                 // Impossible: the buffer holds more than any step needs.
                 Step::NeedBits => return Err(self.malformed("step larger than the bit buffer")),
+            }
+        }
+    }
+
+    /// [`State::Codes`] while at least 8 input bytes remain: refills the
+    /// bit buffer 8 bytes at a time and walks literals and length/distance
+    /// pairs whose codes the fast tables hold, in one tight loop. Anything
+    /// else (a longer or invalid code, the end of the block, a reference
+    /// beyond the window) is left in the buffer, unconsumed, for
+    /// [`WindowWalker::step`], which decodes it again and reports it: so the
+    /// walk, and where it faults, do not depend on which loop took a token.
+    fn codes_fast(&mut self, input: &mut &[u8]) {
+        let limit = self.window().min(MAX_DISTANCE);
+        while let Some(word) = input.first_chunk::<8>() {
+            // Whole bytes that fit (the byte-wise refill may have left all
+            // 64 bits full); the bits above `bitcount` stay zero.
+            let take = 63u32.saturating_sub(self.bitcount) / 8;
+            if take > 0 {
+                let word = u64::from_le_bytes(*word) & ((1u64 << (8 * take)) - 1);
+                self.bitbuf |= word << self.bitcount;
+                self.bitcount += 8 * take;
+                *input = &input[take as usize..];
+            }
+            while self.bitcount >= FAST_STEP_BITS {
+                let (symbol, len) = self.literal_lengths.fast[(self.bitbuf & FAST_MASK) as usize];
+                if len == 0 {
+                    return;
+                }
+                let mut used = u32::from(len);
+                let length = match symbol {
+                    0..=255 => 1,
+                    257..=285 => {
+                        let i = usize::from(symbol - 257);
+                        let extra = u32::from(LENGTH_EXTRA[i]);
+                        let length = usize::from(LENGTH_BASE[i])
+                            + ((self.bitbuf >> used) & ((1u64 << extra) - 1)) as usize;
+                        used += extra;
+                        let (d, dlen) = self.distances.fast[((self.bitbuf >> used) & FAST_MASK) as usize];
+                        let d = usize::from(d);
+                        if dlen == 0 || d >= 30 {
+                            return;
+                        }
+                        used += u32::from(dlen);
+                        let extra = u32::from(DISTANCE_EXTRA[d]);
+                        let distance = usize::from(DISTANCE_BASE[d])
+                            + ((self.bitbuf >> used) & ((1u64 << extra) - 1)) as usize;
+                        used += extra;
+                        if distance > self.available {
+                            return;
+                        }
+                        length
+                    }
+                    // The end of the block, or an invalid code: `step`.
+                    _ => return,
+                };
+                self.bitbuf >>= used;
+                self.bitcount -= used;
+                self.produced = self.produced.saturating_add(length as u64);
+                self.available = (self.available + length).min(limit);
             }
         }
     }
