@@ -147,3 +147,92 @@ fn summaries_hold_catalog_cases_with_autobahn_verdicts_and_match_the_readme() {
     }
     assert!(checked > 0, "reports/README.md but no summaries");
 }
+
+/// Cells of one Markdown table row (`| a | b |` → `["a", "b"]`).
+fn cells(line: &str) -> Vec<&str> {
+    line.trim()
+        .trim_matches('|')
+        .split(" | ")
+        .map(str::trim)
+        .collect()
+}
+
+/// `reports/agreement.md` (written by `scripts/compliance-autobahn.sh`) is what a user who
+/// migrates from Autobahn reads first, so its figures must add up, every difference must be
+/// explained, and the wsconform verdict it quotes for each difference must be the one the
+/// committed summary holds: a panel rerun that changes a verdict without the agreement being
+/// recomputed fails here.
+#[test]
+fn agreement_adds_up_explains_every_difference_and_quotes_the_committed_verdicts() {
+    let reports = repo().join("reports");
+    let Ok(doc) = std::fs::read_to_string(reports.join("agreement.md")) else {
+        return; // no published agreement: nothing to keep in sync
+    };
+    let ids: HashSet<String> = manifest().iter().map(|i| text(i, "id").to_string()).collect();
+    let (mut same, mut total, mut rows) = (0usize, 0usize, 0usize);
+    let mut differences = Vec::new();
+    let mut section = "";
+    for line in doc.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            section = if title == "Differences" { "differences" } else { "" };
+            continue;
+        }
+        if !line.starts_with("| ") || line.starts_with("| ---") || line.starts_with("| implementation ") {
+            continue;
+        }
+        let row = cells(line);
+        assert!(
+            ids.contains(row[0]),
+            "agreement.md: {} is not in the panel",
+            row[0]
+        );
+        assert!(
+            matches!(row[1], "server" | "client"),
+            "agreement.md: role {:?}",
+            row[1]
+        );
+        if section == "differences" {
+            assert_eq!(row.len(), 6, "agreement.md: difference row {line:?}");
+            differences.push(row);
+            continue;
+        }
+        assert_eq!(row.len(), 6, "agreement.md: table row {line:?}");
+        if let Some((a, b)) = row[4].split(" (").next().and_then(|f| f.split_once(" / ")) {
+            if let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) {
+                assert!(a <= b, "agreement.md: {line:?}");
+                same += a;
+                total += b;
+                rows += 1;
+            }
+        }
+    }
+    assert!(rows > 0, "agreement.md has no rows with figures");
+    let overall = format!("**Overall: {same} of {total} stable cases identical");
+    assert!(
+        doc.contains(&overall),
+        "agreement.md: the rows add up to {same}/{total}, the overall line says otherwise"
+    );
+    assert_eq!(
+        differences.len(),
+        total - same,
+        "agreement.md: one difference row per non-identical case"
+    );
+    for row in differences {
+        let (id, role, case, ours, why) = (row[0], row[1], row[2], row[3], row[5]);
+        assert!(
+            why != "unexplained" && !why.is_empty(),
+            "agreement.md: {id} {role} {case} differs from Autobahn without an explanation \
+             (peers/panel/agreement-notes.tsv)"
+        );
+        let committed = summary(&reports.join(id).join(format!("{role}.txt")))
+            .into_iter()
+            .find(|(c, _, _)| c == case)
+            .map(|(_, b, c)| format!("{b} / {c}"));
+        assert_eq!(
+            committed.as_deref().unwrap_or("not run"),
+            ours,
+            "agreement.md quotes wsconform's {id} {role} {case} as {ours}; the committed summary \
+             says otherwise: rerun scripts/compliance-autobahn.sh --compare-only"
+        );
+    }
+}
