@@ -5,23 +5,30 @@
 # scripts/autobahn-expected.sh does) RUNS times (default 2) on every implementation of
 # peers/panel/panel.json in both roles — fuzzingclient against its echo server,
 # fuzzingserver driven by its client — for each case set: "base" (categories 1-10) and
-# "deflate" (categories 12 and 13, permessage-deflate). It keeps, per set, the cases whose
-# (behavior, behaviorClose) is the same in every Autobahn run of that set, compares them
-# with wsconform's verdicts from the last scripts/compliance.sh run
-# (reports/runs/ID/ROLE/results.json) and writes reports/agreement.md: per implementation,
-# role and set, identical/total over the stable cases, and every difference with its
-# explanation from peers/panel/agreement-notes.tsv ("unexplained" when it has none).
+# "deflate" (categories 12 and 13, permessage-deflate).
+#
+# Each run is recorded in the repository as reports/ID/autobahn/ROLE-SET-runN.txt, one
+# line per case, "id behavior behaviorClose" (the format of wsconform's reports/ID/ROLE.txt),
+# so that the comparison is rebuilt from committed files alone: it keeps, per set, the
+# cases whose (behavior, behaviorClose) is the same in every recorded run, compares them
+# with wsconform's committed summaries (reports/ID/ROLE.txt, written by
+# scripts/compliance.sh) and writes reports/agreement.md: per implementation, role and set,
+# identical/total over the stable cases, and every difference with its explanation from
+# peers/panel/agreement-notes.tsv ("unexplained" when it has none). A set with no record
+# (run by an earlier campaign, before runs were recorded) keeps its row and differences
+# from the previous agreement.md, marked as carried over.
 #
 # Usage: scripts/compliance-autobahn.sh [--only ID,...] [--roles server,client] [--runs N]
 #                                       [--sets base,deflate] [--resume] [--parallel N]
 #                                       [--compare-only]
-#   --sets          case sets to run (default both); the comparison covers every set kept
+#   --sets          case sets to run (default both); the comparison covers every set recorded
 #   --resume        skip the Autobahn runs already kept (a run is kept once its index.json
 #                   is written), so that a long campaign can be spread over several calls
 #   --parallel N    Autobahn runs at once (default 1; each is one wstest process, single-
 #                   threaded, and one peer: about one core between them)
-#   --compare-only  no Autobahn runs: rewrite agreement.md from the runs already kept
-# Keeps Autobahn's reports in reports/autobahn/ID/ROLE/SET/runN/ (git-ignored).
+#   --compare-only  no Autobahn runs: record the kept runs, rewrite agreement.md
+# Keeps Autobahn's own reports (index.json, logs) in reports/autobahn/ID/ROLE/SET/runN/
+# (git-ignored).
 # Env: WSCONFORM_SHARED  shared/ directory (default: ../shared next to the repo)
 # All traffic is on 127.0.0.1; every wait is bounded.
 set -euo pipefail
@@ -165,7 +172,8 @@ panel = json.load(open(manifest))["implementations"]
 
 
 def idkey(cid):
-    return [int(x) if x.isdigit() else x for x in re.split(r"[.]", cid)]
+    # numbers in numeric order, and before names: comparable whatever a record holds
+    return [(0, int(x), "") if x.isdigit() else (1, 0, x) for x in cid.split(".")]
 
 
 notes = {}
@@ -191,42 +199,101 @@ def note(impl, role, case):
 
 
 SETS = (("base", "1–10"), ("deflate", "12–13"))
-rows, diffs, all_same, all_total = [], [], 0, 0
+LABEL = dict(SETS)
+PANEL_IDS = {impl["id"] for impl in panel}
+
+
+def read_summary(path):
+    """One line per case, `id behavior behaviorClose` (behaviorClose may hold a space)."""
+    verdicts = {}
+    for line in open(path):
+        parts = line.rstrip("\n").split(" ", 2)
+        if len(parts) == 3:
+            verdicts[parts[0]] = (parts[1], parts[2])
+    return verdicts
+
+
+# Record every kept Autobahn run (its index.json) in the repository, in catalog order.
+kept = os.path.join(out, "autobahn")
+for path in sorted(glob.glob(os.path.join(kept, "*", "*", "*", "run*", "ab", "reports", "index.json"))):
+    impl, role, set_name, run = os.path.relpath(path, kept).split(os.sep)[:4]
+    if impl not in PANEL_IDS or set_name not in LABEL:
+        continue
+    data = json.load(open(path))
+    cases = next(iter(data.values())) if data else {}
+    record = os.path.join(out, impl, "autobahn", f"{role}-{set_name}-{run}.txt")
+    os.makedirs(os.path.dirname(record), exist_ok=True)
+    with open(record + ".tmp", "w") as f:
+        for c in sorted(cases, key=idkey):
+            f.write(f"{c} {cases[c]['behavior']} {cases[c]['behaviorClose']}\n")
+    os.replace(record + ".tmp", record)
+
+
+def set_label(case):
+    return LABEL["deflate"] if case.split(".")[0] in ("12", "13") else LABEL["base"]
+
+
+# Rows of the previous agreement.md, for the sets that have no record (see the header).
+CARRIED = "†"
+prev_rows, prev_diffs = {}, {}
+prev_path = os.path.join(out, "agreement.md")
+if os.path.exists(prev_path):
+    section = ""
+    for line in open(prev_path):
+        line = line.rstrip("\n")
+        if line.startswith("## "):
+            section = line[3:]
+            continue
+        if not line.startswith("| ") or line.startswith(("| ---", "| implementation ")):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if section == "Differences" and len(cells) >= 6:
+            prev_diffs.setdefault((cells[0], cells[1], set_label(cells[2])), []).append(cells[:5])
+        elif section == "" and len(cells) == 6 and re.match(r"\d+ / \d+", cells[4]):
+            prev_rows[(cells[0], cells[1], cells[2])] = cells
+
+
+rows, diffs, all_same, all_total, carried = [], [], 0, 0, False
 for impl in panel:
     for role in ("server", "client"):
         if not impl.get(role):
             continue
-        ours_path = os.path.join(out, "runs", impl["id"], role, "results.json")
-        ours = {}
-        if os.path.exists(ours_path):
-            for run in json.load(open(ours_path))["runs"]:
-                for c in run["cases"]:
-                    ours[c["id"]] = (c["verdict"]["behavior"], c["verdict"]["behavior_close"])
-        for set_name, set_label in SETS:
-            runs = []
-            pattern = os.path.join(out, "autobahn", impl["id"], role, set_name, "run*", "ab", "reports", "index.json")
-            for path in sorted(glob.glob(pattern)):
-                data = json.load(open(path))
-                runs.append(next(iter(data.values())) if data else {})
-            if not runs:
+        ours_path = os.path.join(out, impl["id"], f"{role}.txt")
+        ours = read_summary(ours_path) if os.path.exists(ours_path) else {}
+        for set_name, label in SETS:
+            records = sorted(glob.glob(os.path.join(out, impl["id"], "autobahn", f"{role}-{set_name}-run*.txt")))
+            if not records:
+                prev = prev_rows.get((impl["id"], role, label))
+                if prev is None:
+                    continue
+                same, total = (int(x) for x in re.match(r"(\d+) / (\d+)", prev[4]).groups())
+                runs = prev[3].rstrip(f" {CARRIED}")
+                unstable = [] if prev[5] == "none" else prev[5].split(", ")
+                rows.append((impl["id"], role, label, (same, total, f"{runs} {CARRIED}", unstable)))
+                for c in prev_diffs.get((impl["id"], role, label), []):
+                    diffs.append((impl["id"], role, c[2], c[3], c[4], note(impl["id"], role, c[2])))
+                all_same += same
+                all_total += total
+                carried = True
                 continue
+            runs = [read_summary(r) for r in records]
             if not ours:
-                rows.append((impl["id"], role, set_label, None))
+                rows.append((impl["id"], role, label, None))
                 continue
             ids = set(runs[0])
             for r in runs[1:]:
                 ids &= set(r)
-            stable = [c for c in ids
-                      if len({(r[c]["behavior"], r[c]["behaviorClose"]) for r in runs}) == 1]
+            stable = [c for c in ids if len({r[c] for r in runs}) == 1]
             unstable = sorted((c for c in ids if c not in stable), key=idkey)
             same = 0
             for c in sorted(stable, key=idkey):
-                ab = (runs[0][c]["behavior"], runs[0][c]["behaviorClose"])
-                if c in ours and ours[c] == ab:
+                ab = runs[0][c]
+                if ours.get(c) == ab:
                     same += 1
                 else:
-                    diffs.append((impl["id"], role, c, ours.get(c), ab, note(impl["id"], role, c)))
-            rows.append((impl["id"], role, set_label, (same, len(stable), len(runs), unstable)))
+                    o = " / ".join(ours[c]) if c in ours else "not run"
+                    diffs.append((impl["id"], role, c, o, " / ".join(ab), note(impl["id"], role, c)))
+            rows.append((impl["id"], role, label, (same, len(stable), str(len(runs)), unstable)))
             all_same += same
             all_total += len(stable)
 
@@ -236,18 +303,20 @@ w("# wsconform and the real Autobahn|Testsuite on the panel")
 w("")
 w(f"Generated {os.environ['GENERATED']} by `scripts/compliance-autobahn.sh`: the real Autobahn")
 w(f"({os.environ['V_WSTEST']}) run on every implementation of the [panel](README.md) in both")
-w("roles, categories 1–10 and, where they have been run, 12–13 (permessage-deflate), compared")
-w("with wsconform's verdicts of the last `scripts/compliance.sh` run. A case counts when Autobahn")
-w("gave it the same (`behavior`, `behaviorClose`) in every one of its runs of that set (the")
-w("others are timing-dependent in Autobahn itself and listed as unstable); it is identical when")
-w("wsconform's two verdicts are the same. With one Autobahn run every case counts as stable.")
+w("roles, categories 1–10 and 12–13 (permessage-deflate), compared with wsconform's verdicts in")
+w("the committed summaries (`ID/server.txt`, `ID/client.txt`, from `scripts/compliance.sh`).")
+w("Each Autobahn run is recorded as `ID/autobahn/ROLE-SET-runN.txt` in the same format. A case")
+w("counts when Autobahn gave it the same (`behavior`, `behaviorClose`) in every one of its runs")
+w("of that set (the others are timing-dependent in Autobahn itself and listed as unstable); it")
+w("is identical when wsconform's two verdicts are the same. With one Autobahn run every case")
+w("counts as stable.")
 w("")
 pct = f"{100 * all_same / all_total:.2f} %" if all_total else "n/a"
 w(f"**Overall: {all_same} of {all_total} stable cases identical ({pct}).**")
 if all_total:
     # What a CI gate on `behavior` sees: a difference in behaviorClose alone does not move a
     # case between passing and failing.
-    gate = all_total - sum(1 for d in diffs if not (d[3] and d[3][0] == d[4][0]))
+    gate = all_total - sum(1 for d in diffs if d[3].split(" / ")[0] != d[4].split(" / ")[0])
     w(f"Same `behavior` (the verdict a gate reads): {gate} of {all_total} "
       f"({100 * gate / all_total:.2f} %).")
 w("")
@@ -265,6 +334,11 @@ missing = [(impl["id"], role, label) for impl in panel for role in ("server", "c
 if missing:
     w("")
     w("Not run with Autobahn yet: " + ", ".join(f"{i} {r} {l}" for i, r, l in missing) + ".")
+if carried:
+    w("")
+    w(f"{CARRIED} Autobahn runs of an earlier campaign that were not recorded in the repository:")
+    w("the row and its differences are carried over from the agreement.md of that campaign, not")
+    w("recomputed. `scripts/compliance-autobahn.sh --only ID --sets SET` records them again.")
 w("")
 w("## Differences")
 w("")
@@ -276,8 +350,7 @@ else:
     w("| implementation | role | case | wsconform | Autobahn | explanation |")
     w("| --- | --- | --- | --- | --- | --- |")
     for impl, role, c, ours, ab, why in diffs:
-        o = " / ".join(ours) if ours else "not run"
-        w(f"| {impl} | {role} | {c} | {o} | {' / '.join(ab)} | {why} |")
+        w(f"| {impl} | {role} | {c} | {ours} | {ab} | {why} |")
 w("")
 with open(os.path.join(out, "agreement.md"), "w") as f:
     f.write("\n".join(L))

@@ -236,3 +236,116 @@ fn agreement_adds_up_explains_every_difference_and_quotes_the_committed_verdicts
         );
     }
 }
+
+/// Every Autobahn run recorded in the repository (`reports/ID/autobahn/ROLE-SET-runN.txt`,
+/// written by `scripts/compliance-autobahn.sh`) names catalog cases with Autobahn's verdict
+/// names, and the agreement row of its implementation, role and set is what those records
+/// and the committed summary give: the cases with one verdict pair in every run (stable),
+/// how many of them wsconform's summary has the same, and the unstable rest. A row without
+/// records must say it is carried over (`†`), so a hand-edited or stale figure fails here.
+#[test]
+fn recorded_autobahn_runs_give_the_published_agreement_rows() {
+    let reports = repo().join("reports");
+    let Ok(doc) = std::fs::read_to_string(reports.join("agreement.md")) else {
+        return; // no published agreement: nothing to keep in sync
+    };
+    let table: Vec<Vec<&str>> = doc
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| ---") && !l.starts_with("| implementation "))
+        .map(cells)
+        .collect();
+    let catalog: HashSet<String> = wsconform_cases::catalog().into_iter().map(|c| c.id).collect();
+    let mut recomputed = 0;
+    for imp in manifest() {
+        let id = text(&imp, "id");
+        for role in ["server", "client"] {
+            for (set, label) in [("base", "1–10"), ("deflate", "12–13")] {
+                let row = table.iter().find(|r| r[0] == id && r[1] == role && r[2] == label);
+                let mut runs = Vec::new();
+                for n in 1.. {
+                    let path = reports.join(id).join(format!("autobahn/{role}-{set}-run{n}.txt"));
+                    if !path.exists() {
+                        break;
+                    }
+                    let rows = summary(&path);
+                    for (case, behavior, close) in &rows {
+                        assert!(
+                            catalog.contains(case),
+                            "{}: {case} is not in the catalog",
+                            path.display()
+                        );
+                        behavior_named(behavior).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                        behavior_close_named(close).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    }
+                    runs.push(rows);
+                }
+                let Some(row) = row else {
+                    assert!(
+                        runs.is_empty(),
+                        "agreement.md has no {id} {role} {label} row for its records"
+                    );
+                    continue;
+                };
+                if runs.is_empty() {
+                    assert!(
+                        row[3].ends_with('†'),
+                        "agreement.md: {id} {role} {label} has no recorded Autobahn runs but is not marked carried over"
+                    );
+                    continue;
+                }
+                let ours_path = reports.join(id).join(format!("{role}.txt"));
+                if !ours_path.exists() {
+                    assert_eq!(row[4], "no wsconform run", "agreement.md: {id} {role} {label}");
+                    recomputed += 1;
+                    continue;
+                }
+                let ours: std::collections::HashMap<String, (String, String)> = summary(&ours_path)
+                    .into_iter()
+                    .map(|(c, b, cl)| (c, (b, cl)))
+                    .collect();
+                let verdict = |run: &Vec<(String, String, String)>, case: &str| {
+                    run.iter()
+                        .find(|(c, _, _)| c == case)
+                        .map(|(_, b, cl)| (b.clone(), cl.clone()))
+                };
+                let (mut same, mut stable, mut unstable) = (0, 0, Vec::new());
+                for (case, _, _) in &runs[0] {
+                    let seen: Vec<_> = runs.iter().map(|r| verdict(r, case)).collect();
+                    if seen.iter().any(Option::is_none) {
+                        continue; // not in every run
+                    }
+                    if seen.iter().all(|v| *v == seen[0]) {
+                        stable += 1;
+                        same += usize::from(ours.get(case) == seen[0].as_ref());
+                    } else {
+                        unstable.push(case.as_str());
+                    }
+                }
+                let figures = format!("{same} / {stable}");
+                let figures_shown = row[4] == figures || row[4].starts_with(&format!("{figures} ("));
+                assert!(
+                    row[3] == runs.len().to_string() && figures_shown,
+                    "agreement.md: {id} {role} {label} says {} runs, {}; the records give {} runs, {figures}: \
+                     rerun scripts/compliance-autobahn.sh --compare-only",
+                    row[3],
+                    row[4],
+                    runs.len()
+                );
+                let listed = if unstable.is_empty() {
+                    "none".to_string()
+                } else {
+                    unstable.join(", ")
+                };
+                assert_eq!(row[5], listed, "agreement.md: {id} {role} {label} unstable cases");
+                recomputed += 1;
+            }
+        }
+    }
+    let carried = table.iter().filter(|r| r[3].ends_with('†')).count();
+    assert!(
+        recomputed + carried == table.len(),
+        "agreement.md: {} table rows, {recomputed} recomputed from records, {carried} carried over",
+        table.len()
+    );
+}
