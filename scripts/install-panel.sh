@@ -63,7 +63,10 @@ if [ $FORCE = 1 ] || ! "$VENV/bin/python" - "$PANEL/python/requirements.txt" <<'
 import importlib.metadata as m, sys
 for line in open(sys.argv[1]):
     name, _, version = line.strip().partition("==")
-    if name and m.version(name) != version:
+    try:
+        if name and m.version(name) != version:
+            sys.exit(1)
+    except m.PackageNotFoundError:  # a new venv: install, without a traceback
         sys.exit(1)
 PY
 then
