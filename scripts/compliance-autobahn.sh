@@ -69,8 +69,8 @@ set_exclude() { case $1 in base) echo '12.*,13.*' ;; deflate) echo '' ;; esac; }
 # against a fast peer (BENCHMARKS.md), but each of their 216 cases waits for the echo of
 # one of its 1000 messages before it sends the next, so a peer that leaves Nagle's
 # algorithm on (Boost.Beast: the library does not set TCP_NODELAY, nor does its driver)
-# holds every echo's last segment for the receiver's delayed ACK, 40 ms on Linux: about
-# 40 s per case, two and a half hours per run.
+# holds an echo's last segment for the receiver's delayed ACK (up to 40 ms on Linux): 25-40 s
+# per case, 99 minutes per run measured with two runs at once (agreement campaign, 2026-12).
 run_timeout() { case $1 in base) echo 1800 ;; deflate) echo 14400 ;; esac; }
 log() { echo "[compliance-autobahn] $*"; }
 cd "$REPO"
