@@ -126,6 +126,8 @@ one_run() {  # id role set r: one Autobahn run, kept in reports/autobahn/ID/ROLE
   PIDS=()   # this run's own processes (the list was copied from the caller)
   trap 'stop_all_pids; exit 143' TERM
   rm -rf "$dir"; mkdir -p "$dir"
+  # the committed record of an earlier run of this slot must not stand for this one
+  rm -f "$OUT/$id/autobahn/$role-$set-run$r.txt"
   "autobahn_${role}_role" "$id" "$dir" "$set" || true
   if [ -f "$dir/ab/reports/index.json" ]; then
     # the per-case reports are large; index.json is what the comparison reads
