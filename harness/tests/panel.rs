@@ -304,20 +304,23 @@ fn recorded_autobahn_runs_give_the_published_agreement_rows() {
                     .into_iter()
                     .map(|(c, b, cl)| (c, (b, cl)))
                     .collect();
-                let verdict = |run: &Vec<(String, String, String)>, case: &str| {
-                    run.iter()
-                        .find(|(c, _, _)| c == case)
-                        .map(|(_, b, cl)| (b.clone(), cl.clone()))
-                };
                 let (mut same, mut stable, mut unstable) = (0, 0, Vec::new());
+                let by_case: Vec<std::collections::HashMap<&str, (&str, &str)>> = runs
+                    .iter()
+                    .map(|run| {
+                        run.iter()
+                            .map(|(c, b, cl)| (c.as_str(), (b.as_str(), cl.as_str())))
+                            .collect()
+                    })
+                    .collect();
                 for (case, _, _) in &runs[0] {
-                    let seen: Vec<_> = runs.iter().map(|r| verdict(r, case)).collect();
+                    let seen: Vec<_> = by_case.iter().map(|r| r.get(case.as_str()).copied()).collect();
                     if seen.iter().any(Option::is_none) {
                         continue; // not in every run
                     }
                     if seen.iter().all(|v| *v == seen[0]) {
                         stable += 1;
-                        same += usize::from(ours.get(case) == seen[0].as_ref());
+                        same += usize::from(ours.get(case).map(|(b, c)| (b.as_str(), c.as_str())) == seen[0]);
                     } else {
                         unstable.push(case.as_str());
                     }
