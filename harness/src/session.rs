@@ -24,6 +24,11 @@ use crate::testing::copies::Plan;
 use crate::testing::server::{run_case, ClientOptions};
 use crate::transport::{Connector, ServerTls, Target, TargetError, TlsError, Trust};
 
+/// The least time the reachability probe (one connection, and its TLS
+/// handshake, before any case) waits, before `--timeout-scale`: Autobahn's
+/// default opening-handshake timeout.
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What every run shares: which cases, how patient, and the pass policy.
 #[derive(Debug, Clone)]
 pub struct Common {
@@ -113,6 +118,17 @@ impl Common {
             Some(None) => Duration::from_secs(60),
             Some(Some(d)) => d,
         }
+    }
+
+    /// The bound on the reachability probe. It says whether there is a
+    /// server to test at all, so a spec's short opening-handshake timeout
+    /// (down to 1 ms, a legitimate setting whose cases then fail on their own)
+    /// must not turn a loaded machine's slow connect into "cannot reach":
+    /// never below [`PROBE_TIMEOUT`].
+    fn probe_limit(&self) -> Duration {
+        self.open_handshake_timeout()
+            .max(PROBE_TIMEOUT)
+            .mul_f64(self.timeout_scale)
     }
 
     fn engine(&self, role: Role) -> EngineConfig {
@@ -337,7 +353,7 @@ pub async fn run_servers(
     // One connection (and TLS handshake) first: an unreachable server, an
     // untrusted certificate or a silent TLS server is one clear error, not
     // a FAILED verdict per case.
-    let probe_limit = open_handshake_timeout.mul_f64(run.common.timeout_scale);
+    let probe_limit = run.common.probe_limit();
     let unreachable = |why: String| SessionError::Unreachable {
         url: url.clone(),
         why,
@@ -740,4 +756,31 @@ pub async fn run_clients(run: &ClientRun, stop: Arc<AtomicBool>) -> Result<Clien
         client_status: (!lines.is_empty()).then(|| lines.join("\n")),
         passed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spec's 1 ms opening-handshake timeout once bounded the probe too,
+    /// so a loaded machine's slow loopback connect ended the run with
+    /// "cannot reach" (exit 2) instead of running the cases (CI, stop 24).
+    #[test]
+    fn the_probe_waits_at_least_the_default_whatever_the_spec_says() {
+        let with = |timer: SpecTimer, scale: f64| {
+            Common {
+                open_handshake_timeout: timer,
+                timeout_scale: scale,
+                ..Common::default()
+            }
+            .probe_limit()
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(with(Some(Some(ms(1))), 1.0), PROBE_TIMEOUT);
+        assert_eq!(with(Some(Some(ms(1))), 3.0), PROBE_TIMEOUT * 3);
+        assert_eq!(with(None, 1.0), PROBE_TIMEOUT);
+        // A longer timeout, or none (its generous bound), still applies.
+        assert_eq!(with(Some(Some(ms(20_000))), 1.0), ms(20_000));
+        assert_eq!(with(Some(None), 0.5), ms(30_000));
+    }
 }
