@@ -29,6 +29,18 @@ use crate::transport::{Connector, ServerTls, Target, TargetError, TlsError, Trus
 /// default opening-handshake timeout.
 pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The bound on the reachability probe, from the opening-handshake timeout
+/// and `--timeout-scale`. The probe says whether there is a server to test
+/// at all, so neither a spec's short timeout (down to 1 ms, a legitimate
+/// setting whose cases then fail on their own) nor a scale below 1 may turn
+/// a loaded machine's slow connect into "cannot reach": never below
+/// [`PROBE_TIMEOUT`]; a scale above 1 (a slow machine) lengthens it.
+pub(crate) fn probe_limit(open_handshake_timeout: Duration, timeout_scale: f64) -> Duration {
+    open_handshake_timeout
+        .max(PROBE_TIMEOUT)
+        .mul_f64(timeout_scale.max(1.0))
+}
+
 /// What every run shares: which cases, how patient, and the pass policy.
 #[derive(Debug, Clone)]
 pub struct Common {
@@ -120,15 +132,8 @@ impl Common {
         }
     }
 
-    /// The bound on the reachability probe. It says whether there is a
-    /// server to test at all, so a spec's short opening-handshake timeout
-    /// (down to 1 ms, a legitimate setting whose cases then fail on their own)
-    /// must not turn a loaded machine's slow connect into "cannot reach":
-    /// never below [`PROBE_TIMEOUT`].
     fn probe_limit(&self) -> Duration {
-        self.open_handshake_timeout()
-            .max(PROBE_TIMEOUT)
-            .mul_f64(self.timeout_scale)
+        probe_limit(self.open_handshake_timeout(), self.timeout_scale)
     }
 
     fn engine(&self, role: Role) -> EngineConfig {
@@ -764,7 +769,8 @@ mod tests {
 
     /// A spec's 1 ms opening-handshake timeout once bounded the probe too,
     /// so a loaded machine's slow loopback connect ended the run with
-    /// "cannot reach" (exit 2) instead of running the cases (CI, stop 24).
+    /// "cannot reach" (exit 2) instead of running the cases (CI, stop 24);
+    /// `--timeout-scale 0.01` made it 50 ms.
     #[test]
     fn the_probe_waits_at_least_the_default_whatever_the_spec_says() {
         let with = |timer: SpecTimer, scale: f64| {
@@ -779,8 +785,10 @@ mod tests {
         assert_eq!(with(Some(Some(ms(1))), 1.0), PROBE_TIMEOUT);
         assert_eq!(with(Some(Some(ms(1))), 3.0), PROBE_TIMEOUT * 3);
         assert_eq!(with(None, 1.0), PROBE_TIMEOUT);
+        // `--timeout-scale 0.01` (50 ms) likewise.
+        assert_eq!(with(None, 0.01), PROBE_TIMEOUT);
         // A longer timeout, or none (its generous bound), still applies.
         assert_eq!(with(Some(Some(ms(20_000))), 1.0), ms(20_000));
-        assert_eq!(with(Some(None), 0.5), ms(30_000));
+        assert_eq!(with(Some(None), 0.5), ms(60_000));
     }
 }

@@ -173,7 +173,7 @@ impl Runner {
         };
         let target = Target::parse(&url)?;
         let connector = Connector::new(&trust)?;
-        let limit = crate::session::PROBE_TIMEOUT.mul_f64(timeout_scale);
+        let limit = crate::session::probe_limit(Duration::ZERO, timeout_scale);
         let unreachable = |why: String| SessionError::Unreachable {
             url: url.clone(),
             why,
