@@ -177,6 +177,7 @@ links=()
 [ $LINK_RUNS = 0 ] || links=(--full-reports 'runs/{label}/{role}/index.html')
 MATRIX=0
 if [ ${#inputs[@]} -gt 0 ] && "$BIN" report matrix --help >/dev/null 2>&1; then
+  [ -f "$OUT/agreement.md" ] && links+=(--see-also "wsconform's agreement with Autobahn=$OUT/agreement.md")
   "$BIN" report matrix --out "$OUT" --title "WebSocket implementations: wsconform compliance" \
     "${links[@]}" "${inputs[@]}"
   MATRIX=1

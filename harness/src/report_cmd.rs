@@ -74,6 +74,10 @@ pub enum ReportCommand {
         /// where that file exists now.
         #[arg(long, value_name = "PATTERN")]
         full_reports: Option<String>,
+        /// `TEXT=PATH`: link the file PATH (which must exist) under the
+        /// title of index.html and matrix.md, as TEXT; repeatable.
+        #[arg(long, value_name = "TEXT=PATH")]
+        see_also: Vec<String>,
         /// `[LABEL][@ROLE]=PATH` or `PATH`: a results.json, an Autobahn
         /// index.json, a folder holding one, or a summary (.txt).
         #[arg(required = true, value_name = "INPUT")]
@@ -121,7 +125,9 @@ relative to --out: each column links its input file, and its full HTML report
 where there is one: index.html beside its input, else, with --full-reports
 PATTERN, the file PATTERN names (e.g. runs/{label}/{role}/index.html) if it
 exists when the matrix is written. A page whose full reports are not
-published with it is generated without them, and links none. Same inputs,
+published with it is generated without them, and links none. Each
+--see-also TEXT=PATH links the file PATH (e.g. a findings document published
+with the page) under the title, as TEXT. Same inputs,
 same files, but for the one \"Generated at\" line.
 
 Examples:
@@ -129,6 +135,7 @@ Examples:
   wsconform report matrix ws-8.17=old/results.json ws-8.18=new/results.json
   wsconform report matrix ws=out/results.json ws@server=autobahn/reports/servers
   wsconform report matrix --out reports --full-reports 'runs/{label}/{role}/index.html' \\
+    --see-also 'Agreement with Autobahn=reports/agreement.md' \\
     ws@server=reports/ws/server.txt ws@client=reports/ws/client.txt";
 
 pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
@@ -168,6 +175,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
             strict,
             require_features,
             full_reports,
+            see_also,
             inputs,
         } => matrix(
             &out,
@@ -177,6 +185,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
                 require_features,
             },
             full_reports.as_deref(),
+            &see_also,
             &inputs,
         ),
     }
@@ -192,11 +201,29 @@ fn matrix(
     title: String,
     gate: Gate,
     full_reports: Option<&str>,
+    see_also: &[String],
     inputs: &[std::ffi::OsString],
 ) -> anyhow::Result<ExitCode> {
     use wsconform::report::matrix::{input, Matrix, ReportPattern};
-    if title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+    let fits = |text: &str| text.chars().count() <= MAX_TITLE_CHARS && !text.chars().any(char::is_control);
+    if !fits(&title) {
         anyhow::bail!("--title: at most {MAX_TITLE_CHARS} characters, no control characters");
+    }
+    let mut links = Vec::new();
+    for arg in see_also {
+        let (text, path) = arg
+            .split_once('=')
+            .filter(|(text, path)| !text.is_empty() && fits(text) && !path.is_empty())
+            .with_context(|| {
+                format!(
+                    "--see-also {arg:?}: TEXT=PATH, TEXT of 1 to {MAX_TITLE_CHARS} characters without \
+                     control characters"
+                )
+            })?;
+        if !Path::new(path).is_file() {
+            anyhow::bail!("--see-also {arg:?}: {path} is not a file");
+        }
+        links.push((text.to_string(), Path::new(path)));
     }
     let full_reports = full_reports.map(ReportPattern::parse).transpose()?;
     let mut columns = Vec::new();
@@ -208,7 +235,10 @@ fn matrix(
         columns.extend(input::read(&spec)?);
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let m = Matrix::build(title, columns, gate, out, full_reports.as_ref())?;
+    let mut m = Matrix::build(title, columns, gate, out, full_reports.as_ref())?;
+    for (text, path) in links {
+        m.see_also(out, text, path)?;
+    }
     m.write(out, &report::iso8601(std::time::SystemTime::now()))?;
     println!(
         "matrix of {} column(s) and {} case(s) written to {} (matrix.md, matrix.json, index.html)",

@@ -312,6 +312,39 @@ fn bad_inputs_are_one_line_and_exit_2() {
             vec!["--title".into(), "a\u{7}b".into(), s(&r.good).into()],
             "--title",
         ),
+        // A link under the title: TEXT=PATH, PATH an existing file.
+        (
+            vec!["--see-also".into(), "agreement.md".into(), s(&r.good).into()],
+            "TEXT=PATH",
+        ),
+        (
+            vec![
+                "--see-also".into(),
+                format!("={}", file("doc.md", "# d")),
+                s(&r.good).into(),
+            ],
+            "TEXT=PATH",
+        ),
+        (
+            vec!["--see-also".into(), "a\u{7}b=x.md".into(), s(&r.good).into()],
+            "control characters",
+        ),
+        (
+            vec![
+                "--see-also".into(),
+                format!("doc={}", s(&dir.join("missing.md"))),
+                s(&r.good).into(),
+            ],
+            "missing.md is not a file",
+        ),
+        (
+            vec![
+                "--see-also".into(),
+                format!("doc={}", s(&empty_dir)),
+                s(&r.good).into(),
+            ],
+            "is not a file",
+        ),
     ];
     for (n, (args, needle)) in cases.into_iter().enumerate() {
         let out = dir.join(format!("out{n}"));
@@ -985,4 +1018,12 @@ fn committed_page_in_headless_chromium() {
     }
     assert_eq!(summaries, expected.len(), "each row links its summary");
     assert!(files >= summaries);
+
+    // The panel's agreement with Autobahn is one click from the matrix
+    // (a link checked above like every other).
+    let see_also = browser.eval(
+        "JSON.stringify(Array.from(document.querySelectorAll('header nav.see-also a'))\
+           .map(function (a) { return a.getAttribute('href'); }))",
+    );
+    assert_eq!(see_also, json!(["agreement.md"]), "linked under the title");
 }

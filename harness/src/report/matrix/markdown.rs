@@ -21,6 +21,14 @@ pub fn render(m: &Matrix, generated_at: &str) -> String {
         md(generated_at),
         env!("CARGO_PKG_VERSION")
     );
+    if !m.see_also.is_empty() {
+        let links: Vec<String> = m
+            .see_also
+            .iter()
+            .map(|l| format!("[{}]({})", md(&l.text), l.href))
+            .collect();
+        let _ = writeln!(out, "See also: {}.\n", links.join(" · "));
+    }
     let _ = writeln!(
         out,
         "Each cell: cases passed/cases run ({}); – where a column ran none of the category.\n",

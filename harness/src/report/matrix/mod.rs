@@ -129,6 +129,8 @@ pub enum MatrixError {
     },
     #[error("cannot find {path}: {source}")]
     Path { path: String, source: std::io::Error },
+    #[error("{0} is not a file")]
+    NotAFile(String),
     #[error("--full-reports {pattern:?}: {why}")]
     Pattern { pattern: String, why: &'static str },
     #[error(transparent)]
@@ -224,6 +226,18 @@ pub struct Matrix {
     /// By role (server first), then case id.
     pub cases: Vec<CaseRow>,
     pub agreements: Vec<Agreement>,
+    /// Documents published with the matrix that a reader should find from
+    /// it (`--see-also`), e.g. the panel's agreement with Autobahn: shown
+    /// under the title of the page and of matrix.md.
+    pub see_also: Vec<SeeAlso>,
+}
+
+/// A link to a document beside the matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeeAlso {
+    pub text: String,
+    /// Relative to the output folder, percent-encoded ([`relative_url`]).
+    pub href: String,
 }
 
 /// The category of a case id: its first component (`7` of `7.1.6`, `hs`
@@ -323,7 +337,21 @@ impl Matrix {
             categories,
             cases,
             agreements,
+            see_also: Vec::new(),
         })
+    }
+
+    /// Links `target` (a file that exists now) from the page and matrix.md,
+    /// as `text`, relative to `out_dir`, where the outputs are written: a
+    /// link that would not resolve is an error, not a broken page.
+    pub fn see_also(&mut self, out_dir: &Path, text: String, target: &Path) -> Result<(), MatrixError> {
+        let target = canonical(target)?;
+        if !target.is_file() {
+            return Err(MatrixError::NotAFile(target.display().to_string()));
+        }
+        let href = relative_url(&canonical(out_dir)?, &target);
+        self.see_also.push(SeeAlso { text, href });
+        Ok(())
     }
 
     /// Writes `matrix.md`, `matrix.json` and `index.html` into `out_dir`,
@@ -1087,6 +1115,51 @@ mod tests {
             let err = ReportPattern::parse(bad).expect_err(bad);
             assert!(err.to_string().starts_with("--full-reports "), "{err}");
         }
+    }
+
+    #[test]
+    fn see_also_links_existing_files_relative_to_the_output_folder() {
+        let out = scratch("see-also");
+        let page_dir = out.join("page");
+        std::fs::create_dir_all(&page_dir).expect("creates folder");
+        let doc = out.join("agreement <1>.md");
+        std::fs::write(&doc, "# a").expect("writes");
+        let mut m = Matrix::build("t".into(), sample(), Gate::default(), &page_dir, None).expect("builds");
+        m.see_also(&page_dir, "Agreement <&> [x]".into(), &doc)
+            .expect("links");
+        assert_eq!(
+            m.see_also,
+            [SeeAlso {
+                text: "Agreement <&> [x]".into(),
+                href: "../agreement%20%3C1%3E.md".into()
+            }]
+        );
+        let html = page::render(&m, "now");
+        assert!(
+            html.contains(
+                "<nav class=\"see-also\">See also: <a href=\"../agreement%20%3C1%3E.md\">Agreement &lt;&amp;&gt; [x]</a></nav>"
+            ),
+            "under the title, escaped"
+        );
+        let md = markdown::render(&m, "now");
+        assert!(
+            md.contains("See also: [Agreement &lt;&amp;&gt; \\[x\\]](../agreement%20%3C1%3E.md).\n"),
+            "{md}"
+        );
+        // A link that would not resolve is refused; a folder is not a document.
+        assert!(matches!(
+            m.see_also(&page_dir, "x".into(), &out.join("missing.md")),
+            Err(MatrixError::Path { .. })
+        ));
+        assert!(matches!(
+            m.see_also(&page_dir, "x".into(), &out),
+            Err(MatrixError::NotAFile(_))
+        ));
+        assert_eq!(m.see_also.len(), 1);
+        // Without links, no line at all.
+        let plain = build(sample(), Gate::default());
+        assert!(!page::render(&plain, "now").contains("see-also"));
+        assert!(!markdown::render(&plain, "now").contains("See also"));
     }
 
     #[test]

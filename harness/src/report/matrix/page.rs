@@ -33,7 +33,7 @@ pub fn render(m: &Matrix, generated_at: &str) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
-         <header><h1>{}</h1>\n<p class=\"tool\">Generated at {} by wsconform {}. {}.</p></header>\n",
+         <header><h1>{}</h1>\n<p class=\"tool\">Generated at {} by wsconform {}. {}.</p>\n",
         csp(),
         esc(&m.title),
         esc(&m.title),
@@ -41,6 +41,8 @@ pub fn render(m: &Matrix, generated_at: &str) -> String {
         env!("CARGO_PKG_VERSION"),
         esc(&m.gate.describe()),
     );
+    see_also(&mut out, m);
+    out.push_str("</header>\n");
     filters(&mut out, m);
     matrix_table(&mut out, m);
     agreement(&mut out, m);
@@ -49,6 +51,21 @@ pub fn render(m: &Matrix, generated_at: &str) -> String {
     }
     let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");
     out
+}
+
+/// The documents published beside the matrix (`--see-also`).
+fn see_also(out: &mut String, m: &Matrix) {
+    if m.see_also.is_empty() {
+        return;
+    }
+    out.push_str("<nav class=\"see-also\">See also: ");
+    for (i, link) in m.see_also.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" · ");
+        }
+        let _ = write!(out, "<a href=\"{}\">{}</a>", esc(&link.href), esc(&link.text));
+    }
+    out.push_str("</nav>\n");
 }
 
 /// No source at all but inline styles and this page's own script.
