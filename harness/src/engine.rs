@@ -11,10 +11,12 @@
 //! the case's timers and a hard deadline, whatever the peer does.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 use wsconform_cases::{
@@ -99,6 +101,11 @@ const FRAME_PACE: Duration = Duration::from_millis(10);
 const BULK_CHOP: usize = 64;
 /// Bytes read from the socket at once.
 const READ_BUF: usize = 64 * 1024;
+/// Most bytes taken in by [`Conn::read_arrived`] before a timer or script
+/// step: what a starved harness finds waiting is at most a few frames, a
+/// flooding peer must not hold a due timer back (the hard deadline among
+/// them).
+const ARRIVED_BUDGET: usize = 16 * READ_BUF;
 /// Writes the connection loop may have queued for the writer before it stops
 /// reading from the peer: a peer that floods pings while it does not read
 /// the pongs is pushed back by TCP instead of growing a queue.
@@ -807,6 +814,9 @@ struct Conn<'a> {
     close_at: Option<Instant>,
     close_handshake_at: Option<Instant>,
     drop_at: Option<Instant>,
+    /// Whether the protocol timers were already moved on once for the
+    /// harness's own lateness ([`Conn::excuse_lateness`]).
+    lateness_excused: bool,
     deadline: Instant,
     echo_tx: mpsc::Sender<()>,
     /// The peer's messages when permessage-deflate was negotiated.
@@ -858,6 +868,7 @@ impl<'a> Conn<'a> {
             close_at: None,
             close_handshake_at: None,
             drop_at: None,
+            lateness_excused: false,
             deadline: Instant::now() + config.deadline_for(case),
             echo_tx,
             inflater,
@@ -890,17 +901,15 @@ impl<'a> Conn<'a> {
         while self.phase != Phase::Ended {
             let next_timer = self.next_timer();
             tokio::select! {
-                read = reader.read(&mut buf), if self.pending.len() < MAX_QUEUED_WRITES => match read {
-                    Ok(0) | Err(_) => self.connection_lost(),
-                    Ok(n) => {
-                        *self.outcome.rx_octet_stats.entry(n).or_default() += 1;
-                        let head = buf[..n.min(64)].to_vec();
-                        lock(&self.log).push(|t_us| WireEntry::RxOctets { t_us, len: n, head });
-                        self.feed_slice(&mut buf[..n]);
-                    }
+                read = reader.read(&mut buf), if self.pending.len() < MAX_QUEUED_WRITES => {
+                    self.on_read(read, &mut buf);
                 },
                 op = script_rx.recv(), if script_live && self.pending.len() < MAX_PENDING => {
-                    script_live = op.is_some_and(|op| self.on_script(op));
+                    self.read_arrived(reader.as_mut(), &mut buf).await;
+                    script_live = match op {
+                        Some(op) if self.phase != Phase::Ended => self.on_script(op),
+                        _ => false,
+                    };
                 },
                 permit = writer_tx.reserve(), if !self.pending.is_empty() && !writer_done => {
                     match (permit, self.pending.pop_front()) {
@@ -915,9 +924,82 @@ impl<'a> Conn<'a> {
                         self.phase = Phase::Ended;
                     }
                 },
-                _ = sleep_until(next_timer.into()) => self.on_timer(),
+                _ = sleep_until(next_timer.into()) => {
+                    self.read_arrived(reader.as_mut(), &mut buf).await;
+                    if self.phase != Phase::Ended {
+                        self.on_timer();
+                    }
+                },
             }
         }
+    }
+
+    /// One read's result: the peer's bytes, or the end of the connection.
+    fn on_read(&mut self, read: std::io::Result<usize>, buf: &mut [u8]) {
+        match read {
+            Ok(0) | Err(_) => self.connection_lost(),
+            Ok(n) => {
+                *self.outcome.rx_octet_stats.entry(n).or_default() += 1;
+                let head = buf[..n.min(64)].to_vec();
+                lock(&self.log).push(|t_us| WireEntry::RxOctets { t_us, len: n, head });
+                self.feed_slice(&mut buf[..n]);
+                self.excuse_lateness();
+            }
+        }
+    }
+
+    /// Takes in what the peer has already sent, without waiting for more,
+    /// before a due timer or script step acts. When both are ready at once
+    /// (the harness got no CPU for a while: a loaded machine, `--jobs`),
+    /// `select!` picks one at random, so a close the peer sent in time could
+    /// lose to a timer that fired late, and the verdict would depend on the
+    /// load. Bytes that arrived before the harness looked count first, as
+    /// they do when the harness is idle. Bounded by [`ARRIVED_BUDGET`].
+    async fn read_arrived<R: AsyncRead>(&mut self, mut reader: Pin<&mut R>, buf: &mut [u8]) {
+        let mut taken = 0;
+        while taken < ARRIVED_BUDGET && self.phase != Phase::Ended && self.pending.len() < MAX_QUEUED_WRITES {
+            let mut read_buf = ReadBuf::new(buf);
+            let polled =
+                std::future::poll_fn(|cx| Poll::Ready(reader.as_mut().poll_read(cx, &mut read_buf))).await;
+            let read = match polled {
+                Poll::Pending => break,
+                Poll::Ready(r) => r.map(|()| read_buf.filled().len()),
+            };
+            taken += read.as_ref().map_or(0, |n| *n);
+            self.on_read(read, buf);
+        }
+    }
+
+    /// The peer's bytes were taken in while protocol timers were overdue:
+    /// they arrived while the harness was late (starved of CPU) or at the
+    /// very moment a timer fell due. What the peer does next may wait on
+    /// the harness (the echo of its close, which it answers by closing
+    /// TCP), so each overdue protocol timer moves on by as long as it was
+    /// overdue, giving the exchange the time an idle harness would have
+    /// given it; for an idle harness that is next to nothing. Once per
+    /// case, so that no peer can hold a timer back; the hard deadline never
+    /// moves.
+    fn excuse_lateness(&mut self) {
+        if self.lateness_excused {
+            return;
+        }
+        let now = Instant::now();
+        let mut moved = false;
+        for at in [
+            &mut self.kill_at,
+            &mut self.close_at,
+            &mut self.close_handshake_at,
+            &mut self.drop_at,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if *at <= now {
+                *at = now + (now - *at);
+                moved = true;
+            }
+        }
+        self.lateness_excused = moved;
     }
 
     fn next_timer(&self) -> Instant {
