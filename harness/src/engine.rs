@@ -27,6 +27,7 @@ use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{apply_mask, CloseCode, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator};
 
 use crate::budget::{CaseBudget, RunBudget};
+use crate::delivery::Link;
 use crate::record::{CloseFrame, Digest, DigestBuilder, Observed, Outcome, TrafficStats, WireEntry};
 use crate::verdict::Expectations;
 
@@ -90,12 +91,16 @@ pub const BUDGET_NOTE: &str = "wire log cut here";
 const WRITE_PIECE: usize = 256 * 1024;
 /// Writes queued between the script and the writer at most.
 const MAX_PENDING: usize = 4;
-/// The pause after each octet-wise chop.
+/// The pause after the peer read an octet-wise chop.
 const PACE: Duration = Duration::from_millis(1);
-/// The pause after each frame written on its own ("sync"): long enough for
-/// a peer to have handled the frame, its echo included, before the next one
-/// arrives, even with the machine busy (measured: scripts/verdict-stability.sh).
+/// The pause after the peer read a frame written on its own ("sync"): long
+/// enough for it to have handled the frame, its echo included, before the
+/// next one arrives, even with the machine busy (measured:
+/// scripts/verdict-stability.sh).
 const FRAME_PACE: Duration = Duration::from_millis(10);
+/// How long the writer waits for a peer to read a paced piece before it
+/// stops waiting for that peer's reads ([`Pacer`]).
+const READ_WAIT: Duration = Duration::from_secs(1);
 /// Chops of at least this size are a bulk transfer, not a test of how the
 /// peer reassembles a cut stream, and are not paced by a timer.
 const BULK_CHOP: usize = 64;
@@ -254,11 +259,13 @@ fn lock(log: &Mutex<Log>) -> std::sync::MutexGuard<'_, Log> {
 }
 
 /// Runs `case` on an open connection. `leftover` holds bytes read past the
-/// opening handshake. The returned outcome extends `outcome`.
+/// opening handshake; `link`, when the peer is on this machine, shows when
+/// it has read what was written ([`Pacer`]). The returned outcome extends `outcome`.
 pub async fn run<S>(
     case: &Case,
     stream: S,
     leftover: Vec<u8>,
+    link: Option<Link>,
     config: &EngineConfig,
     mut outcome: Outcome,
 ) -> Outcome
@@ -282,7 +289,7 @@ where
     }));
     let (reader, writer) = tokio::io::split(stream);
     let (writer_tx, writer_rx) = mpsc::channel(MAX_PENDING);
-    let mut writer_task = tokio::spawn(write_loop(writer, writer_rx, log.clone()));
+    let mut writer_task = tokio::spawn(write_loop(writer, writer_rx, log.clone(), link));
     let (script_tx, script_rx) = mpsc::channel(MAX_PENDING);
     let (echo_tx, echo_rx) = mpsc::channel(1);
     let script = tokio::spawn(run_script(
@@ -318,8 +325,10 @@ async fn write_loop<W: AsyncWrite>(
     writer: W,
     mut rx: mpsc::Receiver<WriterCmd>,
     log: Arc<Mutex<Log>>,
+    link: Option<Link>,
 ) -> std::io::Result<()> {
     tokio::pin!(writer);
+    let mut pacer = Pacer { link, owed: None };
     // One command is one write (or its chops): what goes out together was
     // decided by the script, never by what happens to be queued, so the
     // bytes reach the peer the same way whatever the load.
@@ -331,6 +340,7 @@ async fn write_loop<W: AsyncWrite>(
                     _ => out.bytes.len().max(1),
                 };
                 for piece in out.bytes.chunks(chop) {
+                    pacer.ready().await;
                     writer.write_all(piece).await?;
                     writer.flush().await?;
                     {
@@ -344,25 +354,11 @@ async fn write_loop<W: AsyncWrite>(
                             head,
                         });
                     }
-                    match out.write {
-                        // Frame-wise and octet-wise chops test how a peer
-                        // copes with a stream cut at every frame or byte, so
-                        // each piece must reach it as its own read, on a busy
-                        // machine too: a timer tick apart. Autobahn's pause
-                        // (a 10 µs `callLater`) is shorter than its own
-                        // reactor turn, so its "sync" frames often leave
-                        // together (docs/verdict-rules.md, W2).
-                        Write::Sync => tokio::time::sleep(FRAME_PACE).await,
-                        Write::Chop(n) if n < BULK_CHOP => tokio::time::sleep(PACE).await,
-                        // Bulk transfers in large chops (1.1.8, 9.5.x, 9.6.x):
-                        // each chop its own segment (TCP_NODELAY), a
-                        // scheduler turn apart.
-                        Write::Chop(_) => tokio::task::yield_now().await,
-                        Write::Whole => {}
-                    }
+                    pacer.wrote(out.write).await;
                 }
             }
             WriterCmd::Shutdown => {
+                pacer.ready().await;
                 writer.shutdown().await?;
                 return Ok(());
             }
@@ -630,6 +626,70 @@ async fn send_compressed(
         }
     }
     true
+}
+
+/// Keeps apart what must reach the peer as separate reads: frame-wise and
+/// octet-wise chops test how a peer copes with a stream cut at every frame
+/// or byte, on a busy machine too. Autobahn's pause (a 10 µs `callLater`)
+/// is shorter than its own reactor turn, so its "sync" frames often leave
+/// together (docs/verdict-rules.md, W2 and D7).
+struct Pacer {
+    /// Where the peer's reads are seen; `None` once they cannot be.
+    link: Option<Link>,
+    /// What is owed before the next write.
+    owed: Option<Owed>,
+}
+
+/// The wait a paced piece leaves for the next write.
+#[derive(Debug, Clone, Copy)]
+struct Owed {
+    pause: Duration,
+    /// When the piece went out.
+    written: tokio::time::Instant,
+    /// Whether the pause counts from the peer's read of the piece, not from
+    /// the write: for "sync" frames, a few per case, so looking at the
+    /// kernel's tables costs nothing (an octet-wise chop, hundreds per
+    /// case at up to 32 cases at once, would make the looking itself the
+    /// load).
+    after_read: bool,
+}
+
+impl Pacer {
+    /// After a piece of a `write` went out.
+    async fn wrote(&mut self, write: Write) {
+        let (pause, after_read) = match write {
+            Write::Sync => (FRAME_PACE, true),
+            Write::Chop(n) if n < BULK_CHOP => (PACE, false),
+            // Bulk transfers in large chops (1.1.8, 9.5.x, 9.6.x): each chop
+            // its own segment (TCP_NODELAY), a scheduler turn apart.
+            Write::Chop(_) => return tokio::task::yield_now().await,
+            Write::Whole => return,
+        };
+        self.owed = Some(Owed {
+            pause,
+            written: tokio::time::Instant::now(),
+            after_read,
+        });
+    }
+
+    /// Waits for what is owed before the next write: the pause from the
+    /// last piece's write, or from the peer's read of it when that is
+    /// asked for and can be seen. A peer that does not read within
+    /// [`READ_WAIT`] is not waited for again on this connection.
+    async fn ready(&mut self) {
+        let Some(owed) = self.owed.take() else {
+            return;
+        };
+        let mut from = owed.written;
+        if let Some(link) = self.link.filter(|_| owed.after_read) {
+            if link.until_read(READ_WAIT).await {
+                from = tokio::time::Instant::now();
+            } else {
+                self.link = None;
+            }
+        }
+        sleep_until(from + owed.pause).await;
+    }
 }
 
 /// Joins a step's consecutive whole writes into pieces of up to

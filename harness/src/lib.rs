@@ -5,6 +5,7 @@
 pub mod baseline;
 pub mod browser;
 pub mod budget;
+pub mod delivery;
 pub mod engine;
 pub mod fuzz;
 pub mod gate;

@@ -73,7 +73,7 @@ fn starved_run() -> (Behavior, BehaviorClose) {
         });
         let mut outcome = Outcome::new(SystemTime::now());
         outcome.handshake_completed = true;
-        let outcome = engine::run(&case, tcp, Vec::new(), &config, outcome).await;
+        let outcome = engine::run(&case, tcp, Vec::new(), None, &config, outcome).await;
         judge(&case, &outcome, &Expectations::of(&case), Role::Client)
     });
     server.join().expect("the server thread ends");

@@ -20,6 +20,7 @@ use wsconform_wire::handshake::Request;
 use wsconform_wire::{ClosePayload, Frame, Opcode};
 use wsconform_wire::{Decoded, Decoder, DecoderConfig, Role};
 
+use crate::delivery::Link;
 use crate::engine::{self, EngineConfig};
 use crate::record::{HandshakeAnswer, Outcome};
 use crate::runner::CaseResult;
@@ -294,8 +295,9 @@ impl FuzzingServer {
                 let shared = accept_shared.clone();
                 tokio::spawn(async move {
                     let limit = transport::TLS_ACCEPT_TIMEOUT.mul_f64(shared.config.engine.timeout_scale);
+                    let link = Link::of(&tcp);
                     let result = match transport::accept(tcp, shared.config.tls.as_ref(), limit).await {
-                        Ok(stream) => handle(stream, &shared).await,
+                        Ok(stream) => handle(stream, link, &shared).await,
                         Err(e) => Err(RequestError::Tls(e)),
                     };
                     if let Err(e) = result {
@@ -521,7 +523,7 @@ fn required<'a>(params: &'a BTreeMap<String, String>, key: &str) -> Result<&'a S
         .ok_or_else(|| format!("missing query parameter {key:?}"))
 }
 
-async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestError> {
+async fn handle(mut stream: Stream, link: Option<Link>, shared: &Arc<Shared>) -> Result<(), RequestError> {
     let limit = shared
         .config
         .open_handshake_timeout
@@ -663,7 +665,7 @@ async fn handle(mut stream: Stream, shared: &Arc<Shared>) -> Result<(), RequestE
                 }
                 None => {
                     outcome.handshake_completed = true;
-                    engine::run(&case, stream, leftover, &shared.config.engine, outcome).await
+                    engine::run(&case, stream, leftover, link, &shared.config.engine, outcome).await
                 }
             };
             let verdict = judge(&case, &outcome, &Expectations::of(&case), Role::Server);

@@ -10,6 +10,7 @@ use wsconform_wire::deflate::{self, Offer};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
 use wsconform_wire::Frame;
 
+use crate::delivery::Link;
 use crate::engine::{self, EngineConfig};
 use crate::record::{DeflateFacts, HandshakeAnswer, Outcome};
 use tokio::net::TcpStream;
@@ -58,6 +59,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
             )
         }
     };
+    let link = Link::of(&tcp);
     match tokio::time::timeout(timeout, open(case, tcp, target, options)).await {
         Err(_) => Outcome::setup_failed(started, format!("no handshake answer within {timeout:?}"), true),
         Ok(Err(refused)) => {
@@ -90,7 +92,15 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
             }
             outcome.handshake_completed = true;
             outcome.deflate = opened.deflate;
-            engine::run(case, opened.stream, opened.leftover, &options.engine, outcome).await
+            engine::run(
+                case,
+                opened.stream,
+                opened.leftover,
+                link,
+                &options.engine,
+                outcome,
+            )
+            .await
         }
     }
 }
