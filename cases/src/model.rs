@@ -1,6 +1,7 @@
 //! What a case is: a value the engine interprets (design §3).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wsconform_wire::Opcode;
@@ -322,21 +323,24 @@ impl Case {
             .unwrap_or(0)
     }
 
-    /// Upper bound on the time the steps and timers can take, in ms, before
-    /// any timeout scaling: the harness's hard deadline builds on it.
-    pub fn nominal_duration_ms(&self) -> u64 {
-        let mut elapsed = 0u64;
-        let mut longest_timer = 0u64;
+    /// When the steps' last wait ends or last timer falls due, whichever is
+    /// later: the harness's hard deadline builds on it. The waits
+    /// (`Step::Wait`, Autobahn's `continueLater`) are the case's own pacing
+    /// and keep their length; the kill and close timers are multiplied by
+    /// `timer_scale`, as the harness arms them.
+    pub fn duration(&self, timer_scale: f64) -> Duration {
+        let mut waited = Duration::ZERO;
+        let mut last_timer = Duration::ZERO;
         for step in &self.steps {
             match step {
-                Step::Wait { ms, .. } => elapsed += ms,
+                Step::Wait { ms, .. } => waited += Duration::from_millis(*ms),
                 Step::KillAfter { ms } | Step::CloseAfter { ms } => {
-                    longest_timer = longest_timer.max(elapsed + ms);
+                    last_timer = last_timer.max(waited + Duration::from_millis(*ms).mul_f64(timer_scale));
                 }
                 _ => {}
             }
         }
-        elapsed.max(longest_timer)
+        waited.max(last_timer)
     }
 }
 

@@ -70,16 +70,18 @@ impl EngineConfig {
         d.mul_f64(self.timeout_scale)
     }
 
-    /// The case's hard deadline: its nominal duration plus protocol timers
-    /// and slack, scaled.
+    /// The case's hard deadline: when its last wait ends or timer falls due
+    /// ([`Case::duration`]: the case's own waits keep their length, its
+    /// timers scale as [`arm`] scales them), plus the protocol timers and
+    /// slack, scaled. Scaling the waits too cut 6.4.1 (two 1 s waits) short
+    /// at `--timeout-scale 0.1`.
     pub fn deadline_for(&self, case: &Case) -> Duration {
-        let nominal = Duration::from_millis(case.nominal_duration_ms());
-        self.scaled(
-            nominal
-                + self.close_handshake_timeout.unwrap_or_default()
-                + self.server_drop_timeout.unwrap_or_default()
-                + Duration::from_secs(3),
-        )
+        case.duration(self.timeout_scale)
+            + self.scaled(
+                self.close_handshake_timeout.unwrap_or_default()
+                    + self.server_drop_timeout.unwrap_or_default()
+                    + Duration::from_secs(3),
+            )
     }
 }
 
@@ -91,7 +93,7 @@ pub const BUDGET_NOTE: &str = "wire log cut here";
 const WRITE_PIECE: usize = 256 * 1024;
 /// Writes queued between the script and the writer at most.
 const MAX_PENDING: usize = 4;
-/// The pause after the peer read an octet-wise chop.
+/// The pause after each octet-wise chop.
 const PACE: Duration = Duration::from_millis(1);
 /// The pause after the peer read a frame written on its own ("sync"): long
 /// enough for it to have handled the frame, its echo included, before the
@@ -1751,5 +1753,38 @@ impl<'a> Conn<'a> {
             .unwrap_or_default()
             .max(Duration::from_secs(1));
         self.drop_at = Some(Instant::now() + self.config.scaled(grace));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 6.4.1 waits 1 s twice between its frames whatever the scale; at
+    /// `--timeout-scale 0.1` the deadline was 0.8 s and cut the case short.
+    #[test]
+    fn the_deadline_leaves_room_for_the_cases_own_waits_at_any_scale() {
+        let case = wsconform_cases::catalog()
+            .into_iter()
+            .find(|c| c.id == "6.4.1")
+            .expect("6.4.1 is in the catalog");
+        let waits: Duration = case
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Wait { ms, .. } => Duration::from_millis(*ms),
+                _ => Duration::ZERO,
+            })
+            .sum();
+        assert_eq!(waits, Duration::from_secs(2));
+        for scale in [0.1, 1.0, 3.0] {
+            let mut config = EngineConfig::new(Role::Client);
+            config.timeout_scale = scale;
+            let deadline = config.deadline_for(&case);
+            assert!(
+                deadline > waits + Duration::from_secs(1).mul_f64(scale),
+                "scale {scale}: deadline {deadline:?}"
+            );
+        }
     }
 }

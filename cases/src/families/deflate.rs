@@ -197,6 +197,6 @@ mod tests {
                 len: 16
             }
         ));
-        assert_eq!(first.nominal_duration_ms(), 60_000);
+        assert_eq!(first.duration(1.0), std::time::Duration::from_secs(60));
     }
 }
