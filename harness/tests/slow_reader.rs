@@ -9,6 +9,13 @@
 //! for longer than the 10 ms pause after each frame found all three frames
 //! in one read: NON-STRICT, where the same peer on an idle machine gets OK
 //! (seen on `websockets` at `--jobs 32` beside a CPU hog, 1 run in 3).
+//!
+//! The real Autobahn was not run on this server. On the reference server
+//! with `--knob batched-reads`, which handles reads the same way without
+//! being away, it gave NON-STRICT on 3.3 in 8 of 8 runs
+//! (`verdict_fidelity.rs` `ACCEPTED`): its "sync" frames, 10 µs apart,
+//! usually arrive in one read. wsconform's OK here is the deliberate
+//! difference D7 of docs/verdict-rules.md.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
