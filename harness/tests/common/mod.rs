@@ -323,8 +323,25 @@ where
         if got != want {
             let missing: Vec<_> = want.difference(&got).collect();
             let extra: Vec<_> = got.difference(&want).collect();
+            // The verdicts of the unexpected failures, so a failure seen
+            // once (in CI) says what happened.
+            let why: Vec<String> = results
+                .results
+                .iter()
+                .filter(|r| extra.contains(&&r.case.id))
+                .map(|r| {
+                    format!(
+                        "{}: {:?} / {:?}: {} {}",
+                        r.case.id,
+                        r.verdict.behavior,
+                        r.verdict.behavior_close,
+                        r.verdict.result,
+                        r.verdict.result_close
+                    )
+                })
+                .collect();
             problems.push(format!(
-                "{knob:?}: should fail but passed {missing:?}; failed unexpectedly {extra:?}"
+                "{knob:?}: should fail but passed {missing:?}; failed unexpectedly {extra:?} {why:?}"
             ));
         }
     }
