@@ -93,7 +93,7 @@ pub const BUDGET_NOTE: &str = "wire log cut here";
 const WRITE_PIECE: usize = 256 * 1024;
 /// Writes queued between the script and the writer at most.
 const MAX_PENDING: usize = 4;
-/// The pause after each octet-wise chop.
+/// The pause after the peer read an octet-wise chop.
 const PACE: Duration = Duration::from_millis(1);
 /// The pause after the peer read a frame written on its own ("sync"): long
 /// enough for it to have handled the frame, its echo included, before the
@@ -642,26 +642,21 @@ struct Pacer {
     owed: Option<Owed>,
 }
 
-/// The wait a paced piece leaves for the next write.
+/// The wait a paced piece leaves for the next write: `pause` from the
+/// peer's read of it, or from `written` when reads cannot be seen.
 #[derive(Debug, Clone, Copy)]
 struct Owed {
     pause: Duration,
     /// When the piece went out.
     written: tokio::time::Instant,
-    /// Whether the pause counts from the peer's read of the piece, not from
-    /// the write: for "sync" frames, a few per case, so looking at the
-    /// kernel's tables costs nothing (an octet-wise chop, hundreds per
-    /// case at up to 32 cases at once, would make the looking itself the
-    /// load).
-    after_read: bool,
 }
 
 impl Pacer {
     /// After a piece of a `write` went out.
     async fn wrote(&mut self, write: Write) {
-        let (pause, after_read) = match write {
-            Write::Sync => (FRAME_PACE, true),
-            Write::Chop(n) if n < BULK_CHOP => (PACE, false),
+        let pause = match write {
+            Write::Sync => FRAME_PACE,
+            Write::Chop(n) if n < BULK_CHOP => PACE,
             // Bulk transfers in large chops (1.1.8, 9.5.x, 9.6.x): each chop
             // its own segment (TCP_NODELAY), a scheduler turn apart.
             Write::Chop(_) => return tokio::task::yield_now().await,
@@ -670,20 +665,20 @@ impl Pacer {
         self.owed = Some(Owed {
             pause,
             written: tokio::time::Instant::now(),
-            after_read,
         });
     }
 
-    /// Waits for what is owed before the next write: the pause from the
-    /// last piece's write, or from the peer's read of it when that is
-    /// asked for and can be seen. A peer that does not read within
-    /// [`READ_WAIT`] is not waited for again on this connection.
+    /// Waits for what is owed before the next write: the peer's read of the
+    /// last piece (a lookup costs two system calls, `delivery.rs`), then
+    /// the pause; the pause from the write alone where reads cannot be
+    /// seen. A peer that does not read within [`READ_WAIT`] is not waited
+    /// for again on this connection.
     async fn ready(&mut self) {
         let Some(owed) = self.owed.take() else {
             return;
         };
         let mut from = owed.written;
-        if let Some(link) = self.link.filter(|_| owed.after_read) {
+        if let Some(link) = self.link {
             if link.until_read(READ_WAIT).await {
                 from = tokio::time::Instant::now();
             } else {

@@ -44,28 +44,14 @@ fn assert_same(mode: &str, knob: Knob, diffs: Vec<String>) {
 /// only where the real Autobahn itself varied between runs on the same peer
 /// (measured), or where wsconform differs from it on purpose (argued in
 /// docs/verdict-rules.md, "Deliberate differences").
-const ACCEPTED: &[(Knob, &str, &str, &str)] = &[
-    (
-        Knob::BatchedReads,
-        "3.3",
-        "OK",
-        "deliberate (D7): Autobahn's 'sync' frames leave together (its 10 us pause is shorter \
+const ACCEPTED: &[(Knob, &str, &str, &str)] = &[(
+    Knob::BatchedReads,
+    "3.3",
+    "OK",
+    "deliberate (D7): Autobahn's 'sync' frames leave together (its 10 us pause is shorter \
          than its reactor turn), so a batching peer reads them at once, NON-STRICT in 4 of 4 \
          runs in each mode; wsconform sends each frame as its own read, OK",
-    ),
-    (
-        Knob::BatchedReads,
-        "3.4",
-        "NON-STRICT",
-        "Autobahn varied: OK in 3 client-mode runs, NON-STRICT in 1 (1-byte chops)",
-    ),
-    (
-        Knob::BatchedReads,
-        "4.1.5",
-        "NON-STRICT",
-        "Autobahn varied: OK in 3 client-mode runs, NON-STRICT in 1 (1-byte chops)",
-    ),
-];
+)];
 
 fn accepted(knob: Knob) -> BTreeMap<String, Vec<String>> {
     ACCEPTED
