@@ -258,7 +258,7 @@ mod sock_diag {
             return Err(io::ErrorKind::InvalidData.into());
         }
         match kind {
-            k if k == libc::NLMSG_ERROR as u16 => match -(word(HEADER)? as i32) {
+            k if k == libc::NLMSG_ERROR as u16 => match (word(HEADER)? as i32).wrapping_neg() {
                 libc::ENOENT => Ok(None),
                 code => Err(io::Error::from_raw_os_error(code)),
             },
@@ -312,6 +312,9 @@ mod sock_diag {
             error[16..20].copy_from_slice(&(-libc::ENOENT).to_ne_bytes());
             assert_eq!(answer(&error, 3).expect("no such socket"), None);
             assert!(answer(&error, 4).is_err(), "another request's answer");
+            // Whatever error code the kernel writes is read without overflow.
+            error[16..20].copy_from_slice(&i32::MIN.to_ne_bytes());
+            assert!(answer(&error, 3).is_err());
             let mut found = vec![0u8; HEADER + MESSAGE];
             found[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
             found[8..12].copy_from_slice(&3u32.to_ne_bytes());
