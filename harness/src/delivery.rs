@@ -26,8 +26,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{sleep_until, Instant};
+use wsconform_cases::Write;
 
 /// How often the kernel is asked while waiting.
 const POLL: Duration = Duration::from_millis(1);
@@ -73,6 +75,114 @@ impl Link {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// The pause after the peer read an octet-wise chop.
+const PACE: Duration = Duration::from_millis(1);
+/// The pause after the peer read a frame written on its own ("sync"): long
+/// enough for it to have handled the frame, its echo included, before the
+/// next one arrives, even with the machine busy (measured:
+/// scripts/verdict-stability.sh).
+const FRAME_PACE: Duration = Duration::from_millis(10);
+/// How long the writer waits for a peer to read a paced piece before it
+/// stops waiting for that peer's reads ([`Pacer`]).
+const READ_WAIT: Duration = Duration::from_secs(1);
+/// Chops of at least this size are a bulk transfer, not a test of how the
+/// peer reassembles a cut stream, and are not paced by a timer.
+const BULK_CHOP: usize = 64;
+
+/// Keeps apart what must reach the peer as separate reads: frame-wise and
+/// octet-wise chops test how a peer copes with a stream cut at every frame
+/// or byte, on a busy machine too. Autobahn's pause (a 10 µs `callLater`)
+/// is shorter than its own reactor turn, so its "sync" frames often leave
+/// together (docs/verdict-rules.md, W2 and D7).
+#[derive(Debug)]
+pub struct Pacer {
+    /// Where the peer's reads are seen; `None` once they cannot be.
+    link: Option<Link>,
+    /// What is owed before the next write.
+    owed: Option<Owed>,
+}
+
+/// The wait a paced piece leaves for the next write: `pause` from the
+/// peer's read of it, or from `written` when reads cannot be seen.
+#[derive(Debug, Clone, Copy)]
+struct Owed {
+    pause: Duration,
+    /// When the piece went out.
+    written: Instant,
+}
+
+impl Pacer {
+    /// A pacer for the connection `link` shows (`None`: the pause alone).
+    pub fn new(link: Option<Link>) -> Pacer {
+        Pacer { link, owed: None }
+    }
+
+    /// After a piece of a `write` went out.
+    pub async fn wrote(&mut self, write: Write) {
+        let pause = match write {
+            Write::Sync => FRAME_PACE,
+            Write::Chop(n) if n < BULK_CHOP => PACE,
+            // Bulk transfers in large chops (1.1.8, 9.5.x, 9.6.x): each chop
+            // its own segment (TCP_NODELAY), a scheduler turn apart.
+            Write::Chop(_) => return tokio::task::yield_now().await,
+            Write::Whole => return,
+        };
+        self.owed = Some(Owed {
+            pause,
+            written: Instant::now(),
+        });
+    }
+
+    /// Waits for what is owed before the next write: the peer's read of the
+    /// last piece (a lookup costs two system calls), then
+    /// the pause; the pause from the write alone where reads cannot be
+    /// seen. A peer that does not read within [`READ_WAIT`] is not waited
+    /// for again on this connection.
+    pub async fn ready(&mut self) {
+        let Some(owed) = self.owed.take() else {
+            return;
+        };
+        let mut from = owed.written;
+        if let Some(link) = self.link {
+            if link.until_read(READ_WAIT).await {
+                from = Instant::now();
+            } else {
+                self.link = None;
+            }
+        }
+        sleep_until(from + owed.pause).await;
+    }
+}
+
+/// Writes `bytes` to `stream` as `write` says: whole, or in chops paced by
+/// a [`Pacer`] as the engine paces a case's frames, the last one included. The opening handshakes
+/// use it (`hs.server.one-byte-writes`, `hs.client.one-byte-writes`): a chop
+/// that merely yields between writes reaches a busy peer in reads of any
+/// size, and a peer that counts its reads (tungstenite refuses a head read
+/// in more than 64 small pieces) then passes or fails by load.
+pub async fn write_paced<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    write: Write,
+    link: Option<Link>,
+) -> std::io::Result<()> {
+    let chop = match write {
+        Write::Chop(n) => n.max(1),
+        _ => bytes.len().max(1),
+    };
+    let mut pacer = Pacer::new(link);
+    for piece in bytes.chunks(chop) {
+        pacer.ready().await;
+        stream.write_all(piece).await?;
+        stream.flush().await?;
+        pacer.wrote(write).await;
+    }
+    // The last chop too is its own read: what follows the head (the first
+    // frame) must not join it.
+    pacer.ready().await;
+    Ok(())
 }
 
 /// What the kernel shows of a [`Link`]'s two ends.

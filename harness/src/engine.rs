@@ -27,7 +27,7 @@ use wsconform_wire::frame::FrameHeader;
 use wsconform_wire::{apply_mask, CloseCode, Decoded, Decoder, DecoderConfig, Opcode, Role, Utf8Validator};
 
 use crate::budget::{CaseBudget, RunBudget};
-use crate::delivery::Link;
+use crate::delivery::{Link, Pacer};
 use crate::record::{CloseFrame, Digest, DigestBuilder, Observed, Outcome, TrafficStats, WireEntry};
 use crate::verdict::Expectations;
 
@@ -93,19 +93,6 @@ pub const BUDGET_NOTE: &str = "wire log cut here";
 const WRITE_PIECE: usize = 256 * 1024;
 /// Writes queued between the script and the writer at most.
 const MAX_PENDING: usize = 4;
-/// The pause after the peer read an octet-wise chop.
-const PACE: Duration = Duration::from_millis(1);
-/// The pause after the peer read a frame written on its own ("sync"): long
-/// enough for it to have handled the frame, its echo included, before the
-/// next one arrives, even with the machine busy (measured:
-/// scripts/verdict-stability.sh).
-const FRAME_PACE: Duration = Duration::from_millis(10);
-/// How long the writer waits for a peer to read a paced piece before it
-/// stops waiting for that peer's reads ([`Pacer`]).
-const READ_WAIT: Duration = Duration::from_secs(1);
-/// Chops of at least this size are a bulk transfer, not a test of how the
-/// peer reassembles a cut stream, and are not paced by a timer.
-const BULK_CHOP: usize = 64;
 /// Bytes read from the socket at once.
 const READ_BUF: usize = 64 * 1024;
 /// Most bytes taken in by [`Conn::read_arrived`] before a timer or script
@@ -330,7 +317,7 @@ async fn write_loop<W: AsyncWrite>(
     link: Option<Link>,
 ) -> std::io::Result<()> {
     tokio::pin!(writer);
-    let mut pacer = Pacer { link, owed: None };
+    let mut pacer = Pacer::new(link);
     // One command is one write (or its chops): what goes out together was
     // decided by the script, never by what happens to be queued, so the
     // bytes reach the peer the same way whatever the load.
@@ -628,65 +615,6 @@ async fn send_compressed(
         }
     }
     true
-}
-
-/// Keeps apart what must reach the peer as separate reads: frame-wise and
-/// octet-wise chops test how a peer copes with a stream cut at every frame
-/// or byte, on a busy machine too. Autobahn's pause (a 10 µs `callLater`)
-/// is shorter than its own reactor turn, so its "sync" frames often leave
-/// together (docs/verdict-rules.md, W2 and D7).
-struct Pacer {
-    /// Where the peer's reads are seen; `None` once they cannot be.
-    link: Option<Link>,
-    /// What is owed before the next write.
-    owed: Option<Owed>,
-}
-
-/// The wait a paced piece leaves for the next write: `pause` from the
-/// peer's read of it, or from `written` when reads cannot be seen.
-#[derive(Debug, Clone, Copy)]
-struct Owed {
-    pause: Duration,
-    /// When the piece went out.
-    written: tokio::time::Instant,
-}
-
-impl Pacer {
-    /// After a piece of a `write` went out.
-    async fn wrote(&mut self, write: Write) {
-        let pause = match write {
-            Write::Sync => FRAME_PACE,
-            Write::Chop(n) if n < BULK_CHOP => PACE,
-            // Bulk transfers in large chops (1.1.8, 9.5.x, 9.6.x): each chop
-            // its own segment (TCP_NODELAY), a scheduler turn apart.
-            Write::Chop(_) => return tokio::task::yield_now().await,
-            Write::Whole => return,
-        };
-        self.owed = Some(Owed {
-            pause,
-            written: tokio::time::Instant::now(),
-        });
-    }
-
-    /// Waits for what is owed before the next write: the peer's read of the
-    /// last piece (a lookup costs two system calls, `delivery.rs`), then
-    /// the pause; the pause from the write alone where reads cannot be
-    /// seen. A peer that does not read within [`READ_WAIT`] is not waited
-    /// for again on this connection.
-    async fn ready(&mut self) {
-        let Some(owed) = self.owed.take() else {
-            return;
-        };
-        let mut from = owed.written;
-        if let Some(link) = self.link {
-            if link.until_read(READ_WAIT).await {
-                from = tokio::time::Instant::now();
-            } else {
-                self.link = None;
-            }
-        }
-        sleep_until(from + owed.pause).await;
-    }
 }
 
 /// Joins a step's consecutive whole writes into pieces of up to

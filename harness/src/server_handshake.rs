@@ -4,10 +4,11 @@
 //! answer 101, 426 with the version spoken (§4.4), or 400.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use wsconform_cases::{HeaderEdit, ResponseEdits, Write};
+use wsconform_cases::{HeaderEdit, ResponseEdits};
 use wsconform_wire::deflate;
 use wsconform_wire::handshake::{self, HandshakeError, Request, Response, MAX_HEAD_BYTES};
 
+use crate::delivery::{write_paced, Link};
 use crate::record::DeflateFacts;
 use wsconform_wire::Frame;
 
@@ -76,12 +77,15 @@ pub async fn http_error<S: AsyncWrite + Unpin>(
 
 /// Answers `req`: 101 when it is a valid opening handshake, else an error
 /// response (426 for a version this server does not speak, RFC 6455 §4.4;
-/// 400 otherwise). Returns the 101 response head as text.
+/// 400 otherwise). A 101 cut in chops (`edits.write`) is paced as the
+/// engine paces frames, its reads seen through `link`
+/// ([`write_paced`]). Returns the 101 response head as text.
 pub async fn answer<S: AsyncWrite + Unpin>(
     stream: &mut S,
     req: &Request,
     leniency: Leniency,
     edits: &ResponseEdits,
+    link: Option<Link>,
 ) -> Result<String, AcceptError> {
     let key = match handshake::validate_request(req) {
         Ok(offer) => offer.key,
@@ -134,17 +138,7 @@ pub async fn answer<S: AsyncWrite + Unpin>(
             .rsv(f.rsv)
             .encode_into(&mut bytes);
     }
-    let chop = match edits.write {
-        Write::Chop(n) => n.max(1),
-        _ => bytes.len().max(1),
-    };
-    for piece in bytes.chunks(chop) {
-        stream.write_all(piece).await?;
-        if chop < bytes.len() {
-            stream.flush().await?;
-            tokio::task::yield_now().await;
-        }
-    }
+    write_paced(stream, &bytes, edits.write, link).await?;
     Ok(head)
 }
 

@@ -117,7 +117,7 @@ async fn echo<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     };
     let deflate = super::deflate::answer_offers(&req, &knobs);
     edits.headers.extend(deflate.iter().map(deflate_header));
-    if answer(&mut stream, &req, leniency, &edits).await.is_err() {
+    if answer(&mut stream, &req, leniency, &edits, None).await.is_err() {
         return;
     }
     match super::deflate::Setup::needed(deflate.map(|d| d.params), &knobs) {

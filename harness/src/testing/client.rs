@@ -460,7 +460,7 @@ async fn http_error(stream: &mut Stream, status: u16, reason: &str, why: &str) -
 }
 
 async fn upgrade(stream: &mut Stream, req: &Request) -> Result<String, RequestError> {
-    Ok(server_handshake::answer(stream, req, Leniency::default(), &ResponseEdits::default()).await?)
+    Ok(server_handshake::answer(stream, req, Leniency::default(), &ResponseEdits::default(), None).await?)
 }
 
 /// After an invalid response (hs.client.* cases that expect the client to
@@ -633,36 +633,58 @@ async fn handle(mut stream: Stream, link: Option<Link>, shared: &Arc<Shared>) ->
             edits
                 .headers
                 .extend(deflate.iter().map(server_handshake::deflate_header));
-            let response = server_handshake::answer(&mut stream, &req, Leniency::default(), &edits)
-                .await
-                .map_err(RequestError::from)?;
             shared.state().in_progress += 1;
+            let answered =
+                server_handshake::answer(&mut stream, &req, Leniency::default(), &edits, link).await;
+            // The client asked for this case: what became of its handshake
+            // is the case's result, not "never ran" at the end of the run.
             let mut outcome = Outcome::new(started);
             outcome.http_request = head;
-            outcome.http_response = response;
-            outcome.deflate = deflate;
             let expect = case.handshake.as_ref().map(|h| &h.expect);
-            let answer = match expect {
-                Some(HandshakeExpect::ClientFails) => {
-                    let wait = Duration::from_secs(2).mul_f64(shared.config.engine.timeout_scale);
-                    let answer = probe_client(&mut stream, std::mem::take(&mut leftover), wait).await;
-                    let _ = stream.shutdown().await;
-                    Some(answer)
-                }
-                Some(HandshakeExpect::FreshKey) => match key.answer() {
-                    Some(answer) => {
-                        let _ = reply_and_close(&mut stream, None).await;
-                        Some(answer)
+            let answer = match (answered, expect) {
+                (Ok(response), expect) => {
+                    outcome.http_response = response;
+                    outcome.deflate = deflate;
+                    match expect {
+                        Some(HandshakeExpect::ClientFails) => {
+                            let wait = Duration::from_secs(2).mul_f64(shared.config.engine.timeout_scale);
+                            let answer = probe_client(&mut stream, std::mem::take(&mut leftover), wait).await;
+                            let _ = stream.shutdown().await;
+                            Some(answer)
+                        }
+                        Some(HandshakeExpect::FreshKey) => match key.answer() {
+                            Some(answer) => {
+                                let _ = reply_and_close(&mut stream, None).await;
+                                Some(answer)
+                            }
+                            None => None,
+                        },
+                        _ => None,
                     }
-                    None => None,
-                },
-                _ => None,
+                }
+                // Closed before the invalid response was all written: the
+                // client failed the connection on what it had read (RFC
+                // 6455 §4.1), as `probe_client` would have seen.
+                (Err(AcceptError::Io(_)), Some(HandshakeExpect::ClientFails)) => {
+                    Some(HandshakeAnswer::ClientClosed)
+                }
+                (Err(AcceptError::Io(e)), _) => {
+                    outcome.setup_error = Some(format!(
+                        "the 101 could not be sent whole (the client closed the connection?): {e}"
+                    ));
+                    None
+                }
+                (Err(AcceptError::Bad(why)), _) => {
+                    outcome.setup_error = Some(format!("the client's request was refused: {why}"));
+                    None
+                }
             };
             let outcome = match answer {
                 Some(answer) => {
                     outcome.handshake_answer = Some(answer);
                     outcome
                 }
+                None if outcome.setup_error.is_some() => outcome,
                 None => {
                     outcome.handshake_completed = true;
                     engine::run(&case, stream, leftover, link, &shared.config.engine, outcome).await

@@ -4,13 +4,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use wsconform_cases::{Case, HandshakeExpect, ResponseRules, Write};
 use wsconform_wire::deflate::{self, Offer};
 use wsconform_wire::handshake::{self, Request, Response, MAX_HEAD_BYTES};
 use wsconform_wire::Frame;
 
-use crate::delivery::Link;
+use crate::delivery::{write_paced, Link};
 use crate::engine::{self, EngineConfig};
 use crate::record::{DeflateFacts, HandshakeAnswer, Outcome};
 use tokio::net::TcpStream;
@@ -60,7 +60,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &ClientOptions) -> 
         }
     };
     let link = Link::of(&tcp);
-    match tokio::time::timeout(timeout, open(case, tcp, target, options)).await {
+    match tokio::time::timeout(timeout, open(case, tcp, link, target, options)).await {
         Err(_) => Outcome::setup_failed(started, format!("no handshake answer within {timeout:?}"), true),
         Ok(Err(refused)) => {
             // Bytes that are not an HTTP response (or one cut off) differ
@@ -185,6 +185,7 @@ fn build_request(case: &Case, target: &Target, key: &str, user_agent: &str) -> V
 async fn open(
     case: &Case,
     tcp: TcpStream,
+    link: Option<Link>,
     target: &Target,
     options: &ClientOptions,
 ) -> Result<Opened, Refused> {
@@ -202,19 +203,10 @@ async fn open(
         response: String::from_utf8_lossy(response).into_owned(),
         status,
     };
-    let chop = match case.handshake.as_ref().map(|h| h.request.write) {
-        Some(Write::Chop(n)) => n.max(1),
-        _ => request_bytes.len().max(1),
-    };
-    for piece in request_bytes.chunks(chop) {
-        stream
-            .write_all(piece)
-            .await
-            .map_err(|e| refused(format!("cannot send the handshake: {e}"), b"", None))?;
-        if chop < request_bytes.len() {
-            tokio::task::yield_now().await;
-        }
-    }
+    let write = case.handshake.as_ref().map_or(Write::Whole, |h| h.request.write);
+    write_paced(&mut stream, &request_bytes, write, link)
+        .await
+        .map_err(|e| refused(format!("cannot send the handshake: {e}"), b"", None))?;
     let (response, head, leftover) = match read_response(&mut stream).await {
         Ok(r) => r,
         Err((why, partial)) => return Err(refused(why, &partial, None)),
