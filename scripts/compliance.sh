@@ -9,7 +9,8 @@
 #   reports/ID/{server,client}.txt     one line per case, "id behavior behaviorClose", in
 #                                      catalog order: the diff-friendly record (committed)
 #   reports/ID/{server,client}.run     the run's wsconform version and case selection
-#                                      ("wsconform: ...", "cases: ..."; committed)
+#                                      ("wsconform: ...", "cases: ..."; committed), and
+#                                      each later --update ("updated: SELECTION with ...")
 #   reports/matrix.md, matrix.json,    `wsconform report matrix` over every committed summary
 #   reports/index.html                 (categories x implementation x role); each row links
 #                                      its summary, and with --link-runs its full report
@@ -22,9 +23,13 @@
 #
 # Usage: scripts/compliance.sh [--cases P,...] [--exclude P,...] [--only ID,...]
 #                              [--roles server,client] [--jobs N] [--parallel N] [--no-install]
-#                              [--no-build] [--report-only] [--link-runs]
+#                              [--no-build] [--report-only] [--link-runs] [--update]
 #   --cases/--exclude  case patterns, wsconform's (= Autobahn's) syntax; default: every case
 #                      (categories 1-10, 12, 13, hs.*, mask.*, and whatever families exist)
+#   --update           with --cases/--exclude: rewrite only the selected cases' lines of each
+#                      summary and keep the others (without it, the summary is the selection)
+#                      hs.client.fresh-key judges every connection of the run: a smaller
+#                      selection makes fewer and may miss a repeat the whole run saw (Beast)
 #   --only             implementation ids from the manifest (default: all)
 #   --roles            server, client or both (default)
 #   --jobs N           wsconform --jobs: cases at once (server) / client copies (client);
@@ -46,7 +51,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MANIFEST="$REPO/peers/panel/panel.json"
 OUT="$REPO/reports"
 CASES=${CASES:-} EXCLUDE=${EXCLUDE:-} ONLY=${ONLY:-} ROLES=${ROLES:-server,client}
-JOBS=${JOBS:-} PARALLEL=${PARALLEL:-$(( ($(nproc) + 1) / 2 ))} INSTALL=1 BUILD=1 RUN=1 LINK_RUNS=0
+JOBS=${JOBS:-} PARALLEL=${PARALLEL:-$(( ($(nproc) + 1) / 2 ))} INSTALL=1 BUILD=1 RUN=1 LINK_RUNS=0 UPDATE=0
 usage() { sed -n '/^# Usage:/,/^# All traffic/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -60,10 +65,12 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --report-only) RUN=0 INSTALL=0 BUILD=0; shift ;;
     --link-runs) LINK_RUNS=1; shift ;;
+    --update) UPDATE=1; shift ;;
     -h|--help) usage ;;
     *) echo "compliance.sh: unknown option $1" >&2; usage ;;
   esac
 done
+[ $UPDATE = 0 ] || [ -n "$CASES$EXCLUDE" ] || { echo "compliance.sh: --update needs --cases or --exclude" >&2; exit 2; }
 [[ "$PARALLEL" =~ ^[1-9][0-9]?$ ]] || { echo "compliance.sh: --parallel must be 1-99" >&2; exit 2; }
 [ -z "$JOBS" ] || [[ "$JOBS" =~ ^[1-9][0-9]?$ ]] || { echo "compliance.sh: --jobs must be 1-64" >&2; exit 2; }
 for r in ${ROLES//,/ }; do
@@ -97,9 +104,33 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 field() { jq -r --arg id "$1" --arg f "$2" '.implementations[] | select(.id == $id) | .[$f] // empty' "$MANIFEST"; }
+SELECTED="${CASES:-every case}${EXCLUDE:+, except $EXCLUDE}"
 selection() {  # the wsconform options of the case selection
   [ -z "$CASES" ] || printf -- '--cases\n%s\n' "$CASES"
   [ -z "$EXCLUDE" ] || printf -- '--exclude\n%s\n' "$EXCLUDE"
+}
+
+# --update: the selected cases' new lines (BASE.txt.tmp) replace theirs in BASE.txt, in
+# catalog order (`wsconform list`); BASE.run keeps the first run's lines and one
+# "updated:" line per selection, the latest for each.
+merge_summary() {
+  local base=$1
+  "$BIN" list | awk '{print $1}' > "$base.order"
+  python3 - "$base" "$SELECTED" "$TOOL_VERSION" <<'PY'
+import sys
+base, selected, version = sys.argv[1:4]
+def rows(path):
+    return {line.split(" ", 1)[0]: line for line in open(path).read().splitlines() if line.strip()}
+merged = rows(base + ".txt")
+merged.update(rows(base + ".txt.tmp"))
+order = [i for i in open(base + ".order").read().split() if i in merged]
+with open(base + ".txt", "w") as f:
+    f.write("".join(merged[i] + "\n" for i in order))
+run = [l for l in open(base + ".run").read().splitlines() if not l.startswith(f"updated: {selected} with ")]
+with open(base + ".run", "w") as f:
+    f.write("\n".join(run + [f"updated: {selected} with {version}"]) + "\n")
+PY
+  rm -f "$base.order" "$base.txt.tmp"
 }
 
 # One run: implementation $1 in role $2, into reports/runs/$1/$2/ (run.log there).
@@ -137,10 +168,14 @@ run_one() {
     mkdir -p "$OUT/$id"
     jq -r '.runs[] | .cases[] | "\(.id) \(.verdict.behavior) \(.verdict.behavior_close)"' \
       "$dir/results.json" > "$OUT/$id/$role.txt.tmp"
-    printf 'wsconform: %s\ncases: %s\n' "$TOOL_VERSION" \
-      "${CASES:-every case}${EXCLUDE:+, except $EXCLUDE}" > "$OUT/$id/$role.run"
-    mv "$OUT/$id/$role.txt.tmp" "$OUT/$id/$role.txt"
-    log "$id $role: $(grep -c . "$OUT/$id/$role.txt") cases in $((SECONDS - start)) s (exit $rc)"
+    local ran; ran=$(grep -c . "$OUT/$id/$role.txt.tmp")
+    if [ $UPDATE = 1 ] && [ -f "$OUT/$id/$role.txt" ] && [ -f "$OUT/$id/$role.run" ]; then
+      merge_summary "$OUT/$id/$role"
+    else
+      printf 'wsconform: %s\ncases: %s\n' "$TOOL_VERSION" "$SELECTED" > "$OUT/$id/$role.run"
+      mv "$OUT/$id/$role.txt.tmp" "$OUT/$id/$role.txt"
+    fi
+    log "$id $role: $ran cases in $((SECONDS - start)) s (exit $rc); $(grep -c . "$OUT/$id/$role.txt") in the summary"
   else
     log "$id $role: NO REPORT (exit $rc): $(tail -n 1 "$dir/run.log")"
     rm -f "$OUT/$id/$role.txt" "$OUT/$id/$role.run"   # an earlier run must not stand for this one
@@ -226,8 +261,10 @@ def runs_by(key):
             path = os.path.join(out, i["id"], role + ".run")
             if not os.path.exists(path):
                 continue
-            fields = dict(line.split(": ", 1) for line in open(path).read().splitlines() if ": " in line)
-            by.setdefault(fields.get(key, "unknown"), []).append(f"{i['id']} {role}")
+            values = [v for k, v in (line.split(": ", 1) for line in open(path).read().splitlines()
+                                     if ": " in line) if k == key]
+            for value in values or ([] if key == "updated" else ["unknown"]):
+                by.setdefault(value, []).append(f"{i['id']} {role}")
     return by
 
 
@@ -263,6 +300,15 @@ w("(the gate's rule).")
 w("")
 L.extend(grouped(runs_by("wsconform"), "Runs made with wsconform"))
 L.extend(grouped(runs_by("cases"), "Cases run"))
+updated = runs_by("updated")
+if updated:
+    if L[-1] != "":
+        w("")
+    w("Cases rerun since (`--update`), and the runs they replaced lines in:")
+    w("")
+    for value, runs in sorted(updated.items()):
+        w(f"- {value}: {', '.join(runs)}")
+    w("")
 if L[-1] != "":
     w("")
 w("## The panel")
@@ -306,6 +352,7 @@ w("```sh")
 w("scripts/compliance.sh                           # everything (hours: 12.x/13.x send 1000 messages per case)")
 w("scripts/compliance.sh --exclude '12.*,13.*'     # without permessage-deflate's 216 cases")
 w("scripts/compliance.sh --only py-aiohttp --roles server --cases '1.*,hs.*'")
+w("scripts/compliance.sh --update --cases 'hs.*'   # rerun one family, keep the other lines")
 w("scripts/compliance-autobahn.sh                  # the agreement with the real Autobahn")
 w("```")
 w("")
