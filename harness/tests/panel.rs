@@ -148,6 +148,52 @@ fn summaries_hold_catalog_cases_with_autobahn_verdicts_and_match_the_readme() {
     assert!(checked > 0, "reports/README.md but no summaries");
 }
 
+/// Every summary has its `ID/ROLE.run` beside it: one `wsconform:` line (the tool of the
+/// first run), one `cases:` line (its selection) and an `updated: SELECTION with TOOL` line per
+/// later `scripts/compliance.sh --update`, and `reports/README.md` names each of them, so a
+/// reader knows which engine gave which lines.
+#[test]
+fn every_summary_says_which_runs_made_it_and_the_readme_names_them() {
+    let reports = repo().join("reports");
+    let Ok(readme) = std::fs::read_to_string(reports.join("README.md")) else {
+        return; // no published reports
+    };
+    for imp in manifest() {
+        let id = text(&imp, "id");
+        for role in ["server", "client"] {
+            if !reports.join(id).join(format!("{role}.txt")).exists() {
+                continue;
+            }
+            let path = reports.join(id).join(format!("{role}.run"));
+            let run = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no {id}/{role}.run"));
+            let (mut tools, mut selections) = (0, 0);
+            for line in run.lines() {
+                let (key, value) = line
+                    .split_once(": ")
+                    .unwrap_or_else(|| panic!("{id}/{role}.run: {line:?} is not `key: value`"));
+                match key {
+                    "wsconform" => tools += 1,
+                    "cases" => selections += 1,
+                    "updated" => assert!(
+                        value.split_once(" with ").is_some(),
+                        "{id}/{role}.run: {line:?} names no tool"
+                    ),
+                    _ => panic!("{id}/{role}.run: unknown key {key:?}"),
+                }
+                assert!(
+                    readme.contains(value),
+                    "reports/README.md does not name {value:?} ({id}/{role}.run): rerun scripts/compliance.sh --report-only"
+                );
+            }
+            assert_eq!(
+                (tools, selections),
+                (1, 1),
+                "{id}/{role}.run: one tool and one selection"
+            );
+        }
+    }
+}
+
 /// Cells of one Markdown table row (`| a | b |` → `["a", "b"]`).
 fn cells(line: &str) -> Vec<&str> {
     line.trim()
