@@ -14,7 +14,9 @@
 # with wsconform's committed summaries (reports/ID/ROLE.txt, written by
 # scripts/compliance.sh) and writes reports/agreement.md: per implementation, role and set,
 # identical/total over the stable cases, and every difference with its explanation from
-# peers/panel/agreement-notes.tsv ("unexplained" when it has none). A set with no record
+# peers/panel/agreement-notes.tsv ("unexplained" when it has none), counted by the rule of
+# docs/verdict-rules.md the explanation cites; consecutive cases of one implementation and
+# role with the same verdicts and explanation share a row. A set with no record
 # (run by an earlier campaign, before runs were recorded) keeps its row and differences
 # from the previous agreement.md, marked as carried over.
 #
@@ -254,7 +256,9 @@ if os.path.exists(prev_path):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
         if section == "Differences" and len(cells) >= 6:
-            prev_diffs.setdefault((cells[0], cells[1], set_label(cells[2])), []).append(cells[:5])
+            for case in cells[2].split(", "):   # one row per run of cases with one explanation
+                prev_diffs.setdefault((cells[0], cells[1], set_label(case)), []).append(
+                    cells[:2] + [case] + cells[3:5])
         elif section == "" and len(cells) == 6 and re.match(r"\d+ / \d+", cells[4]):
             prev_rows[(cells[0], cells[1], cells[2])] = cells
 
@@ -351,12 +355,36 @@ w("")
 if not diffs:
     w("None.")
 else:
-    w("Explanations are kept in `peers/panel/agreement-notes.tsv`.")
+    # By the rule of docs/verdict-rules.md each explanation cites ("D13"), with its title there.
+    titles = {}
+    rules_path = os.path.join(os.path.dirname(manifest), "..", "..", "docs", "verdict-rules.md")
+    if os.path.exists(rules_path):
+        for m in re.finditer(r"^- \*\*(D\d+) ([^*]+?)\.\*\*", open(rules_path).read(), re.M):
+            titles[m.group(1)] = m.group(2)
+    by_rule = {}
+    for d in diffs:
+        m = re.search(r"\bD\d+\b", d[5])
+        rule = m.group(0) if m else "no rule cited"
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+    w(f"The {len(diffs)} differences by the rule of [docs/verdict-rules.md](../docs/verdict-rules.md)"
+      " their explanation cites:")
     w("")
-    w("| implementation | role | case | wsconform | Autobahn | explanation |")
+    for rule, n in sorted(by_rule.items(), key=lambda kv: -kv[1]):
+        w(f"- {rule}{' ' + titles[rule] if rule in titles else ''}: {n}")
+    w("")
+    w("Explanations are kept in `peers/panel/agreement-notes.tsv`. Consecutive cases of one")
+    w("implementation and role with the same verdicts and explanation share a row.")
+    w("")
+    w("| implementation | role | cases | wsconform | Autobahn | explanation |")
     w("| --- | --- | --- | --- | --- | --- |")
+    groups = []
     for impl, role, c, ours, ab, why in diffs:
-        w(f"| {impl} | {role} | {c} | {ours} | {ab} | {why} |")
+        if groups and groups[-1][0] == (impl, role, ours, ab, why):
+            groups[-1][1].append(c)
+        else:
+            groups.append(((impl, role, ours, ab, why), [c]))
+    for (impl, role, ours, ab, why), cases in groups:
+        w(f"| {impl} | {role} | {', '.join(cases)} | {ours} | {ab} | {why} |")
 w("")
 with open(os.path.join(out, "agreement.md"), "w") as f:
     f.write("\n".join(L))

@@ -258,13 +258,26 @@ fn agreement_adds_up_explains_every_difference_and_quotes_the_committed_verdicts
         doc.contains(&overall),
         "agreement.md: the rows add up to {same}/{total}, the overall line says otherwise"
     );
+    // A row holds a run of cases with the same verdicts and explanation ("13.2.1, 13.2.2").
+    let listed: Vec<(&str, &str, &str, &str, &str)> = differences
+        .iter()
+        .flat_map(|row| {
+            row[2]
+                .split(", ")
+                .map(move |case| (row[0], row[1], case, row[3], row[5]))
+        })
+        .collect();
     assert_eq!(
-        differences.len(),
+        listed.len(),
         total - same,
-        "agreement.md: one difference row per non-identical case"
+        "agreement.md: every non-identical case listed once"
     );
-    for row in differences {
-        let (id, role, case, ours, why) = (row[0], row[1], row[2], row[3], row[5]);
+    let distinct: HashSet<_> = listed
+        .iter()
+        .map(|(id, role, case, _, _)| (id, role, case))
+        .collect();
+    assert_eq!(distinct.len(), listed.len(), "agreement.md: a case listed twice");
+    for (id, role, case, ours, why) in listed {
         assert!(
             why != "unexplained" && !why.is_empty(),
             "agreement.md: {id} {role} {case} differs from Autobahn without an explanation \
@@ -281,6 +294,18 @@ fn agreement_adds_up_explains_every_difference_and_quotes_the_committed_verdicts
              says otherwise: rerun scripts/compliance-autobahn.sh --compare-only"
         );
     }
+    // The breakdown by rule adds up to the differences listed.
+    let by_rule: usize = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("## Differences"))
+        .filter_map(|l| l.strip_prefix("- ").and_then(|r| r.rsplit_once(": ")))
+        .map(|(_, n)| n.parse::<usize>().expect("a count"))
+        .sum();
+    assert_eq!(
+        by_rule,
+        total - same,
+        "agreement.md: the differences by rule add up"
+    );
 }
 
 /// Every Autobahn run recorded in the repository (`reports/ID/autobahn/ROLE-SET-runN.txt`,
