@@ -1,4 +1,7 @@
-//! Whether a peer on this machine has read the bytes the harness wrote.
+//! How the harness's paced writes reach a peer: a [`Pacer`] keeps each
+//! sync frame and octet-wise chop apart, for the engine's frames and the
+//! opening handshakes ([`write_paced`]) alike, by seeing whether a peer on
+//! this machine has read the bytes the harness wrote.
 //!
 //! A frame a case marks "sync" and an octet-wise chop test how a peer copes
 //! with a stream cut at that point, so each must reach the peer as its own
