@@ -122,8 +122,33 @@ impl Pacer {
         Pacer { link, owed: None }
     }
 
+    /// Writes `bytes` to `stream` as `write` says: whole, or in chops, each
+    /// after what the one before owes ([`Pacer::ready`]); `sent` sees each
+    /// piece once it is out. What the last piece owes is left to the next
+    /// write on this connection.
+    pub async fn write<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        bytes: &[u8],
+        write: Write,
+        mut sent: impl FnMut(&[u8]),
+    ) -> std::io::Result<()> {
+        let chop = match write {
+            Write::Chop(n) => n.max(1),
+            _ => bytes.len().max(1),
+        };
+        for piece in bytes.chunks(chop) {
+            self.ready().await;
+            stream.write_all(piece).await?;
+            stream.flush().await?;
+            sent(piece);
+            self.wrote(write).await;
+        }
+        Ok(())
+    }
+
     /// After a piece of a `write` went out.
-    pub async fn wrote(&mut self, write: Write) {
+    async fn wrote(&mut self, write: Write) {
         let pause = match write {
             Write::Sync => FRAME_PACE,
             Write::Chop(n) if n < BULK_CHOP => PACE,
@@ -171,17 +196,8 @@ pub async fn write_paced<S: AsyncWrite + Unpin>(
     write: Write,
     link: Option<Link>,
 ) -> std::io::Result<()> {
-    let chop = match write {
-        Write::Chop(n) => n.max(1),
-        _ => bytes.len().max(1),
-    };
     let mut pacer = Pacer::new(link);
-    for piece in bytes.chunks(chop) {
-        pacer.ready().await;
-        stream.write_all(piece).await?;
-        stream.flush().await?;
-        pacer.wrote(write).await;
-    }
+    pacer.write(stream, bytes, write, |_| {}).await?;
     // The last chop too is its own read: what follows the head (the first
     // frame) must not join it.
     pacer.ready().await;

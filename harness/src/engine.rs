@@ -324,27 +324,20 @@ async fn write_loop<W: AsyncWrite>(
     while let Some(cmd) = rx.recv().await {
         match cmd {
             WriterCmd::Write(out) => {
-                let chop = match out.write {
-                    Write::Chop(n) => n.max(1),
-                    _ => out.bytes.len().max(1),
-                };
-                for piece in out.bytes.chunks(chop) {
-                    pacer.ready().await;
-                    writer.write_all(piece).await?;
-                    writer.flush().await?;
-                    {
+                let sync = out.write == Write::Sync;
+                pacer
+                    .write(&mut writer, &out.bytes, out.write, |piece| {
                         let mut log = lock(&log);
                         *log.tx_octets.entry(piece.len()).or_default() += 1;
                         let head = piece[..piece.len().min(64)].to_vec();
                         log.push(|t_us| WireEntry::TxOctets {
                             t_us,
                             len: piece.len(),
-                            sync: out.write == Write::Sync,
+                            sync,
                             head,
                         });
-                    }
-                    pacer.wrote(out.write).await;
-                }
+                    })
+                    .await?;
             }
             WriterCmd::Shutdown => {
                 pacer.ready().await;

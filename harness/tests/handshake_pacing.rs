@@ -37,6 +37,11 @@ fn case(id: &str) -> Case {
 /// Reads an HTTP head from `stream`, away [`AWAY`] before each read; the
 /// head, and whether every read held exactly one byte.
 fn read_head_slowly(stream: &mut TcpStream) -> (String, bool) {
+    // Every read of this peer is bounded: a harness that stops writing ends
+    // the test with a failure, not a hang.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
     let mut head = Vec::new();
     let mut one_per_read = true;
     let mut buf = [0u8; 1024];
@@ -173,6 +178,9 @@ async fn a_one_byte_response_reaches_the_client_one_byte_per_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_drops_the_101_midway_fails_the_case_for_that() {
     let result = client_case(|mut stream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("read timeout");
         let mut byte = [0u8; 1];
         for _ in 0..64 {
             if stream.read(&mut byte).unwrap_or(0) == 0 {
