@@ -178,7 +178,9 @@ run_one() {
     log "$id $role: $ran cases in $((SECONDS - start)) s (exit $rc); $(grep -c . "$OUT/$id/$role.txt") in the summary"
   else
     log "$id $role: NO REPORT (exit $rc): $(tail -n 1 "$dir/run.log")"
-    rm -f "$OUT/$id/$role.txt" "$OUT/$id/$role.run"   # an earlier run must not stand for this one
+    # An earlier run must not stand for this one; with --update the summary keeps its
+    # lines, which its .run still dates to the runs that made them.
+    [ $UPDATE = 1 ] || rm -f "$OUT/$id/$role.txt" "$OUT/$id/$role.run"
     return 1
   fi
 }
