@@ -138,10 +138,15 @@ async fn texts(url: String) -> Vec<String> {
 
 /// The status line a raw GET gets.
 async fn status_of(addr: SocketAddr, target: &str) -> String {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
     let req = format!(
         "GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
+    status_of_request(addr, &req).await
+}
+
+/// The status line the request `req` gets.
+async fn status_of_request(addr: SocketAddr, req: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
     tcp.write_all(req.as_bytes()).await.expect("writes");
     let mut buf = vec![0u8; 1024];
     let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
@@ -200,6 +205,28 @@ async fn fuzzingserver_protocol() {
         .collect();
     assert_eq!(ran, [("1.1.1", false), ("2.1", true), ("7.1.1", false)]);
     assert_eq!(results[0].outcome.setup_error.as_deref(), Some("not run"));
+}
+
+/// A client that asks for a case with a request that is no opening
+/// handshake (no Upgrade, no key) gets 400, and the case's result says so:
+/// it asked for the case, so "never ran" would be wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_case_request_is_that_case_result() {
+    let srv = server(&["1.1.1"]).await;
+    let status = status_of_request(
+        srv.addr,
+        "GET /runCase?casetuple=1.1.1&agent=a HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
+    assert!(status.contains(" 400 "), "{status}");
+    let start = std::time::Instant::now();
+    while srv.ran("a") == 0 && start.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let results = srv.results("a", "not run");
+    let why = results[0].outcome.setup_error.as_deref().unwrap_or_default();
+    assert!(why.starts_with("the client's request was refused: "), "{why}");
+    assert_eq!(results[0].verdict.behavior, wsconform_cases::Behavior::Failed);
 }
 
 /// The client side of the opening handshake: the reference client must get
