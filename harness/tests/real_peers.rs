@@ -119,7 +119,11 @@ impl TlsFiles {
     fn new(name: &str) -> TlsFiles {
         let names = ["localhost", "127.0.0.1"].map(String::from).to_vec();
         let made = rcgen::generate_simple_self_signed(names).expect("rcgen");
-        let dir = std::env::temp_dir().join(format!("wsconform-{name}-{}", std::process::id()));
+        // One folder per instance: tests of one library run side by side in
+        // this process, and each removes its folder when it ends.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("wsconform-{name}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
         std::fs::write(&cert, made.cert.pem()).expect("writes");
