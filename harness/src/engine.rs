@@ -1430,7 +1430,14 @@ impl<'a> Conn<'a> {
                 // The same close code as any other data that does not
                 // inflate: to a zlib-based receiver such a reference is
                 // corrupt data (RFC 7692 §7.1.2.1, §7.1.2.2).
-                InflateError::Corrupt(_) | InflateError::BeyondWindow { .. } => CloseCode::INVALID_PAYLOAD,
+                InflateError::Corrupt(_) | InflateError::BeyondWindow { .. } => {
+                    // Where Autobahn's zlib raises and the connection drops
+                    // (docs/verdict-rules.md D13); while closing, both end it uncleanly.
+                    if self.phase == Phase::Open {
+                        self.outcome.inflate_failed = Some(e.to_string());
+                    }
+                    CloseCode::INVALID_PAYLOAD
+                }
             };
             self.protocol_violation(code, format!("compressed message from the peer: {e}"));
         }

@@ -363,6 +363,12 @@ pub struct Outcome {
     pub hit_deadline: bool,
     pub local_close: Option<CloseFrame>,
     pub remote_close: Option<CloseFrame>,
+    /// Why the peer's compressed message could not be inflated while the
+    /// connection was open (corrupt DEFLATE, or a back-reference outside the
+    /// negotiated window, RFC 7692 §7.1.2), for which the harness failed the
+    /// connection with 1007 (RFC 6455 §7.4.1). The judge closes such a case
+    /// as Autobahn does (docs/verdict-rules.md D13).
+    pub inflate_failed: Option<String>,
     /// For `hs.*` cases whose handshake is the whole test: what the peer
     /// did with it (no WebSocket connection follows).
     pub handshake_answer: Option<HandshakeAnswer>,
@@ -409,6 +415,7 @@ impl Outcome {
             handshake_answer: None,
             local_close: None,
             remote_close: None,
+            inflate_failed: None,
             echoes: None,
             deflate: None,
             traffic: None,

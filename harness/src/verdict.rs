@@ -186,7 +186,23 @@ pub fn judge(case: &Case, outcome: &Outcome, expectations: &Expectations, harnes
         Judge::TooBig { inflated } => judge_too_big(outcome, *inflated, close_after_secs(case)),
     };
     let remote_code = outcome.remote_close.as_ref().and_then(|c| c.code);
-    let (mut behavior_close, result_close) = if expected_close.closed_by_me != outcome.closed_by_me {
+    let inflate_failed = match (&case.judge, &outcome.inflate_failed) {
+        (Judge::Compressed { .. }, Some(why)) if !unimplemented => Some(why),
+        _ => None,
+    };
+    let (mut behavior_close, result_close) = if let Some(why) = inflate_failed {
+        // The peer's data ended the connection, not its closing behaviour:
+        // Autobahn's zlib raises there and the connection drops before any
+        // close frame, "failed by the wrong endpoint" (`case.py`
+        // `onConnectionLost`), whatever the peer would have answered.
+        // wsconform sends the 1007 RFC 6455 §7.1.7 asks for, and judges the
+        // close as Autobahn does (docs/verdict-rules.md D13), not by the
+        // peer's echo of that code.
+        (
+            BehaviorClose::Failed,
+            format!("The harness failed the connection (1007): the peer's compressed message could not be inflated ({why})"),
+        )
+    } else if expected_close.closed_by_me != outcome.closed_by_me {
         (
             BehaviorClose::Failed,
             "The connection was failed by the wrong endpoint".to_string(),
@@ -511,9 +527,15 @@ mod tests {
     /// `pmd.server.decompression-bomb` judged on an outcome with the
     /// negotiation done, changed by `react`.
     fn bomb_verdict(react: impl FnOnce(&mut Outcome)) -> Verdict {
+        negotiated_verdict("pmd.server.decompression-bomb", react)
+    }
+
+    /// Case `id` judged on an outcome with permessage-deflate negotiated,
+    /// changed by `react`.
+    fn negotiated_verdict(id: &str, react: impl FnOnce(&mut Outcome)) -> Verdict {
         let case = wsconform_cases::catalog()
             .into_iter()
-            .find(|c| c.id == "pmd.server.decompression-bomb")
+            .find(|c| c.id == id)
             .expect("in the catalog");
         let mut outcome = Outcome::new(std::time::SystemTime::now());
         outcome.handshake_completed = true;
@@ -569,5 +591,55 @@ mod tests {
         let silent = bomb_verdict(|o| o.closed_by_me = true);
         assert_eq!(pair(silent.clone()), (B::Failed, C::Failed));
         assert!(silent.result.contains("within 10 seconds"), "{}", silent.result);
+    }
+
+    /// D13: the harness failed the connection with 1007 because the peer's
+    /// compressed message did not inflate; the peer echoed that code. The
+    /// close is FAILED, as under Autobahn (whose zlib raises and drops the
+    /// connection), not WRONG CODE for the echo; any other 1007 echo (e.g.
+    /// invalid UTF-8 after inflating) is still WRONG CODE.
+    #[test]
+    fn an_echo_that_does_not_inflate_fails_the_close_as_autobahn() {
+        let pair = |v: &Verdict| (v.behavior, v.behavior_close);
+        use {Behavior as B, BehaviorClose as C};
+        let failed_for = |inflate_failed: Option<&'static str>| {
+            move |o: &mut Outcome| {
+                o.closed_by_me = true;
+                o.failed_by_me = true;
+                o.was_clean = true;
+                o.local_close = Some(CloseFrame {
+                    code: Some(CloseCode::INVALID_PAYLOAD),
+                    reason: b"compressed message from the peer".to_vec(),
+                });
+                o.remote_close = Some(CloseFrame {
+                    code: Some(CloseCode::INVALID_PAYLOAD),
+                    reason: Vec::new(),
+                });
+                o.inflate_failed = inflate_failed.map(str::to_string);
+            }
+        };
+        for id in ["13.2.1", "12.1.1", "pmd.client.no-context-takeover-honoured"] {
+            let v = negotiated_verdict(id, failed_for(Some("a distance too far back")));
+            assert_eq!(pair(&v), (B::Failed, C::Failed), "{id}");
+            assert!(
+                v.result_close.contains("a distance too far back"),
+                "{}",
+                v.result_close
+            );
+            let utf8 = negotiated_verdict(id, failed_for(None));
+            assert_eq!(pair(&utf8), (B::Failed, C::WrongCode), "{id}");
+        }
+        // Not negotiated: UNIMPLEMENTED, the fact does not apply.
+        let case = wsconform_cases::catalog()
+            .into_iter()
+            .find(|c| c.id == "13.2.1")
+            .expect("in the catalog");
+        let mut o = Outcome::new(std::time::SystemTime::now());
+        o.handshake_completed = true;
+        o.closed_by_me = true;
+        o.was_clean = true;
+        o.inflate_failed = Some("x".into());
+        let v = judge(&case, &o, &Expectations::of(&case), Role::Server);
+        assert_eq!(pair(&v), (B::Unimplemented, C::Ok));
     }
 }
