@@ -463,6 +463,21 @@ async fn upgrade(stream: &mut Stream, req: &Request) -> Result<String, RequestEr
     Ok(server_handshake::answer(stream, req, Leniency::default(), &ResponseEdits::default(), None).await?)
 }
 
+/// A case's answer that could not be written, or a request refused: the
+/// handshake answer it amounts to, or why the case could not run.
+fn unanswered(e: AcceptError, expect: Option<&HandshakeExpect>) -> Result<HandshakeAnswer, String> {
+    match (e, expect) {
+        // Closed before the invalid response was all written: the client
+        // failed the connection on what it had read (RFC 6455 §4.1), as
+        // `probe_client` would have seen.
+        (AcceptError::Io(_), Some(HandshakeExpect::ClientFails)) => Ok(HandshakeAnswer::ClientClosed),
+        (AcceptError::Io(e), _) => Err(format!(
+            "the 101 could not be sent whole (the client closed the connection?): {e}"
+        )),
+        (AcceptError::Bad(why), _) => Err(format!("the client's request was refused: {why}")),
+    }
+}
+
 /// After an invalid response (hs.client.* cases that expect the client to
 /// fail the connection): send a probe message and see what the client does
 /// within `wait`: whether it closes the connection or uses it.
@@ -662,22 +677,13 @@ async fn handle(mut stream: Stream, link: Option<Link>, shared: &Arc<Shared>) ->
                         _ => None,
                     }
                 }
-                // Closed before the invalid response was all written: the
-                // client failed the connection on what it had read (RFC
-                // 6455 §4.1), as `probe_client` would have seen.
-                (Err(AcceptError::Io(_)), Some(HandshakeExpect::ClientFails)) => {
-                    Some(HandshakeAnswer::ClientClosed)
-                }
-                (Err(AcceptError::Io(e)), _) => {
-                    outcome.setup_error = Some(format!(
-                        "the 101 could not be sent whole (the client closed the connection?): {e}"
-                    ));
-                    None
-                }
-                (Err(AcceptError::Bad(why)), _) => {
-                    outcome.setup_error = Some(format!("the client's request was refused: {why}"));
-                    None
-                }
+                (Err(e), expect) => match unanswered(e, expect) {
+                    Ok(answer) => Some(answer),
+                    Err(why) => {
+                        outcome.setup_error = Some(why);
+                        None
+                    }
+                },
             };
             let outcome = match answer {
                 Some(answer) => {
@@ -740,6 +746,28 @@ async fn handle(mut stream: Stream, link: Option<Link>, shared: &Arc<Shared>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write that fails because the client is gone counts as the client
+    /// failing the connection only where the response was one it must
+    /// refuse; elsewhere the case could not run, and says why.
+    #[test]
+    fn an_answer_that_could_not_be_written_is_judged_by_what_the_case_expects() {
+        let gone = || AcceptError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(
+            unanswered(gone(), Some(&HandshakeExpect::ClientFails)),
+            Ok(HandshakeAnswer::ClientClosed)
+        );
+        for expect in [None, Some(&HandshakeExpect::FreshKey)] {
+            let why = unanswered(gone(), expect).expect_err("not a handshake answer");
+            assert!(why.starts_with("the 101 could not be sent whole"), "{why}");
+        }
+        let why = unanswered(
+            AcceptError::Bad("no Upgrade".into()),
+            Some(&HandshakeExpect::ClientFails),
+        )
+        .expect_err("a refused request is no answer");
+        assert_eq!(why, "the client's request was refused: no Upgrade");
+    }
 
     /// Boost.Beast 1.74's pattern: a key repeated on an earlier connection,
     /// a fresh one on the case's own. The agent that repeated fails from
