@@ -533,17 +533,25 @@ mod tests {
     /// Case `id` judged on an outcome with permessage-deflate negotiated,
     /// changed by `react`.
     fn negotiated_verdict(id: &str, react: impl FnOnce(&mut Outcome)) -> Verdict {
+        opened_verdict(id, |outcome| {
+            outcome.deflate = Some(crate::record::DeflateFacts {
+                response: "permessage-deflate".into(),
+                params: Default::default(),
+                response_breaks: None,
+            });
+            react(outcome);
+        })
+    }
+
+    /// Case `id` judged on an outcome with the opening handshake done,
+    /// changed by `react`.
+    fn opened_verdict(id: &str, react: impl FnOnce(&mut Outcome)) -> Verdict {
         let case = wsconform_cases::catalog()
             .into_iter()
             .find(|c| c.id == id)
             .expect("in the catalog");
         let mut outcome = Outcome::new(std::time::SystemTime::now());
         outcome.handshake_completed = true;
-        outcome.deflate = Some(crate::record::DeflateFacts {
-            response: "permessage-deflate".into(),
-            params: Default::default(),
-            response_breaks: None,
-        });
         react(&mut outcome);
         judge(&case, &outcome, &Expectations::of(&case), Role::Client)
     }
@@ -630,16 +638,11 @@ mod tests {
             assert_eq!(pair(&utf8), (B::Failed, C::WrongCode), "{id}");
         }
         // Not negotiated: UNIMPLEMENTED, the fact does not apply.
-        let case = wsconform_cases::catalog()
-            .into_iter()
-            .find(|c| c.id == "13.2.1")
-            .expect("in the catalog");
-        let mut o = Outcome::new(std::time::SystemTime::now());
-        o.handshake_completed = true;
-        o.closed_by_me = true;
-        o.was_clean = true;
-        o.inflate_failed = Some("x".into());
-        let v = judge(&case, &o, &Expectations::of(&case), Role::Server);
+        let v = opened_verdict("13.2.1", |o| {
+            o.closed_by_me = true;
+            o.was_clean = true;
+            o.inflate_failed = Some("x".into());
+        });
         assert_eq!(pair(&v), (B::Unimplemented, C::Ok));
     }
 }
